@@ -1,0 +1,118 @@
+"""``aftercare actions``: generate what is due and print the call list by priority (SPEC §6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
+from aftercare.playbook.rules import PRIORITY_ORDER
+from aftercare.services.actions import GenerationRun, action_list, generate_actions, iso_week
+from aftercare.store import open_store
+
+#: Evidence fields shown first in the list's short evidence, when present.
+EVIDENCE_SHOWN = 3
+PHONE_KEEP_HEAD = 3
+PHONE_KEEP_TAIL = 4
+
+
+def mask_phone(phone: str | None) -> str:
+    """The phone with its middle digits hidden: 13812345678 → 138****5678."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) <= PHONE_KEEP_HEAD + PHONE_KEEP_TAIL:
+        return "*" * len(digits)
+    hidden = len(digits) - PHONE_KEEP_HEAD - PHONE_KEEP_TAIL
+    return digits[:PHONE_KEEP_HEAD] + "*" * hidden + digits[-PHONE_KEEP_TAIL:]
+
+
+def short_evidence(evidence: str | None) -> str:
+    """The first few facts of an action's evidence as ``key=value``."""
+    try:
+        facts = json.loads(evidence or "{}", strict=False)
+    except json.JSONDecodeError:
+        return (evidence or "")[:40]
+    shown = [f"{k}={v}" for k, v in facts.items() if v not in (None, "")][:EVIDENCE_SHOWN]
+    return ", ".join(shown)
+
+
+def _print_run(run: GenerationRun) -> None:
+    scores = f"tiers as of {run.scores_as_of}" if run.scores_as_of else "tiers computed now"
+    console.print(
+        f"generated {run.created} new actions due by {run.through} ({scores}); "
+        f"{run.holdout} held out, {run.blocked} blocked by consent, "
+        f"{run.moved_by_cap} moved by the weekly cap, {run.stopped} stopped",
+        highlight=False,
+    )
+
+
+@app.command("actions")
+@guarded
+def actions_cmd(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="As-of date (default: today)."),
+    ] = None,
+    advisor: Annotated[
+        str | None, typer.Option("--advisor", help="Only this advisor's actions.")
+    ] = None,
+    week: Annotated[
+        bool, typer.Option("--week", help="Plan and list the whole ISO week containing as-of.")
+    ] = False,
+    no_generate: Annotated[
+        bool, typer.Option("--no-generate", help="Only list stored actions.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown per priority.")] = 30,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Generate the actions due (3P playbook) and print the call list grouped by priority."""
+    cfg = read_config(config)
+    day = as_of.date() if as_of else dt.date.today()
+    start, end = iso_week(day) if week else (day, day)
+    with open_store(db) as store:
+        if not no_generate:
+            _print_run(generate_actions(store, day, cfg, through=end))
+        rows = action_list(store, until=end, since=start, advisor_id=advisor).to_pylist()
+    who = f" for advisor {advisor}" if advisor else ""
+    span = f"week {start} – {end}" if week else f"due by {end}"
+    console.print(f"[bold]Call list{who}, {span}[/]: {len(rows)} open actions", highlight=False)
+    for priority in PRIORITY_ORDER:
+        group = [r for r in rows if r["priority"] == priority]
+        if not group:
+            continue
+        grid = Table(
+            title=f"{priority} priority ({len(group)})",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for col in ("due", "customer", "phone", "rule", "channel", "advisor"):
+            grid.add_column(col, no_wrap=True)
+        for col in ("vehicle", "why"):
+            grid.add_column(col, overflow="fold", ratio=1)
+        for r in group[:limit]:
+            due = str(r["due_date"]) + (" !" if r["is_overdue"] else "")
+            vehicle = " ".join(x for x in (r["plate"], r["model"]) if x)
+            grid.add_row(
+                due,
+                r["customer_name"] or r["customer_id"],
+                mask_phone(r["phone"]),
+                r["rule_id"],
+                r["channel"],
+                r["advisor_name"] or r["advisor_id"] or "",
+                vehicle,
+                short_evidence(r["evidence"]),
+            )
+        console.print(grid)
+        if len(group) > limit:
+            console.print(
+                f"  … {len(group) - limit} more (aftercare export actions --out FILE)",
+                highlight=False,
+            )

@@ -1,0 +1,61 @@
+"""What every command shares: the app, the consoles, the --db/--config options, error mapping."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from aftercare.config import Config, load_config
+from aftercare.errors import AftercareError
+
+app = typer.Typer(
+    name="aftercare",
+    help="Which customers a service centre is about to lose, which carry its profit, "
+    "and what each advisor should do this week.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL: a DuckDB file (default ./aftercare.duckdb or $AFTERCARE_DB) "
+        "or postgresql://user@host:port/db.",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="YAML config file over SPEC defaults.", show_default=False),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(func: F) -> F:
+    """Turn an :class:`AftercareError` into a one-line message and its exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AftercareError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_config(path: Path | None) -> Config:
+    """Load the config named on the command line (defaults when none)."""
+    return load_config(path)

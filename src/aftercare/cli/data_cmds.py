@@ -1,0 +1,144 @@
+"""Data commands: ``aftercare import``, ``export`` and ``status``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aftercare.cli.common import DbOption, app, console, guarded
+from aftercare.ingest.service import LoadResult, import_file
+from aftercare.schema import TABLES
+from aftercare.store import Store, open_store
+from aftercare.store.export import export_table
+from aftercare.store.status import store_status
+
+MAX_REJECTS_SHOWN = 20
+
+
+def _check_table(name: str) -> str:
+    if name not in TABLES:
+        raise typer.BadParameter(f"unknown table {name!r}; one of: {', '.join(TABLES)}")
+    return name
+
+
+@app.command("import")
+@guarded
+def import_cmd(
+    table: Annotated[str, typer.Argument(help="Canonical table: " + ", ".join(TABLES))],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8/GBK), XLSX or Parquet export.")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="YAML header/value mapping file.")
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Also write rejected rows to this CSV.")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Force the CSV encoding (e.g. gb18030).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import a DMS export into TABLE. Exit 0: all rows loaded; 3: some rows rejected."""
+    _check_table(table)
+    with open_store(db) as store:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"{file.name}: starting")
+            result = import_file(
+                store,
+                table,
+                file,
+                mapping_path=mapping,
+                encoding=encoding,
+                rejects_path=rejects,
+                progress=lambda label: progress.update(task, description=f"{file.name}: {label}"),
+            )
+        print_load_result(result)
+        if result.rejected:
+            _print_rejects(store, result)
+    raise typer.Exit(result.exit_code)
+
+
+def print_load_result(result: LoadResult) -> None:
+    """One line per import: what was read, stored, rejected and left unmatched."""
+    console.print(
+        f"[bold]{result.table}[/] ← {result.source_file}: {result.rows_read} rows read, "
+        f"{result.inserted} stored ({result.replaced} replaced), {result.unchanged} unchanged, "
+        f"[{'red' if result.rejected else 'green'}]{result.rejected} rejected[/], "
+        f"{result.warnings} warnings, {result.unmatched} unmatched",
+        highlight=False,
+    )
+    if result.ignored_columns:
+        console.print(f"  ignored columns: {', '.join(result.ignored_columns)}", highlight=False)
+
+
+def _print_rejects(store: Store, result: LoadResult) -> None:
+    rejected = store.table("rejected_rows")
+    rows = (
+        rejected.filter(rejected.load_id == result.load_id)
+        .order_by(["source_row", "column_name"])
+        .select("source_file", "source_row", "column_name", "reason")
+        .limit(MAX_REJECTS_SHOWN)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    for r in rows:
+        console.print(
+            f"  {r['source_file']}:{r['source_row']}: {r['column_name']}: {r['reason']}",
+            highlight=False,
+        )
+    total = int(rejected.filter(rejected.load_id == result.load_id).count().to_pyarrow().as_py())
+    if total > len(rows):
+        where = f" and in {result.rejects_path}" if result.rejects_path else ""
+        console.print(
+            f"  … {total - len(rows)} more in table rejected_rows{where}", highlight=False
+        )
+
+
+@app.command("export")
+@guarded
+def export_cmd(
+    table: Annotated[str, typer.Argument(help="Any stored table (canonical or result).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .parquet or .xlsx.")],
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Snapshot date, for dated tables."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export a table to CSV, Parquet or XLSX."""
+    with open_store(db) as store:
+        rows = export_table(store, table, out, as_of=as_of.date() if as_of else None)
+    console.print(f"{rows} rows of {table} → {out}", highlight=False)
+
+
+@app.command("status")
+@guarded
+def status_cmd(db: DbOption = None) -> None:
+    """Rows, unmatched records, rejects and last load of every table."""
+    with open_store(db) as store:
+        status = store_status(store)
+    grid = Table(title=f"Aftercare store: {status.url}")
+    grid.add_column("table", no_wrap=True)
+    for col in ("rows", "unmatched", "rejected rows", "warnings"):
+        grid.add_column(col, justify="right", no_wrap=True)
+    grid.add_column("last load")
+    for t in status.tables:
+        grid.add_row(
+            t.name,
+            str(t.rows),
+            str(t.unmatched),
+            str(t.rejected_rows),
+            str(t.warnings),
+            f"{t.last_load_at:%Y-%m-%d %H:%M} {t.last_file}" if t.last_load_at else "never",
+        )
+    console.print(grid)

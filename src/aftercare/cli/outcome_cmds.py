@@ -1,0 +1,247 @@
+"""Outcome and KPI commands: ``aftercare outcome`` and ``aftercare kpis`` (R-ACT-OUTCOME, SPEC §7).
+
+``aftercare import outcomes FILE`` is routed by the ``import`` command to
+:func:`aftercare.services.outcomes.import_outcomes`; :func:`print_outcome_import` prints it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
+from aftercare.services.kpis import Dashboard, Kpi, dashboard
+from aftercare.services.outcomes import OutcomeImport, RecordedOutcome, record_outcome
+from aftercare.store import open_store
+
+LANGS = ("zh", "en")
+#: Words of the dashboard, Chinese (the seed's) and English.
+WORDS = {
+    "zh": {
+        "lifecycle": "客户生命周期分布", "flat": "↔ 环比持平", "change": "{arrow} 环比{pct:+.0f}%",
+        "people": "人", "surveys": "份",
+        "week": "本周关键行动清单", "month": "本月目标达成情况", "overdue": "逾期",
+        "kpi": "指标", "value": "实际", "target": "目标", "status": "状态", "detail": "明细",
+        "ok": "✅ 达成", "below": "❌ 需加强", "no_data": "— 无数据", "provisional": "（未定）",
+        "high": "【高优先级】", "medium": "【中优先级】", "low": "【低优先级】",
+        "none": "无", "lifts": "规则效果（对照组）", "mean": "平均分",
+    },
+    "en": {
+        "lifecycle": "Customer lifecycle", "flat": "↔ flat vs last month",
+        "change": "{arrow} {pct:+.0f}% vs last month", "people": "", "surveys": " surveys",
+        "week": "This week's actions", "month": "This month's targets", "overdue": "overdue",
+        "kpi": "KPI", "value": "Actual", "target": "Target", "status": "Status",
+        "detail": "Detail", "ok": "✅ met", "below": "❌ below", "no_data": "— no data",
+        "provisional": " (provisional)", "high": "High priority", "medium": "Medium priority",
+        "low": "Low priority",
+        "none": "none", "lifts": "Rule lift (control groups)", "mean": "mean score",
+    },
+}  # fmt: skip
+STAGES = {
+    "zh": {"new": "新客期(0-12月)", "activation": "激活期(1-3年)", "growth": "成长期(3-5年)",
+           "mature": "成熟期(5-8年)", "decline": "衰退期(8年+)"},
+    "en": {"new": "New (0-1 y)", "activation": "Activation (1-3 y)", "growth": "Growth (3-5 y)",
+           "mature": "Mature (5-8 y)", "decline": "Decline (8 y+)"},
+}  # fmt: skip
+KPIS = {
+    "zh": {"first_service_arrival_rate": "新客户首保到店率",
+           "growth_value_added_penetration": "成长期增值渗透率",
+           "winback_rate": "流失客户召回率", "nps": "客户NPS", "crr": "客户留存率CRR"},
+    "en": {"first_service_arrival_rate": "First-service arrival rate",
+           "growth_value_added_penetration": "Growth-stage value-added penetration",
+           "winback_rate": "Win-back rate", "nps": "NPS", "crr": "Customer retention (CRR)"},
+}  # fmt: skip
+RULES = {
+    "zh": {"A-WELCOME": "新客户welcome call", "A-FIRST-SERVICE": "首保预约提醒",
+           "A-FOLLOWUP-24H": "服务后24小时回访", "A-FIRST-SERVICE-30D": "首保后30天关怀",
+           "A-MAINTENANCE": "常规保养提醒", "A-EXT-WARRANTY": "延保到期提醒",
+           "A-CARE-90D": "流失预警客户关怀", "A-COMPLAINT-72H": "投诉72小时回访",
+           "A-BIRTHDAY": "VIP客户生日祝福", "A-DECLINED": "未做项目跟进",
+           "A-WINBACK": "流失客户召回", "A-TIER-UP": "升级白金欢迎", "A-TIER-DOWN": "降级客户关怀"},
+    "en": {"A-WELCOME": "Welcome call", "A-FIRST-SERVICE": "First-service booking",
+           "A-FOLLOWUP-24H": "24-hour follow-up", "A-FIRST-SERVICE-30D": "First service +30 d",
+           "A-MAINTENANCE": "Maintenance reminder", "A-EXT-WARRANTY": "Warranty ending",
+           "A-CARE-90D": "90-day care call", "A-COMPLAINT-72H": "Complaint follow-up (72 h)",
+           "A-BIRTHDAY": "VIP birthday", "A-DECLINED": "Declined work follow-up",
+           "A-WINBACK": "Win-back", "A-TIER-UP": "Welcome to platinum",
+           "A-TIER-DOWN": "Downgraded customer care"},
+}  # fmt: skip
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise typer.BadParameter(f"unknown language {lang!r}; one of: {', '.join(LANGS)}")
+    return lang
+
+
+@app.command("outcome")
+@guarded
+def outcome_cmd(
+    action_id: Annotated[str, typer.Argument(help="The action's id.")],
+    result: Annotated[
+        str,
+        typer.Argument(
+            help="reached, booked, visited, declined, no_answer, wrong_number, opted_out "
+            "(or 已接通, 已预约, 已到店, 拒绝, 未接通, 空号, 退订 …)."
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
+    advisor: Annotated[str | None, typer.Option("--advisor", help="Advisor id.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record what came of an action (appended, never overwritten; R-ACT-OUTCOME)."""
+    cfg = read_config(config)
+    with open_store(db) as store:
+        done = record_outcome(store, action_id, result, config=cfg, note=note, advisor_id=advisor)
+    print_recorded(done, cfg.actions.winback_max_attempts)
+
+
+def print_recorded(done: RecordedOutcome, max_attempts: int) -> None:
+    """One line for the outcome, one for each consequence."""
+    what = "already recorded" if done.already_recorded else "recorded"
+    console.print(
+        f"{what} {done.outcome_id}: {done.action_id} ({done.rule_id}, customer "
+        f"{done.customer_id}) → [bold]{done.result}[/]; action is now {done.status}",
+        highlight=False,
+    )
+    if done.result == "opted_out":
+        console.print(
+            f"  customer {done.customer_id} set to do-not-contact; "
+            f"{done.stopped_actions} open actions stopped",
+            highlight=False,
+        )
+    if done.winback_failed_attempts is not None:
+        if done.winback_exhausted:
+            console.print(
+                f"  win-back exhausted: {done.winback_failed_attempts} failed attempts "
+                f"(limit {max_attempts}); no further win-back for {done.customer_id}",
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"  win-back: {done.winback_failed_attempts} of {max_attempts} failed attempts",
+                highlight=False,
+            )
+
+
+def print_outcome_import(result: OutcomeImport, max_shown: int = 20) -> None:
+    """What ``aftercare import outcomes FILE`` did, with the first rejects."""
+    colour = "red" if result.rejects else "green"
+    console.print(
+        f"[bold]action_outcomes[/] ← {result.source_file}: {result.rows_read} rows read, "
+        f"{result.inserted} recorded, {result.already_recorded} already recorded, "
+        f"[{colour}]{len(result.rejects)} rejected[/], {result.opted_out} opted out",
+        highlight=False,
+    )
+    for r in result.rejects[:max_shown]:
+        console.print(
+            f"  {r.source_file}:{r.source_row}: {r.column_name or '(row)'}: {r.reason}",
+            highlight=False,
+        )
+    if len(result.rejects) > max_shown:
+        console.print(f"  … {len(result.rejects) - max_shown} more in table rejected_rows")
+
+
+@app.command("kpis")
+@guarded
+def kpis_cmd(
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM (default: this month).")
+    ] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="Today, for 'this week' (default: today)."
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The seed 004 dashboard: lifecycle, this week's actions, KPIs against targets."""
+    _check_lang(lang)
+    cfg = read_config(config)
+    today = as_of.date() if as_of else dt.date.today()
+    with open_store(db) as store:
+        board = dashboard(store, cfg, month=month, today=today)
+    print_dashboard(board, lang)
+
+
+def _change(pct: float | None, words: dict[str, str]) -> str:
+    if pct is None:
+        return ""
+    if round(pct) == 0:
+        return words["flat"]
+    return words["change"].format(arrow="↑" if pct > 0 else "↓", pct=pct)
+
+
+def _value(kpi: Kpi) -> str:
+    if kpi.value is None:
+        return "—"
+    return f"{kpi.value:.1f}%" if kpi.unit == "%" else f"{kpi.value:.0f}"
+
+
+def print_dashboard(board: Dashboard, lang: str) -> None:
+    """Print the dashboard as the seed draws it: two trees and a table."""
+    w = WORDS[lang]
+    life = Tree(f"[bold]{w['lifecycle']}[/] ({board.month_end})")
+    for s in board.lifecycle:
+        label = STAGES[lang].get(s.stage, s.stage)
+        life.add(f"{label}: {s.customers}{w['people']} {_change(s.change_pct, w)}".rstrip())
+    console.print(life, highlight=False)
+
+    week = Tree(f"[bold]{w['week']}[/] ({board.week_start} – {board.week_end})")
+    if not board.week_actions:
+        week.add(w["none"])
+    for priority in ("high", "medium", "low"):
+        rows = [a for a in board.week_actions if a.priority == priority]
+        if not rows:
+            continue
+        branch = week.add(w[priority])
+        for a in rows:
+            late = f", {w['overdue']} {a.overdue}" if a.overdue else ""
+            label = RULES[lang].get(a.rule_id, a.rule_id)
+            branch.add(f"{label}: {a.customers}{w['people']} ({a.actions} {a.rule_id}{late})")
+    console.print(week, highlight=False)
+
+    grid = Table(title=f"{w['month']} ({board.month})")
+    for col in ("kpi", "value", "target", "status", "detail"):
+        grid.add_column(w[col], justify="right" if col in ("value", "target") else "left")
+    for k in board.kpis:
+        target = f"{k.target:.0f}%" if k.unit == "%" else f"{k.target:.0f}"
+        ratio = f"{k.numerator}/{k.denominator}" if k.denominator else ""
+        detail = k.detail
+        if k.key == "nps":
+            ratio = f"{k.denominator}{w['surveys']}" if k.denominator else ""
+            detail = f"{w['mean']} {k.detail}" if k.detail else ""
+        status = w[k.status] + (w["provisional"] if k.provisional else "")
+        grid.add_row(KPIS[lang][k.key], _value(k), target, status, " ".join(
+            p for p in (ratio, detail) if p))  # fmt: skip
+    console.print(grid)
+
+    if board.lifts:
+        lifts = Table(title=w["lifts"])
+        for col in ("rule", "treated", "control", "lift", "lift (ITT)"):
+            lifts.add_column(col, justify="left" if col == "rule" else "right")
+        for r in board.lifts:
+            lifts.add_row(
+                r["rule_id"],
+                _rate(r["treated_rate"], r["treated_actions"]),
+                _rate(r["control_rate"], r["control_actions"]),
+                _points(r["lift"]),
+                _points(r["lift_itt"]),
+            )
+        console.print(lifts)
+
+
+def _rate(rate: float | None, n: int) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}% (n={n})"
+
+
+def _points(lift: float | None) -> str:
+    return "—" if lift is None else f"{lift * 100:+.1f} pts"

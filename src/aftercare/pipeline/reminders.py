@@ -1,0 +1,344 @@
+"""Next service due per vehicle, odometer forecast and its error (R-REMIND, R-VEHICLE-SOLD).
+
+Ibis only, ``Table -> Table``; nothing here connects or executes. Windows are partitioned by
+VIN (never global).
+
+Definitions (SPEC is silent on some; decided here):
+
+- *reading*: an order with ``odometer_km`` on a VIN, opened on or before as-of; several on one
+  day are one reading (the highest km).
+- *service*: an order of category ``maintenance`` (not a refund). A vehicle with none since
+  delivery is due its *first service*: delivery + ``first_service_months`` or
+  ``first_service_km`` from 0 km, per-brand overrides in ``first_service_by_brand``.
+- *daily km* (``rate_source = 'own'``): with at least ``min_readings_for_own_rate`` readings,
+  the slope between the first and the last reading (equal to the time-weighted mean of the
+  interval rates; robust to one odd reading in between). A negative slope (odometer swapped
+  or mistyped) is not trusted. Otherwise ``'model'``: the median own rate of vehicles of the
+  same model; else ``'config'``: ``fallback_daily_km``.
+- *forecast*: from the latest reading (else delivery at 0 km), the date the odometer reaches
+  the target km (last service km + ``maintenance_interval_km``); due date = the earlier of that
+  and the time due (last service + ``maintenance_interval_months``); ties go to ``time``.
+- *uncertainty band*: the same forecast with the slowest and fastest interval rate between
+  consecutive readings (own), or the slowest/fastest own rate of the model (model);
+  none for the config rate. Both ends are capped by the time due, like the due date.
+- Vehicles marked sold or scrapped get no reminder (R-VEHICLE-SOLD).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from aftercare.config import ReminderConfig
+from aftercare.pipeline.lifecycle import GONE_STATUSES
+from aftercare.pipeline.staging import as_date, orders_up_to
+
+PERCENT = 100.0
+
+
+def odometer_readings(orders: ir.Table, *, as_of: dt.date | str) -> ir.Table:
+    """Odometer readings. Grain: one row per (vin, reading_date) on or before ``as_of``."""
+    known = orders_up_to(orders, as_of)
+    known = known.filter(known.vin.notnull(), known.odometer_km.notnull())
+    return known.group_by(["vin", known.open_date.name("reading_date")]).aggregate(
+        odometer_km=known.odometer_km.max()
+    )
+
+
+def _with_intervals(readings: ir.Table) -> ir.Table:
+    """Readings with the previous and the first reading of their VIN, and a 0-based index."""
+    w = ibis.window(group_by="vin", order_by="reading_date")  # reading_date unique per vin
+    return readings.mutate(
+        reading_index=ibis.row_number().over(w),
+        prev_date=readings.reading_date.lag().over(w),
+        prev_km=readings.odometer_km.lag().over(w),
+        first_date=readings.reading_date.first().over(w),
+        first_km=readings.odometer_km.first().over(w),
+    )
+
+
+def _slope(km_to: ir.Value, km_from: ir.Value, day_to: ir.Value, day_from: ir.Value) -> ir.Value:
+    """km per day between two readings (NULL over zero days)."""
+    days = day_to.delta(day_from, unit="day").cast("float64")
+    return (km_to - km_from).cast("float64") / days.nullif(0.0)
+
+
+def vehicle_daily_km(
+    orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
+) -> ir.Table:
+    """Each vehicle's daily km with its source and band (R-REMIND).
+
+    Grain: one row per vehicle of ``vehicles`` (whatever its status).
+
+    Returns
+    -------
+    ir.Table
+        vin, readings, last_reading_date, last_reading_km, daily_km, daily_km_low,
+        daily_km_high, rate_source ('own', 'model', 'config').
+    """
+    r = _with_intervals(odometer_readings(orders, as_of=as_of))
+    r = r.mutate(interval_rate=_slope(r.odometer_km, r.prev_km, r.reading_date, r.prev_date))
+    w_last = ibis.window(group_by="vin", order_by=ibis.desc("reading_date"))
+    r = r.mutate(from_end=ibis.row_number().over(w_last))
+    per_vin = r.group_by("vin").aggregate(
+        readings=r.count(),
+        interval_rate_low=r.interval_rate.min(),
+        interval_rate_high=r.interval_rate.max(),
+    )
+    last = r.filter(r.from_end == 0).select(
+        "vin",
+        last_reading_date=r.reading_date,
+        last_reading_km=r.odometer_km,
+        own_rate=_slope(r.odometer_km, r.first_km, r.reading_date, r.first_date),
+    )
+    own = per_vin.inner_join(last, "vin")
+    own = own.mutate(
+        own_rate=ibis.ifelse(
+            (own.readings >= config.min_readings_for_own_rate) & (own.own_rate >= 0),
+            own.own_rate,
+            ibis.null("float64"),
+        )
+    )
+    v = vehicles.select("vin", "model").left_join(own, "vin")
+    v = v.select(*[c for c in v.columns if c != "vin_right"])
+    peers = v.filter(v.own_rate.notnull(), v.model.notnull())
+    by_model = peers.group_by("model").aggregate(
+        model_rate=peers.own_rate.median(),
+        model_rate_low=peers.own_rate.min(),
+        model_rate_high=peers.own_rate.max(),
+    )
+    j = v.left_join(by_model, "model")
+    has_own = j.own_rate.notnull()
+    has_model = j.model_rate.notnull()
+    source = ibis.cases((has_own, "own"), (has_model, "model"), else_="config")
+    return j.select(
+        vin=j.vin,
+        readings=j.readings.coalesce(0).cast("int64"),
+        last_reading_date=j.last_reading_date,
+        last_reading_km=j.last_reading_km,
+        daily_km=ibis.cases(
+            (has_own, j.own_rate),
+            (has_model, j.model_rate),
+            else_=ibis.literal(str(config.fallback_daily_km)).cast("float64"),
+        ),
+        daily_km_low=ibis.cases((has_own, j.interval_rate_low), else_=j.model_rate_low),
+        daily_km_high=ibis.cases((has_own, j.interval_rate_high), else_=j.model_rate_high),
+        rate_source=source,
+    )
+
+
+def _last_service(orders: ir.Table, *, as_of: dt.date | str) -> ir.Table:
+    """Latest maintenance visit per VIN. Grain: one row per serviced vin."""
+    known = orders_up_to(orders, as_of)
+    maint = known.filter(
+        known.vin.notnull(), known.category == "maintenance", known.total_amount >= 0
+    )
+    days = maint.group_by(["vin", "open_date"]).aggregate(service_km=maint.odometer_km.max())
+    latest = ibis.window(group_by="vin", order_by=ibis.desc("open_date"))
+    days = days.mutate(pick=ibis.row_number().over(latest))
+    return days.filter(days.pick == 0).select(
+        "vin", last_service_date=days.open_date, last_service_km=days.service_km
+    )
+
+
+def _due_days(
+    km_remaining: ir.Value, rate: ir.Value, days_time: ir.IntegerValue
+) -> ir.IntegerValue:
+    """Days from the base reading until due: by mileage at ``rate``, capped by the time due."""
+    mileage_days = ibis.ifelse(
+        rate > 0, (km_remaining.cast("float64") / rate).ceil(), ibis.null("float64")
+    )
+    return ibis.least(days_time.cast("float64"), mileage_days.coalesce(days_time)).cast("int64")
+
+
+def vehicle_reminders(
+    orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
+) -> ir.Table:
+    """Next service due per vehicle, by time or forecast mileage (R-REMIND).
+
+    Grain: one row per active vehicle (status not sold/scrapped, R-VEHICLE-SOLD) delivered on
+    or before ``as_of``. See the module docstring for every definition.
+
+    Parameters
+    ----------
+    orders
+        Service orders (canonical or resolved); only ``vin`` matters.
+    vehicles
+        Canonical vehicles.
+    as_of
+        The as-of date; later orders are ignored.
+    config
+        Intervals, first-service rules, fallback rate.
+
+    Returns
+    -------
+    ir.Table
+        as_of_date, vin, customer_id, brand, model, delivery_date, is_first_service,
+        last_service_date, last_service_km, last_reading_date, last_reading_km, readings,
+        daily_km, daily_km_low, daily_km_high, rate_source, target_km, time_due_date,
+        due_date, due_reason ('time' | 'mileage'), due_earliest_date, due_latest_date.
+    """
+    as_of_lit = as_date(as_of)
+    active = vehicles.filter(
+        vehicles.delivery_date <= as_of_lit,
+        ~vehicles.status.coalesce("active").isin(GONE_STATUSES),
+    ).select("vin", "customer_id", "brand", "model", "delivery_date")
+    rates = vehicle_daily_km(orders, vehicles, as_of=as_of, config=config)
+    j = active.left_join(_last_service(orders, as_of=as_of), "vin")
+    j = j.select(*[c for c in j.columns if c != "vin_right"])
+    j = j.left_join(rates, "vin")
+    j = j.select(*[c for c in j.columns if c != "vin_right"])
+
+    first = j.last_service_date.isnull()
+    brands = config.first_service_by_brand
+    # ibis.cases needs at least one branch: without brand overrides it is the default.
+    first_km = (
+        ibis.cases(
+            *[
+                (j.brand == b, rule.get("km", config.first_service_km))
+                for b, rule in brands.items()
+            ],
+            else_=config.first_service_km,
+        )
+        if brands
+        else ibis.literal(config.first_service_km, type="int64")
+    )
+    time_due = ibis.cases(
+        *[
+            (
+                first & (j.brand == b),
+                j.delivery_date
+                + ibis.interval(months=rule.get("months", config.first_service_months)),
+            )
+            for b, rule in brands.items()
+        ],
+        (first, j.delivery_date + ibis.interval(months=config.first_service_months)),
+        else_=j.last_service_date + ibis.interval(months=config.maintenance_interval_months),
+    )
+    target_km = ibis.ifelse(
+        first, first_km, j.last_service_km + config.maintenance_interval_km
+    ).cast("int64")
+    # Forecast from the latest reading; a car never read starts at delivery with 0 km.
+    base_date = j.last_reading_date.coalesce(j.delivery_date)
+    base_km = j.last_reading_km.coalesce(0)
+    facts = j.mutate(
+        is_first_service=first,
+        target_km=target_km,
+        time_due_date=time_due,
+        base_date=base_date,
+        km_remaining=target_km - base_km,
+    )
+    days_time = facts.time_due_date.delta(facts.base_date, unit="day")
+    due_days = _due_days(facts.km_remaining, facts.daily_km, days_time)
+    low_days = _due_days(facts.km_remaining, facts.daily_km_high, days_time)
+    high_days = _due_days(facts.km_remaining, facts.daily_km_low, days_time)
+    has_band = facts.daily_km_low.notnull() & facts.km_remaining.notnull()
+    return facts.select(
+        as_of_date=as_of_lit,
+        vin=facts.vin,
+        customer_id=facts.customer_id,
+        brand=facts.brand,
+        model=facts.model,
+        delivery_date=facts.delivery_date,
+        is_first_service=facts.is_first_service,
+        last_service_date=facts.last_service_date,
+        last_service_km=facts.last_service_km,
+        last_reading_date=facts.last_reading_date,
+        last_reading_km=facts.last_reading_km,
+        readings=facts.readings.coalesce(0).cast("int64"),
+        daily_km=facts.daily_km,
+        daily_km_low=facts.daily_km_low,
+        daily_km_high=facts.daily_km_high,
+        rate_source=facts.rate_source,
+        target_km=facts.target_km,
+        time_due_date=facts.time_due_date,
+        due_date=facts.base_date + due_days.as_interval("D"),
+        due_reason=ibis.ifelse(due_days < days_time, "mileage", "time"),
+        due_earliest_date=ibis.ifelse(
+            has_band, facts.base_date + low_days.as_interval("D"), ibis.null("date")
+        ),
+        due_latest_date=ibis.ifelse(
+            has_band, facts.base_date + high_days.as_interval("D"), ibis.null("date")
+        ),
+    )
+
+
+def vehicle_status_flags(vehicles: ir.Table) -> ir.Table:
+    """Owners of sold or scrapped vehicles (R-VEHICLE-SOLD).
+
+    Grain: one row per customer with at least one sold or scrapped vehicle.
+    ``needs_trade_in_conversation`` is true when none of their vehicles is still active: the
+    playbook talks trade-in with them, not win-back.
+
+    Returns
+    -------
+    ir.Table
+        customer_id, active_vehicles, sold_vehicles, scrapped_vehicles,
+        needs_trade_in_conversation.
+    """
+    status = vehicles.status.coalesce("active")
+    counts = vehicles.group_by("customer_id").aggregate(
+        active_vehicles=vehicles.count(where=~status.isin(GONE_STATUSES)),
+        sold_vehicles=vehicles.count(where=status == "sold"),
+        scrapped_vehicles=vehicles.count(where=status == "scrapped"),
+    )
+    flagged = counts.filter(counts.sold_vehicles + counts.scrapped_vehicles > 0)
+    return flagged.select(
+        "customer_id",
+        active_vehicles=flagged.active_vehicles.cast("int64"),
+        sold_vehicles=flagged.sold_vehicles.cast("int64"),
+        scrapped_vehicles=flagged.scrapped_vehicles.cast("int64"),
+        needs_trade_in_conversation=flagged.active_vehicles == 0,
+    )
+
+
+def forecast_error(orders: ir.Table, *, as_of: dt.date | str, config: ReminderConfig) -> ir.Table:
+    """Error of the odometer forecast, measured on each past reading (R-REMIND).
+
+    Grain: one row per reading that has at least ``min_readings_for_own_rate`` earlier
+    readings of its vehicle. The forecast is the one :func:`vehicle_reminders` would have made
+    just before the reading arrived: the earlier readings' first-to-last slope, projected from
+    the previous reading. ``error_km`` = forecast − actual (positive: over-forecast);
+    ``abs_error_pct`` = |error| ÷ km actually driven since the previous reading × 100.
+
+    Returns
+    -------
+    ir.Table
+        vin, reading_date, odometer_km, forecast_km, error_km, abs_error_km, abs_error_pct.
+    """
+    r = _with_intervals(odometer_readings(orders, as_of=as_of))
+    scored = r.filter(r.reading_index >= config.min_readings_for_own_rate)
+    rate = _slope(scored.prev_km, scored.first_km, scored.prev_date, scored.first_date)
+    ahead = scored.reading_date.delta(scored.prev_date, unit="day").cast("float64")
+    forecast = scored.prev_km.cast("float64") + rate * ahead
+    error = forecast - scored.odometer_km.cast("float64")
+    driven = (scored.odometer_km - scored.prev_km).cast("float64")
+    return scored.select(
+        "vin",
+        "reading_date",
+        "odometer_km",
+        forecast_km=forecast,
+        error_km=error,
+        abs_error_km=error.abs(),
+        abs_error_pct=error.abs() * PERCENT / driven.nullif(0.0),
+    )
+
+
+def forecast_error_summary(errors: ir.Table) -> ir.Table:
+    """Mean forecast error over the readings of :func:`forecast_error`. Grain: one row.
+
+    Returns
+    -------
+    ir.Table
+        readings_evaluated, vehicles, mean_abs_error_km, mean_abs_error_pct, mean_error_km
+        (the bias: positive when forecasts run ahead of the odometer).
+    """
+    return errors.aggregate(
+        readings_evaluated=errors.count(),
+        vehicles=errors.vin.nunique(),
+        mean_abs_error_km=errors.abs_error_km.mean(),
+        mean_abs_error_pct=errors.abs_error_pct.mean(),
+        mean_error_km=errors.error_km.mean(),
+    )

@@ -1,0 +1,69 @@
+"""Staging: canonical tables cleaned into the facts every mart starts from.
+
+Ibis only, ``Table -> Table``; nothing here connects or executes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+
+def as_date(value: dt.date | str) -> ir.DateScalar:
+    """An Ibis date literal from a date or ISO string."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return ibis.literal(value, type="date")
+
+
+def resolved_orders(service_orders: ir.Table, vehicles: ir.Table) -> ir.Table:
+    """Orders with their customer resolved.
+
+    Grain: one row per service order. An order's customer is its own ``customer_id``, else the
+    current owner of its vehicle (SPEC §2); orders whose customer is still unknown keep a NULL
+    ``customer_id`` (R-IN-6: kept, listed as unmatched, not scored).
+
+    Adds ``is_refund`` (negative total, R-IN-4).
+    """
+    owners = vehicles.select(owner_vin=vehicles.vin, owner_customer_id=vehicles.customer_id)
+    joined = service_orders.left_join(owners, service_orders.vin == owners.owner_vin)
+    return joined.select(
+        *[joined[c] for c in service_orders.columns if c != "customer_id"],
+        customer_id=joined.customer_id.coalesce(joined.owner_customer_id),
+        is_refund=joined.total_amount < 0,
+    )
+
+
+def orders_in_window(orders: ir.Table, as_of: dt.date | str, window_days: int) -> ir.Table:
+    """Orders with 0 ≤ (as_of − open_date) ≤ window_days (SPEC §2: later events are ignored)."""
+    as_of_lit = as_date(as_of)
+    return orders.filter(
+        orders.open_date <= as_of_lit,
+        orders.open_date >= as_of_lit - ibis.interval(days=window_days),
+    )
+
+
+def orders_up_to(orders: ir.Table, as_of: dt.date | str) -> ir.Table:
+    """Orders opened on or before ``as_of``."""
+    return orders.filter(orders.open_date <= as_date(as_of))
+
+
+def visits(orders: ir.Table) -> ir.Table:
+    """Customer visits.
+
+    Grain: one row per (customer_id, vin, open_date). Refund orders (negative total, R-IN-4)
+    are not visits; several orders on one vehicle on one day are one visit (R-SCORE-F).
+    Orders with no resolved customer are left out.
+    """
+    kept = orders.filter(orders.customer_id.notnull(), orders.total_amount >= 0)
+    return kept.group_by(["customer_id", "vin", "open_date"]).aggregate(
+        order_count=kept.order_id.count()
+    )
+
+
+def spend_orders(orders: ir.Table, spend_payers: Sequence[str]) -> ir.Table:
+    """Orders whose amount counts toward a customer's spend (R-IN-5), refunds included (R-IN-4)."""
+    return orders.filter(orders.customer_id.notnull(), orders.payer.isin(list(spend_payers)))

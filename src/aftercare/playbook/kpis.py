@@ -1,0 +1,260 @@
+"""Monthly KPIs of the seed 004 dashboard (SPEC §7).
+
+Ibis only, ``Table -> Table``; nothing here connects or executes. Each function returns one
+row for one calendar month (``month_start`` … ``month_end``, both inclusive).
+
+Definitions (SPEC leaves these open; decided here):
+
+- **First-service arrival rate** (新客户首保到店率). A vehicle's first service is due at
+  delivery + ``reminders.first_service_months`` (``first_service_by_brand`` overrides per
+  brand); ``first_service_km`` can only make it due *earlier*, so a car serviced early by
+  mileage is on time too. Its *window* runs from delivery to due + ``grace_days``. A vehicle
+  is *due in the month* when its window **closes** in the month, so a month's figure is final
+  at the month's end. *Done within its window*: a ``maintenance`` order (not a refund) on
+  the VIN opened inside the window. Sold or scrapped vehicles are left out (R-VEHICLE-SOLD).
+- **Growth-stage value-added penetration** (成长期增值渗透率). Customers in the growth stage
+  (R-LIFE) at the month's end; of those, the ones with a ``value_added`` order (not a refund)
+  opened in the trailing ``window_days`` up to the month's end.
+- **Win-back rate** (流失客户召回率). *Contacted*: customers with an outcome of any result
+  recorded in the month on an ``A-WINBACK`` action (an attempt, reached or not; control-group
+  actions have none). *Returned*: a visit on or after the first such contact of the month and
+  at most ``visit_days`` later. The figure is provisional until ``visit_days`` after the end of
+  the month.
+- **NPS** (客户NPS). ``nps_survey`` interactions with a score, dated in the month: promoters
+  score ≥ ``promoter_min`` (9), detractors ≤ ``detractor_max`` (6); NPS = (promoters −
+  detractors) ÷ surveys × 100, on −100…100. The mean score (0–10) is reported beside it.
+- **CRR** (客户留存率) over the trailing year ending at the month's end (see
+  :func:`aftercare.pipeline.retention.crr`; the seed's bands are annual figures, and a
+  one-month CRR would sit near 100 % whatever happens).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from aftercare.config import LifecycleConfig, ReminderConfig
+from aftercare.errors import AftercareError
+from aftercare.pipeline.lifecycle import GONE_STATUSES, customer_lifecycle
+from aftercare.pipeline.staging import as_date
+from aftercare.playbook.outcomes import WINBACK_RULE
+
+PERCENT = 100.0
+FIRST_SERVICE_CATEGORY = "maintenance"
+VALUE_ADDED_CATEGORY = "value_added"
+GROWTH_STAGE = "growth"
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a ``YYYY-MM`` month.
+
+    Raises
+    ------
+    AftercareError
+        When ``month`` is not ``YYYY-MM``.
+    """
+    try:
+        year, mon = (int(part) for part in month.split("-"))
+        first = dt.date(year, mon, 1)
+    except ValueError:
+        raise AftercareError(f"bad month {month!r}: expected YYYY-MM, e.g. 2025-03") from None
+    return first, dt.date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def _rate(hits: ir.IntegerValue, total: ir.IntegerValue) -> ir.FloatingValue:
+    return hits.cast("float64") / total.cast("float64").nullif(0)
+
+
+def first_service_arrival(
+    orders: ir.Table,
+    vehicles: ir.Table,
+    *,
+    month_start: dt.date,
+    month_end: dt.date,
+    config: ReminderConfig,
+    grace_days: int,
+) -> ir.Table:
+    """First services due in the month and how many were done within their window.
+
+    Grain: one row (the month). See the module docstring for "due" and "window".
+
+    Returns
+    -------
+    ir.Table
+        first_services_due, first_services_on_time, arrival_rate (fraction; NULL if none due).
+    """
+    cars = vehicles.filter(
+        vehicles.delivery_date.notnull(),
+        ~vehicles.status.coalesce("active").isin(GONE_STATUSES),
+    )
+    due = cars.delivery_date + ibis.interval(months=config.first_service_months)
+    for brand, rule in config.first_service_by_brand.items():
+        months = rule.get("months", config.first_service_months)
+        due = ibis.ifelse(
+            cars.brand == brand, cars.delivery_date + ibis.interval(months=months), due
+        )
+    cars = cars.select("vin", "delivery_date", closes=due + ibis.interval(days=grace_days))
+    cars = cars.filter(cars.closes >= as_date(month_start), cars.closes <= as_date(month_end))
+    service = orders.filter(
+        orders.category == FIRST_SERVICE_CATEGORY, orders.total_amount >= 0, orders.vin.notnull()
+    ).select(o_vin="vin", open_date="open_date")
+    hits = cars.join(
+        service,
+        [
+            cars.vin == service.o_vin,
+            service.open_date >= cars.delivery_date,
+            service.open_date <= cars.closes,
+        ],
+    )
+    on_time = hits.select(h_vin=hits.vin).distinct()
+    j = cars.left_join(on_time, cars.vin == on_time.h_vin)
+    counts = j.aggregate(
+        first_services_due=j.count(), first_services_on_time=j.count(where=j.h_vin.notnull())
+    )
+    return counts.select(
+        first_services_due=counts.first_services_due.cast("int64"),
+        first_services_on_time=counts.first_services_on_time.cast("int64"),
+        arrival_rate=_rate(counts.first_services_on_time, counts.first_services_due),
+    )
+
+
+def growth_value_added_penetration(
+    orders: ir.Table,
+    vehicles: ir.Table,
+    *,
+    month_end: dt.date,
+    lifecycle: LifecycleConfig,
+    window_days: int,
+) -> ir.Table:
+    """Growth-stage customers who bought value-added services in the trailing window.
+
+    Grain: one row (the month).
+
+    Parameters
+    ----------
+    orders
+        Orders with their customer resolved (``staging.resolved_orders``).
+    vehicles
+        Canonical vehicles (for the lifecycle stage, R-LIFE).
+    month_end
+        Stage and window are taken at this date.
+    lifecycle
+        Stage starts.
+    window_days
+        Trailing window for the value-added purchase (``scoring.window_days``).
+
+    Returns
+    -------
+    ir.Table
+        growth_customers, value_added_buyers, penetration (fraction; NULL if none in growth).
+    """
+    end = as_date(month_end)
+    stages = customer_lifecycle(vehicles, as_of=month_end, config=lifecycle)
+    growth = stages.filter(stages.stage == GROWTH_STAGE).select("customer_id")
+    bought = orders.filter(
+        orders.category == VALUE_ADDED_CATEGORY,
+        orders.total_amount >= 0,
+        orders.customer_id.notnull(),
+        orders.open_date <= end,
+        orders.open_date >= end - ibis.interval(days=window_days),
+    )
+    buyers = bought.select(b_customer_id=bought.customer_id).distinct()
+    j = growth.left_join(buyers, growth.customer_id == buyers.b_customer_id)
+    counts = j.aggregate(
+        growth_customers=j.count(), value_added_buyers=j.count(where=j.b_customer_id.notnull())
+    )
+    return counts.select(
+        growth_customers=counts.growth_customers.cast("int64"),
+        value_added_buyers=counts.value_added_buyers.cast("int64"),
+        penetration=_rate(counts.value_added_buyers, counts.growth_customers),
+    )
+
+
+def winback_rate(
+    actions: ir.Table,
+    outcomes: ir.Table,
+    orders: ir.Table,
+    *,
+    month_start: dt.date,
+    month_end: dt.date,
+    visit_days: int,
+) -> ir.Table:
+    """Lapsed customers contacted in the month who came back within ``visit_days``.
+
+    Grain: one row (the month).
+
+    Returns
+    -------
+    ir.Table
+        winback_contacted, winback_returned, winback_rate (fraction; NULL if nobody was
+        contacted).
+    """
+    wb = actions.filter(actions.rule_id == WINBACK_RULE).select("action_id", "customer_id")
+    day = outcomes.recorded_at.date()
+    in_month = outcomes.filter(day >= as_date(month_start), day <= as_date(month_end))
+    j = in_month.join(wb, "action_id")
+    contacted = j.group_by("customer_id").aggregate(contact_date=j.recorded_at.date().min())
+    seen = orders.filter(orders.customer_id.notnull(), orders.total_amount >= 0).select(
+        v_customer_id="customer_id", visit_date="open_date"
+    )
+    hits = contacted.join(
+        seen,
+        [
+            contacted.customer_id == seen.v_customer_id,
+            seen.visit_date >= contacted.contact_date,
+            seen.visit_date <= contacted.contact_date + ibis.interval(days=visit_days),
+        ],
+    )
+    back = hits.select(r_customer_id=hits.customer_id).distinct()
+    k = contacted.left_join(back, contacted.customer_id == back.r_customer_id)
+    counts = k.aggregate(
+        winback_contacted=k.count(), winback_returned=k.count(where=k.r_customer_id.notnull())
+    )
+    return counts.select(
+        winback_contacted=counts.winback_contacted.cast("int64"),
+        winback_returned=counts.winback_returned.cast("int64"),
+        winback_rate=_rate(counts.winback_returned, counts.winback_contacted),
+    )
+
+
+def net_promoter_score(
+    interactions: ir.Table,
+    *,
+    month_start: dt.date,
+    month_end: dt.date,
+    promoter_min: int,
+    detractor_max: int,
+) -> ir.Table:
+    """NPS and mean score of the month's surveys.
+
+    Grain: one row (the month).
+
+    Returns
+    -------
+    ir.Table
+        surveys, promoters, detractors, nps (−100…100; NULL without surveys), mean_score.
+    """
+    day = interactions.ts.date()
+    s = interactions.filter(
+        interactions.type == "nps_survey",
+        interactions.score.notnull(),
+        day >= as_date(month_start),
+        day <= as_date(month_end),
+    )
+    counts = s.aggregate(
+        surveys=s.count(),
+        promoters=s.count(where=s.score >= promoter_min),
+        detractors=s.count(where=s.score <= detractor_max),
+        score_sum=s.score.cast("float64").sum(),
+    )
+    total = counts.surveys.cast("float64").nullif(0)
+    return counts.select(
+        surveys=counts.surveys.cast("int64"),
+        promoters=counts.promoters.cast("int64"),
+        detractors=counts.detractors.cast("int64"),
+        nps=(counts.promoters - counts.detractors).cast("float64") * PERCENT / total,
+        mean_score=counts.score_sum / total,
+    )

@@ -1,0 +1,303 @@
+"""Action outcomes: result words, outcome ids, and the status they imply (R-ACT-OUTCOME).
+
+Ibis only, ``Table -> Table``; nothing here connects or executes (the writes live in
+:mod:`aftercare.services.outcomes`).
+
+Design: **append-only outcomes, derived status.** ``action_outcomes`` and
+``contact_preferences`` are logs that are only ever appended to; an action's current status
+is computed from them (:func:`current_status`) instead of being updated in ``actions``. So
+an outcome is never lost or overwritten, the engine may rewrite ``actions`` on every run
+without undoing an advisor's work, and no engine needs UPDATE (Ibis has none). The stored
+``actions.status`` is what the engine decided (``open``, ``holdout``, ``stopped``); outcomes
+can only move an ``open`` action on:
+
+- ``done``: an outcome closed it: any result but ``no_answer`` (a missed call is tried again),
+  and for ``A-WINBACK`` any result at all (see below);
+- ``stopped`` (``stop_reason = 'opted_out'``): the customer's latest contact preference is
+  do-not-contact (an ``opted_out`` outcome appends one, R-ACT-CONSENT);
+- ``stopped`` (``stop_reason = 'winback_exhausted'``): an open ``A-WINBACK`` of a customer
+  whose failed win-back attempts reached ``winback_max_attempts`` (seed 000: 3次唤醒无效，
+  不再投入资源).
+
+Each ``A-WINBACK`` action is one attempt (the engine makes the next attempt a new action,
+see ``rules_state.winback``), so any outcome closes it, a missed call included; the attempt
+failed when its latest result is in ``FAILED_RESULTS`` (declined, no answer, wrong number).
+When orders are given, only attempts whose latest outcome came after the customer's last
+visit count: a customer who came back and lapsed again starts a new win-back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import ibis
+import ibis.expr.types as ir
+
+from aftercare.pipeline.staging import visits
+from aftercare.playbook.model import FAILED_RESULTS, OUTCOME_RESULTS
+
+WINBACK_RULE = "A-WINBACK"
+#: Results that leave the action open (the call is tried again).
+RETRY_RESULTS = ("no_answer",)
+#: Results that close the action they are recorded on.
+CLOSING_RESULTS = tuple(r for r in OUTCOME_RESULTS if r not in RETRY_RESULTS)
+#: Results that count as a success of a booking (R-ACT-OUTCOME).
+BOOKED_RESULT = "booked"
+OPTED_OUT_RESULT = "opted_out"
+
+#: Words a call log or an advisor may use for each result (case-insensitive).
+RESULT_SYNONYMS: dict[str, str] = {
+    **{r: r for r in OUTCOME_RESULTS},
+    **{r.replace("_", " "): r for r in OUTCOME_RESULTS},
+    **{r.replace("_", "-"): r for r in OUTCOME_RESULTS},
+    "已接通": "reached",
+    "接通": "reached",
+    "已联系": "reached",
+    "已预约": "booked",
+    "预约": "booked",
+    "已到店": "visited",
+    "到店": "visited",
+    "拒绝": "declined",
+    "婉拒": "declined",
+    "未接通": "no_answer",
+    "无人接听": "no_answer",
+    "未接": "no_answer",
+    "空号": "wrong_number",
+    "错号": "wrong_number",
+    "号码错误": "wrong_number",
+    "退订": "opted_out",
+    "拒绝联系": "opted_out",
+    "勿扰": "opted_out",
+}
+
+
+def normalise_result(text: str) -> str | None:
+    """The canonical result for an advisor's word (``已预约`` → ``booked``), else ``None``."""
+    return RESULT_SYNONYMS.get(text.strip().lower())
+
+
+def outcome_id(action_id: str, recorded_at: dt.datetime, result: str) -> str:
+    """The stable id of one outcome: the same action, moment and result give the same id.
+
+    That identity makes call-log imports idempotent (importing a log twice adds nothing).
+    """
+    moment = recorded_at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    # MD5 makes an id here, not a security token.
+    digest = hashlib.md5(f"{action_id}|{moment}|{result}".encode()).hexdigest()
+    return "O" + digest[:16]
+
+
+def latest_preferences(preferences: ir.Table) -> ir.Table:
+    """Each customer's latest contact preference.
+
+    Grain: one row per customer with a recorded preference (latest ``set_at``, ``source`` as
+    the tiebreaker).
+
+    Returns
+    -------
+    ir.Table
+        customer_id, do_not_contact, set_at, source.
+    """
+    latest = ibis.window(group_by="customer_id", order_by=[ibis.desc("set_at"), "source"])
+    ranked = preferences.mutate(pick=ibis.row_number().over(latest))
+    return ranked.filter(ranked.pick == 0).select(
+        "customer_id", "do_not_contact", "set_at", "source"
+    )
+
+
+def winback_attempts(
+    actions: ir.Table,
+    outcomes: ir.Table,
+    *,
+    max_attempts: int,
+    orders: ir.Table | None = None,
+) -> ir.Table:
+    """Failed win-back attempts per customer and whether win-back must stop (A-WINBACK).
+
+    Grain: one row per customer with any outcome on an ``A-WINBACK`` action.
+
+    Parameters
+    ----------
+    actions, outcomes
+        The stored ``actions`` and ``action_outcomes``.
+    max_attempts
+        ``actions.winback_max_attempts`` (default 3).
+    orders
+        Optional orders with their customer resolved: failures on or before the customer's
+        last visit are forgotten (a new lapse starts a new win-back).
+
+    Returns
+    -------
+    ir.Table
+        customer_id, winback_outcomes (A-WINBACK actions with an outcome), failed_attempts,
+        last_attempt_at, is_exhausted.
+    """
+    wb = actions.filter(actions.rule_id == WINBACK_RULE).select("action_id", "customer_id")
+    latest = ibis.window(
+        group_by="action_id", order_by=[ibis.desc("recorded_at"), ibis.desc("outcome_id")]
+    )
+    ranked = outcomes.mutate(pick=ibis.row_number().over(latest))
+    last = ranked.filter(ranked.pick == 0).select("action_id", "result", "recorded_at")
+    j = last.join(wb, "action_id")
+    if orders is None:
+        is_failed = j.result.isin(list(FAILED_RESULTS))
+    else:
+        seen = visits(orders)
+        visited = seen.group_by("customer_id").aggregate(last_visit_date=seen.open_date.max())
+        visited = visited.rename(l_customer_id="customer_id")
+        j = j.left_join(visited, j.customer_id == visited.l_customer_id)
+        is_failed = j.result.isin(list(FAILED_RESULTS)) & (
+            j.last_visit_date.isnull() | (j.recorded_at.date() > j.last_visit_date)
+        )
+    counted = j.group_by("customer_id").aggregate(
+        winback_outcomes=j.count(),
+        failed_attempts=j.count(where=is_failed),
+        last_attempt_at=j.recorded_at.max(),
+    )
+    return counted.mutate(
+        winback_outcomes=counted.winback_outcomes.cast("int64"),
+        failed_attempts=counted.failed_attempts.cast("int64"),
+        is_exhausted=counted.failed_attempts >= max_attempts,
+    )
+
+
+def outcome_summary(outcomes: ir.Table) -> ir.Table:
+    """What has been recorded on each action.
+
+    Grain: one row per action with at least one outcome.
+
+    Returns
+    -------
+    ir.Table
+        action_id, outcomes, last_result, last_outcome_at, is_closed (a closing result was
+        recorded, see the module docstring).
+    """
+    latest = ibis.window(
+        group_by="action_id", order_by=[ibis.desc("recorded_at"), ibis.desc("outcome_id")]
+    )
+    ranked = outcomes.mutate(
+        pick=ibis.row_number().over(latest),
+        closes=ibis.ifelse(outcomes.result.isin(list(CLOSING_RESULTS)), 1, 0),
+    )
+    counts = ranked.group_by("action_id").aggregate(
+        outcomes=ranked.count(), closing=ranked.closes.sum()
+    )
+    last = ranked.filter(ranked.pick == 0).select(
+        "action_id", last_result=ranked.result, last_outcome_at=ranked.recorded_at
+    )
+    j = counts.join(last, "action_id")
+    return j.select(
+        "action_id",
+        outcomes=j.outcomes.cast("int64"),
+        last_result=j.last_result,
+        last_outcome_at=j.last_outcome_at,
+        is_closed=j.closing > 0,
+    )
+
+
+def current_status(
+    actions: ir.Table,
+    outcomes: ir.Table,
+    preferences: ir.Table,
+    *,
+    winback_max_attempts: int,
+    orders: ir.Table | None = None,
+) -> ir.Table:
+    """Every action with the status its outcomes and the contact preferences imply.
+
+    Grain: one row per action. See the module docstring for the rules (R-ACT-OUTCOME,
+    R-ACT-CONSENT, A-WINBACK's attempt limit).
+
+    Parameters
+    ----------
+    actions, outcomes, preferences
+        The stored ``actions``, ``action_outcomes`` and ``contact_preferences``.
+    winback_max_attempts
+        ``actions.winback_max_attempts``.
+    orders
+        Optional resolved orders, passed to :func:`winback_attempts`.
+
+    Returns
+    -------
+    ir.Table
+        Every column of ``actions`` (``status`` replaced by the derived one), plus
+        stored_status, stop_reason, outcomes, last_result, last_outcome_at.
+    """
+    summary = outcome_summary(outcomes).rename(s_action_id="action_id")
+    latest = latest_preferences(preferences)
+    prefs = latest.select(p_customer_id=latest.customer_id, dnc=latest.do_not_contact)
+    tried = winback_attempts(actions, outcomes, max_attempts=winback_max_attempts, orders=orders)
+    attempts = tried.select(w_customer_id=tried.customer_id, exhausted=tried.is_exhausted)
+    j = actions.left_join(summary, actions.action_id == summary.s_action_id)
+    j = j.left_join(prefs, j.customer_id == prefs.p_customer_id)
+    j = j.left_join(attempts, j.customer_id == attempts.w_customer_id)
+    stored = j.status
+    is_open = stored == "open"
+    # One A-WINBACK action is one attempt: any outcome spends it.
+    closed = j.is_closed.fill_null(False) | ((j.rule_id == WINBACK_RULE) & j.s_action_id.notnull())
+    dnc = j.dnc.fill_null(False)
+    exhausted = (j.rule_id == WINBACK_RULE) & j.exhausted.fill_null(False)
+    status = ibis.cases(
+        (~is_open, stored),
+        (closed, "done"),
+        (dnc | exhausted, "stopped"),
+        else_="open",
+    )
+    stop_reason = ibis.cases(
+        (is_open & ~closed & dnc, "opted_out"),
+        (is_open & ~closed & exhausted, "winback_exhausted"),
+        else_=ibis.null("string"),
+    )
+    return j.select(
+        *[c if c != "status" else status.name("status") for c in actions.columns],
+        stored_status=stored,
+        stop_reason=stop_reason,
+        outcomes=j.outcomes.coalesce(0).cast("int64"),
+        last_result=j.last_result,
+        last_outcome_at=j.last_outcome_at,
+    )
+
+
+def booking_success(
+    actions: ir.Table, outcomes: ir.Table, orders: ir.Table, *, success_days: int
+) -> ir.Table:
+    """Whether each booking ended in a visit within ``success_days`` (R-ACT-OUTCOME).
+
+    Grain: one row per ``booked`` outcome. The visit is the customer's first visit
+    (``staging.visits``: refunds are not visits) on or after the booking's date and at most
+    ``success_days`` later.
+
+    Returns
+    -------
+    ir.Table
+        outcome_id, action_id, rule_id, customer_id, booked_date, visit_date (NULL: none in
+        time), is_success.
+    """
+    # The date is derived before the join: a value computed in a join's projection cannot
+    # be used in a later join's predicates (Ibis 12 IntegrityError).
+    dated = outcomes.filter(outcomes.result == BOOKED_RESULT).mutate(
+        booked_date=outcomes.recorded_at.date()
+    )
+    booked = dated.join(actions.select("action_id", "rule_id", "customer_id"), "action_id")
+    booked = booked.select("outcome_id", "action_id", "rule_id", "customer_id", "booked_date")
+    seen = visits(orders).select(v_customer_id="customer_id", visit_date="open_date")
+    hits = booked.join(
+        seen,
+        [
+            booked.customer_id == seen.v_customer_id,
+            seen.visit_date >= booked.booked_date,
+            seen.visit_date <= booked.booked_date + ibis.interval(days=success_days),
+        ],
+    )
+    first = hits.group_by("outcome_id").aggregate(visit_date=hits.visit_date.min())
+    j = booked.left_join(first, "outcome_id")
+    return j.select(
+        "outcome_id",
+        "action_id",
+        "rule_id",
+        "customer_id",
+        "booked_date",
+        "visit_date",
+        is_success=j.visit_date.notnull(),
+    )

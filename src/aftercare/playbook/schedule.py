@@ -1,0 +1,239 @@
+"""Schedule one run's new actions: holdout, advisor, weekly cap (R-ACT-HOLDOUT/ADVISOR/CAP).
+
+Works on the reduced set of one run's new actions (the engine's plan, pulled as Arrow),
+vectorised with NumPy/pandas: no Python loop per action. Loops below run over *rounds*
+(the n-th action of every customer at once) and *weeks ahead*, both a handful.
+
+Decisions:
+
+- Holdout: an action is in its rule's control group when the 8 hex digits after the ``A``
+  of its id, read as a fraction of 16⁸, fall below the rule's ``holdout_share`` — random
+  across triggers, yet the same on every run. Holdout actions are stored with status
+  ``holdout`` and are not contacts (they neither count toward nor move under the cap).
+- Advisor (R-ACT-ADVISOR): a platinum customer keeps their dedicated advisor while that
+  advisor is active (``dedicated_advisors``: latest row per customer); one without gets
+  the least-loaded active advisor (role ``advisor``) of their store — load = platinum
+  customers dedicated to them — ties by advisor id; customers with most value first.
+  Everyone else: their ``customers.advisor_id`` if active, else the advisor of their last
+  service order if active, else the store's least-loaded active advisor (load = open
+  actions). A store without active advisors borrows from every store's. Actions that need
+  a manager (win-back after a bad experience) go to the store's least-loaded active
+  manager, when there is one.
+- Cap (R-ACT-CAP): at most ``weekly_contact_cap`` contacts per customer per ISO week by due
+  date, counting stored open and done actions. A customer's new actions are placed by
+  priority, then expected value, then due date; one that finds its week full moves to the
+  Monday of the first later week with room (``original_due_date`` keeps the old date).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from aftercare.config import TIER_ORDER
+from aftercare.errors import ConfigError
+from aftercare.playbook.rules import PRIORITY_ORDER
+
+ANY_STORE = "\x00any"
+HEX_DIGITS = 8
+_HEX = np.zeros(256, dtype=np.int64)
+for _i, _ch in enumerate(b"0123456789abcdef"):
+    _HEX[_ch] = _i
+    _HEX[ord(chr(_ch).upper())] = _i
+
+
+def id_fraction(action_ids: pd.Series) -> np.ndarray:
+    """Each action id's hex digits 2–9 as a fraction in [0, 1) (uniform: ids are MD5)."""
+    raw = np.asarray(action_ids.str.slice(1, 1 + HEX_DIGITS), dtype=f"S{HEX_DIGITS}")
+    digits = raw.view(np.uint8).reshape(-1, HEX_DIGITS)
+    weights = 16 ** np.arange(HEX_DIGITS - 1, -1, -1, dtype=np.int64)
+    return (_HEX[digits] * weights).sum(axis=1) / float(16**HEX_DIGITS)
+
+
+def holdout_mask(action_ids: pd.Series, shares: pd.Series) -> np.ndarray:
+    """R-ACT-HOLDOUT: True for actions in their rule's control group."""
+    if action_ids.empty:
+        return np.zeros(0, dtype=bool)
+    return id_fraction(action_ids) < shares.to_numpy(dtype=float)
+
+
+def least_loaded(items: pd.DataFrame, pool: pd.DataFrame) -> pd.Series:
+    """Give each item the least-loaded advisor of its group, in item order (water-filling).
+
+    Parameters
+    ----------
+    items
+        Column ``group``; rows in the order they should be served (index kept).
+    pool
+        Columns ``group``, ``advisor_id``, ``load`` (current load, ints).
+
+    Returns
+    -------
+    pd.Series
+        Advisor id per item (index of ``items``); missing when the group has no advisor.
+        The result equals giving items one by one to the advisor with the lowest load
+        (ties: smallest advisor id), each gift adding one to the load.
+    """
+    out = pd.Series(pd.NA, index=items.index, dtype="object")
+    if items.empty or pool.empty:
+        return out
+    k = items.groupby("group").size().rename("k")
+    p = pool.merge(k, left_on="group", right_index=True)
+    if p.empty:
+        return out
+    stats = p.groupby("group").agg(
+        m=("advisor_id", "size"), total=("load", "sum"), k=("k", "first")
+    )
+    # The final water level never exceeds ceil((k + total load) / advisors).
+    stats["level"] = np.ceil((stats.k + stats.total) / stats.m).astype(np.int64)
+    p = p.merge(stats[["level"]], left_on="group", right_index=True).reset_index(drop=True)
+    slots = (p.level - p.load).clip(lower=0).to_numpy()
+    rep = p.loc[p.index.repeat(slots), ["group", "advisor_id", "load"]]
+    rep["slot_load"] = rep.load.to_numpy() + rep.groupby(level=0).cumcount().to_numpy()
+    rep = rep.sort_values(["group", "slot_load", "advisor_id"], kind="stable")
+    rep["i"] = rep.groupby("group").cumcount()
+    served = items[["group"]].assign(i=items.groupby("group").cumcount().to_numpy())
+    served = served.reset_index(names="_row").merge(
+        rep[["group", "i", "advisor_id"]], on=["group", "i"], how="left"
+    )
+    out.loc[served._row.to_numpy()] = served.advisor_id.to_numpy()
+    return out
+
+
+def _pool(advisors: pd.DataFrame, role: str, loads: pd.Series) -> pd.DataFrame:
+    """Active advisors of ``role`` with their loads, per store and under :data:`ANY_STORE`."""
+    a = advisors[advisors.is_active & (advisors.role_name == role)]
+    a = a.assign(load=a.advisor_id.map(loads).fillna(0).astype(np.int64))
+    own = a.assign(group=a.store_id.fillna(ANY_STORE))
+    return pd.concat([own, a.assign(group=ANY_STORE)])[["group", "advisor_id", "load"]]
+
+
+def _group(store_ids: pd.Series, pool: pd.DataFrame) -> pd.Series:
+    staffed = set(pool.group)
+    return store_ids.where(store_ids.isin(staffed), ANY_STORE).fillna(ANY_STORE)
+
+
+def assign_advisors(
+    plan: pd.DataFrame,
+    advisors: pd.DataFrame,
+    dedicated: pd.DataFrame,
+    open_loads: pd.Series,
+) -> tuple[pd.Series, pd.DataFrame]:
+    """R-ACT-ADVISOR: the advisor of each planned action, and new dedicated assignments.
+
+    Parameters
+    ----------
+    plan
+        customer_id, store_id, tier, customer_advisor_id, last_order_advisor_id,
+        assign_role, expected_value (one row per action).
+    advisors
+        advisor_id, store_id, role, active (the canonical table).
+    dedicated
+        customer_id, advisor_id: the current dedicated advisor of platinum customers.
+    open_loads
+        Open actions per advisor id.
+
+    Returns
+    -------
+    tuple
+        (advisor id per action, DataFrame customer_id/advisor_id of new dedications).
+    """
+    adv = advisors.assign(
+        is_active=advisors.active.fillna(True).astype(bool),
+        role_name=advisors.role.fillna("advisor"),
+    )
+    active_ids = set(adv.advisor_id[adv.is_active])
+    advisor_ids = set(adv.advisor_id[adv.is_active & (adv.role_name == "advisor")])
+    cust = (
+        plan.sort_values(["expected_value", "customer_id"], ascending=[False, True])
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")
+    )
+    chosen = pd.Series(pd.NA, index=cust.index, dtype="object")
+
+    platinum = cust.tier == TIER_ORDER[0]
+    sticky = dedicated.set_index("customer_id").advisor_id
+    sticky = sticky[sticky.isin(advisor_ids)]
+    keep = platinum & cust.index.isin(sticky.index)
+    chosen[keep] = sticky.reindex(cust.index[keep]).to_numpy()
+    need = cust[platinum & ~keep]
+    dedicated_load = sticky.value_counts()
+    pool = _pool(adv, "advisor", dedicated_load)
+    picked = least_loaded(pd.DataFrame({"group": _group(need.store_id, pool)}), pool)
+    chosen[picked.index] = picked.to_numpy()
+    new_dedicated = pd.DataFrame(
+        {"customer_id": picked.dropna().index, "advisor_id": picked.dropna().to_numpy()}
+    )
+
+    rest = cust[~platinum]
+    own = rest.customer_advisor_id.where(rest.customer_advisor_id.isin(active_ids))
+    last = rest.last_order_advisor_id.where(rest.last_order_advisor_id.isin(active_ids))
+    first_choice = own.fillna(last)
+    chosen[first_choice.dropna().index] = first_choice.dropna().to_numpy()
+    orphans = rest[first_choice.isna()]
+    pool = _pool(adv, "advisor", open_loads)
+    picked = least_loaded(pd.DataFrame({"group": _group(orphans.store_id, pool)}), pool)
+    chosen[picked.index] = picked.to_numpy()
+
+    per_action = plan.customer_id.map(chosen)
+    managed = plan[plan.assign_role == "manager"]
+    managers = _pool(adv, "manager", open_loads)
+    managers = managers[managers.group != ANY_STORE]  # a manager of the customer's own store
+    by_manager = least_loaded(pd.DataFrame({"group": managed.store_id.fillna(ANY_STORE)}), managers)
+    per_action.loc[by_manager.dropna().index] = by_manager.dropna().to_numpy()
+    return per_action, new_dedicated
+
+
+def monday(days: np.ndarray) -> np.ndarray:
+    """The Monday (ISO week start) of each day number (days since 1970-01-01, a Thursday)."""
+    return days - (days + 3) % 7
+
+
+def apply_weekly_cap(plan: pd.DataFrame, week_counts: pd.DataFrame, cap: int) -> np.ndarray:
+    """R-ACT-CAP: due day numbers after moving what does not fit the customer's week.
+
+    Parameters
+    ----------
+    plan
+        customer_id, due_day (days since epoch), priority, expected_value, action_id,
+        is_contact (holdout actions are not contacts and never move).
+    week_counts
+        customer_id, week_start (day number of a Monday), contacts: stored contacts.
+    cap
+        Contacts allowed per customer per ISO week.
+    """
+    if cap < 1:
+        raise ConfigError("actions.weekly_contact_cap must be at least 1")
+    due = plan.due_day.to_numpy(dtype=np.int64).copy()
+    todo = plan[plan.is_contact].assign(
+        rank=plan.priority.map({p: i for i, p in enumerate(PRIORITY_ORDER)}).fillna(
+            len(PRIORITY_ORDER)
+        ),
+        week=monday(plan.due_day.to_numpy(dtype=np.int64))[plan.is_contact.to_numpy()],
+        pos=np.flatnonzero(plan.is_contact.to_numpy()),
+    )
+    if todo.empty:
+        return due
+    todo = todo.sort_values(
+        ["customer_id", "rank", "expected_value", "due_day", "action_id"],
+        ascending=[True, True, False, True, True],
+    )
+    todo["round"] = todo.groupby("customer_id").cumcount()
+    counts = week_counts.rename(columns={"week_start": "week"})[["customer_id", "week", "contacts"]]
+    for rnd in range(int(todo["round"].max()) + 1):
+        pending = todo[todo["round"] == rnd][["customer_id", "week", "pos"]]
+        while not pending.empty:
+            m = pending.merge(counts, on=["customer_id", "week"], how="left")
+            fits = m.contacts.fillna(0).to_numpy() < cap
+            placed = m[fits]
+            new_week = placed.week.to_numpy()
+            pos = placed.pos.to_numpy()
+            moved = new_week != monday(due[pos])
+            due[pos] = np.where(moved, new_week, due[pos])
+            counts = (
+                pd.concat([counts, placed[["customer_id", "week"]].assign(contacts=1)])
+                .groupby(["customer_id", "week"], as_index=False)
+                .contacts.sum()
+            )
+            pending = m[~fits][["customer_id", "week", "pos"]].assign(week=lambda t: t.week + 7)
+    return due

@@ -1,0 +1,148 @@
+"""What the manager's report shows: small, already-reduced results (SPEC §7).
+
+:class:`ReportData` is built by :func:`aftercare.services.report.build_report` from a store and
+rendered by :mod:`aftercare.reports.html` and :mod:`aftercare.reports.xlsx`. It holds only
+aggregates (a few dozen numbers per section), never per-customer rows, so rendering is the
+same whether the store has 200 or 2 million customers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChurnSummary:
+    """Churn-risk counts (R-CHURN-RISK) and likely reasons (R-CHURN-REASON).
+
+    Attributes
+    ----------
+    levels
+        Customers per risk level (``low``, ``medium``, ``high``).
+    reasons
+        Lapsed or high-risk customers per likely reason (``passive``, ``price``,
+        ``experience``).
+    trade_in
+        Of those, customers whose vehicles are all sold or scrapped (R-VEHICLE-SOLD): a
+        trade-in conversation, not a win-back.
+    """
+
+    levels: dict[str, int]
+    reasons: dict[str, int]
+    trade_in: int
+
+    @property
+    def customers(self) -> int:
+        """Customers rated."""
+        return sum(self.levels.values())
+
+    @property
+    def winback_customers(self) -> int:
+        """Customers with a likely reason (lapsed tier or high risk)."""
+        return sum(self.reasons.values())
+
+
+@dataclass(frozen=True)
+class ReminderWeek:
+    """Vehicles whose next service falls due in one week after the as-of date (R-REMIND).
+
+    Week ``week`` (1-based) covers ``start_date`` … ``end_date``, both inclusive.
+    """
+
+    week: int
+    start_date: dt.date
+    end_date: dt.date
+    vehicles: int
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Every number of the manager's report for one as-of date.
+
+    Attributes
+    ----------
+    as_of
+        The report date (the score snapshot shown).
+    previous_as_of
+        The previous stored score snapshot (migration), ``None`` when there is none.
+    period_start
+        Start of the comparison period for lifecycle change and CRR: the previous snapshot
+        date, else as_of minus ``scoring.snapshot_every_months``.
+    scored_now
+        The as-of snapshot did not exist and was computed for this report.
+    currency
+        Currency of the money figures.
+    tier_counts, expected_mix
+        Customers per tier (R-TIER) and the seed's expected share of each tier.
+    migration
+        Rows ``from_tier``, ``to_tier``, ``customers`` (NULL from = new, NULL to = gone);
+        ``None`` without a previous snapshot.
+    lifecycle
+        Rows ``stage``, ``stage_order``, ``customers``, ``previous_customers``, ``change``,
+        ``change_pct``, ``share`` (R-LIFE), in stage order.
+    pareto
+        ``customers``, ``top_share``, ``top_customers``, ``top_net_profit``,
+        ``top_net_profit_share``, ``loss_making_customers``, ``loss_making_share``,
+        ``total_net_profit`` (R-VAL-PARETO).
+    pareto_curve
+        Rows ``customer_share``, ``net_profit_share`` (best customers first).
+    profit_by_tier
+        Rows per tier in tier order: ``tier``, ``customers``, ``annual_spend``,
+        ``gross_profit``, ``cost_to_serve``, ``net_profit``, ``loss_making_customers``,
+        ``net_profit_share``, ``mean_ltv``.
+    crr
+        ``period_start``, ``period_end``, ``customers_at_start``, ``customers_at_end``,
+        ``new_customers``, ``retained_customers``, ``reactivated_customers``, ``crr_pct``,
+        ``band`` (R-CRR).
+    crr_thresholds
+        The band limits in percent: ``excellent_min``, ``average_max``, ``average_min``,
+        ``alert_below``.
+    churn
+        Churn summary, ``None`` when churn risk is not available in this installation.
+    reminder_weeks, reminders_overdue
+        Vehicles due per coming week, and vehicles already past due on the as-of date.
+    """
+
+    as_of: dt.date
+    previous_as_of: dt.date | None
+    period_start: dt.date
+    scored_now: bool
+    currency: str
+    tier_counts: dict[str, int]
+    expected_mix: dict[str, float]
+    migration: list[Row] | None
+    lifecycle: list[Row]
+    pareto: Row
+    pareto_curve: list[Row]
+    profit_by_tier: list[Row]
+    crr: Row
+    crr_thresholds: dict[str, float]
+    churn: ChurnSummary | None
+    reminder_weeks: list[ReminderWeek] = field(default_factory=list)
+    reminders_overdue: int = 0
+
+    @property
+    def customers(self) -> int:
+        """Customers in the as-of snapshot."""
+        return sum(self.tier_counts.values())
+
+    def tier_share(self, tier: str) -> float:
+        """Actual share of ``tier`` in the snapshot (0 when nobody was scored)."""
+        total = self.customers
+        return self.tier_counts.get(tier, 0) / total if total else 0.0
+
+    @property
+    def reminders_due(self) -> int:
+        """Vehicles due in the weeks shown."""
+        return sum(w.vehicles for w in self.reminder_weeks)
+
+    def migration_cell(self, from_tier: str | None, to_tier: str | None) -> int:
+        """Customers that moved from ``from_tier`` to ``to_tier`` (``None``: new / gone)."""
+        for row in self.migration or []:
+            if row["from_tier"] == from_tier and row["to_tier"] == to_tier:
+                return int(row["customers"])
+        return 0

@@ -1,0 +1,321 @@
+"""Every word the report shows, in Chinese (the default) and English.
+
+Keys are stable identifiers; :func:`labels` returns the table of one language. Tiers, stages,
+bands, risk levels and churn reasons are looked up by their data value (``tier.platinum``);
+a value the table does not know (a renamed stage in a custom config) is shown as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+DEFAULT_LANG: Lang = "zh"
+
+_ZH: dict[str, str] = {
+    "html_lang": "zh-CN",
+    "sep": "：",
+    "title": "客户经营月报",
+    "subtitle": "售后客户分层、留存与流失风险",
+    "as_of": "数据截至",
+    "previous_snapshot": "上期快照",
+    "comparison_period": "对比期",
+    "none": "无",
+    "scored_now": "本报告生成时计算了该日期的评分快照",
+    "generated_by": "由 Aftercare 生成",
+    # headline KPIs
+    "kpi.customers": "客户总数",
+    "kpi.crr": "客户留存率 CRR",
+    "kpi.top_share": "前{top}客户贡献净利润",
+    "kpi.loss_making": "亏损客户占比",
+    "kpi.high_risk": "高流失风险客户",
+    "kpi.reminders": "未来{weeks}周到期保养",
+    "kpi.tier_mix": "客户分层结构（实际 / 期望）",
+    # sections
+    "sec.tier_mix": "客户分层结构",
+    "sec.migration": "客户等级迁移矩阵",
+    "sec.lifecycle": "生命周期分布",
+    "sec.pareto": "帕累托分析",
+    "sec.profit_by_tier": "各等级利润",
+    "sec.crr": "客户留存率（CRR）",
+    "sec.churn": "流失风险",
+    "sec.reminders": "未来保养提醒负荷",
+    # tier mix
+    "col.tier": "等级",
+    "col.customers": "客户数",
+    "col.share": "实际占比",
+    "col.expected": "期望占比",
+    "col.gap": "差异（百分点）",
+    "series.actual": "实际",
+    "series.expected": "期望",
+    "axis.share": "客户占比",
+    # migration
+    "migration.from_to": "上期 \\ 本期",
+    "migration.new": "新增",
+    "migration.gone": "移除",
+    "migration.none": "没有更早的评分快照，无法计算迁移。"
+    "请先运行 `aftercare score --as-of <更早日期>`。",
+    "migration.note": "行：上期等级；列：本期等级。对角线为等级不变，右上为降级，左下为升级。",
+    "migration.up": "升级",
+    "migration.down": "降级",
+    "migration.same": "不变",
+    # lifecycle
+    "col.stage": "阶段",
+    "col.stage_share": "占比",
+    "col.previous": "上期",
+    "col.current": "本期",
+    "col.change": "变化",
+    "col.change_pct": "变化率",
+    "series.previous": "上期",
+    "series.current": "本期",
+    "axis.customers": "客户数",
+    # pareto & profit
+    "pareto.curve": "客户累计占比与净利润累计占比",
+    "axis.customer_share": "客户累计占比（按净利润从高到低）",
+    "axis.profit_share": "净利润累计占比",
+    "pareto.equal": "平均分布",
+    "pareto.top": "前{top}客户",
+    "pareto.total_net_profit": "净利润合计",
+    "pareto.top_customers": "前{top}客户数",
+    "pareto.loss_making": "亏损客户数",
+    "col.annual_spend": "年消费",
+    "col.gross_profit": "毛利",
+    "col.cost_to_serve": "服务成本",
+    "col.net_profit": "净利润",
+    "col.net_profit_share": "净利润占比",
+    "col.customer_share": "客户占比",
+    "col.loss_making": "亏损客户",
+    "col.mean_ltv": "平均LTV",
+    "axis.net_profit": "净利润",
+    # CRR
+    "crr.formula": "CRR =（期末客户数 − 期间新增客户数）÷ 期初客户数 × 100%",
+    "crr.period": "统计期",
+    "crr.at_start": "期初客户数",
+    "crr.at_end": "期末客户数",
+    "crr.new": "期间新增客户数",
+    "crr.retained": "留存客户数",
+    "crr.reactivated": "回流客户数",
+    "crr.value": "CRR",
+    "crr.band": "水平",
+    "crr.na": "期初无客户，无法计算",
+    # churn
+    "churn.levels": "按风险等级",
+    "churn.reasons": "流失/高风险客户的可能原因",
+    "churn.trade_in": "其中车辆已售出或报废（转置换沟通）",
+    "churn.na": "流失风险模块在此安装中不可用，本节暂无数据。",
+    "col.level": "风险等级",
+    "col.reason": "原因",
+    # reminders
+    "col.week": "周",
+    "col.dates": "日期",
+    "col.vehicles": "车辆数",
+    "reminders.overdue": "已逾期未回厂车辆",
+    "reminders.note": "按每辆在用车辆的下次保养到期日（时间或预测里程，先到为准）统计。",
+    "week_n": "第{n}周",
+    "axis.vehicles": "车辆数",
+    # sheet names (≤ 31 characters)
+    "sheet.summary": "概览",
+    "sheet.tier_mix": "分层结构",
+    "sheet.migration": "等级迁移",
+    "sheet.lifecycle": "生命周期",
+    "sheet.pareto": "帕累托",
+    "sheet.profit_by_tier": "各等级利润",
+    "sheet.crr": "留存率",
+    "sheet.churn": "流失风险",
+    "sheet.reminders": "保养提醒",
+    "col.metric": "指标",
+    "col.value": "数值",
+    # values
+    "tier.platinum": "白金",
+    "tier.gold": "黄金",
+    "tier.silver": "白银",
+    "tier.regular": "普通",
+    "tier.lapsed": "流失",
+    "stage.new": "新客期",
+    "stage.activation": "激活期",
+    "stage.growth": "成长期",
+    "stage.mature": "成熟期",
+    "stage.decline": "衰退期",
+    "band.excellent": "优秀",
+    "band.good": "良好",
+    "band.average": "行业平均",
+    "band.below_average": "低于平均",
+    "band.alert": "警戒",
+    "level.low": "低",
+    "level.medium": "中",
+    "level.high": "高",
+    "reason.passive": "被动流失（搬迁、忙碌等）",
+    "reason.price": "价格因素",
+    "reason.experience": "服务体验",
+}
+
+_EN: dict[str, str] = {
+    "html_lang": "en",
+    "sep": ": ",
+    "title": "Customer Management Report",
+    "subtitle": "After-sales customer tiers, retention and churn risk",
+    "as_of": "Data as of",
+    "previous_snapshot": "Previous snapshot",
+    "comparison_period": "Comparison period",
+    "none": "none",
+    "scored_now": "The score snapshot of this date was computed for this report",
+    "generated_by": "Generated by Aftercare",
+    "kpi.customers": "Customers",
+    "kpi.crr": "Customer retention rate (CRR)",
+    "kpi.top_share": "Net profit from the top {top} of customers",
+    "kpi.loss_making": "Loss-making customers",
+    "kpi.high_risk": "High churn risk customers",
+    "kpi.reminders": "Services due in the next {weeks} weeks",
+    "kpi.tier_mix": "Tier mix (actual / expected)",
+    "sec.tier_mix": "Tier mix",
+    "sec.migration": "Tier migration matrix",
+    "sec.lifecycle": "Lifecycle distribution",
+    "sec.pareto": "Pareto analysis",
+    "sec.profit_by_tier": "Profit by tier",
+    "sec.crr": "Customer retention rate (CRR)",
+    "sec.churn": "Churn risk",
+    "sec.reminders": "Service reminder load",
+    "col.tier": "Tier",
+    "col.customers": "Customers",
+    "col.share": "Actual share",
+    "col.expected": "Expected share",
+    "col.gap": "Gap (pp)",
+    "series.actual": "Actual",
+    "series.expected": "Expected",
+    "axis.share": "Share of customers",
+    "migration.from_to": "Previous \\ current",
+    "migration.new": "New",
+    "migration.gone": "Removed",
+    "migration.none": "No earlier score snapshot, so no migration. "
+    "Run `aftercare score --as-of <an earlier date>` first.",
+    "migration.note": "Rows: previous tier; columns: current tier. The diagonal kept its tier, "
+    "above it moved down, below it moved up.",
+    "migration.up": "Up",
+    "migration.down": "Down",
+    "migration.same": "Same",
+    "col.stage": "Stage",
+    "col.stage_share": "Share",
+    "col.previous": "Previous",
+    "col.current": "Current",
+    "col.change": "Change",
+    "col.change_pct": "Change %",
+    "series.previous": "Previous",
+    "series.current": "Current",
+    "axis.customers": "Customers",
+    "pareto.curve": "Cumulative share of net profit by share of customers",
+    "axis.customer_share": "Share of customers (highest net profit first)",
+    "axis.profit_share": "Cumulative share of net profit",
+    "pareto.equal": "Even spread",
+    "pareto.top": "Top {top}",
+    "pareto.total_net_profit": "Total net profit",
+    "pareto.top_customers": "Customers in the top {top}",
+    "pareto.loss_making": "Loss-making customers",
+    "col.annual_spend": "Annual spend",
+    "col.gross_profit": "Gross profit",
+    "col.cost_to_serve": "Cost to serve",
+    "col.net_profit": "Net profit",
+    "col.net_profit_share": "Share of net profit",
+    "col.customer_share": "Share of customers",
+    "col.loss_making": "Loss-making",
+    "col.mean_ltv": "Mean LTV",
+    "axis.net_profit": "Net profit",
+    "crr.formula": "CRR = (customers at end − new customers in the period) "
+    "÷ customers at start × 100 %",
+    "crr.period": "Period",
+    "crr.at_start": "Customers at start",
+    "crr.at_end": "Customers at end",
+    "crr.new": "New customers in the period",
+    "crr.retained": "Retained customers",
+    "crr.reactivated": "Reactivated customers",
+    "crr.value": "CRR",
+    "crr.band": "Band",
+    "crr.na": "No customers at the start: not computable",
+    "churn.levels": "By risk level",
+    "churn.reasons": "Likely reason of lapsed / high-risk customers",
+    "churn.trade_in": "Of whom all vehicles sold or scrapped (trade-in conversation)",
+    "churn.na": "Churn risk is not available in this installation; this section has no data.",
+    "col.level": "Risk level",
+    "col.reason": "Reason",
+    "col.week": "Week",
+    "col.dates": "Dates",
+    "col.vehicles": "Vehicles",
+    "reminders.overdue": "Vehicles already overdue",
+    "reminders.note": "Active vehicles by next service due date (by time or forecast mileage, "
+    "whichever comes first).",
+    "week_n": "Week {n}",
+    "axis.vehicles": "Vehicles",
+    "sheet.summary": "Summary",
+    "sheet.tier_mix": "Tier mix",
+    "sheet.migration": "Migration",
+    "sheet.lifecycle": "Lifecycle",
+    "sheet.pareto": "Pareto",
+    "sheet.profit_by_tier": "Profit by tier",
+    "sheet.crr": "CRR",
+    "sheet.churn": "Churn risk",
+    "sheet.reminders": "Reminders",
+    "col.metric": "Metric",
+    "col.value": "Value",
+    "tier.platinum": "Platinum",
+    "tier.gold": "Gold",
+    "tier.silver": "Silver",
+    "tier.regular": "Regular",
+    "tier.lapsed": "Lapsed",
+    "stage.new": "New",
+    "stage.activation": "Activation",
+    "stage.growth": "Growth",
+    "stage.mature": "Mature",
+    "stage.decline": "Decline",
+    "band.excellent": "Excellent",
+    "band.good": "Good",
+    "band.average": "Industry average",
+    "band.below_average": "Below average",
+    "band.alert": "Alert",
+    "level.low": "Low",
+    "level.medium": "Medium",
+    "level.high": "High",
+    "reason.passive": "Passive (moved, busy)",
+    "reason.price": "Price",
+    "reason.experience": "Service experience",
+}
+
+TABLES: dict[Lang, dict[str, str]] = {"zh": _ZH, "en": _EN}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The words of one language."""
+
+    lang: Lang
+    words: dict[str, str]
+
+    def __getitem__(self, key: str) -> str:
+        return self.words[key]
+
+    def fmt(self, key: str, **values: object) -> str:
+        """The label ``key`` with ``{name}`` placeholders filled."""
+        return self.words[key].format(**values)
+
+    def value(self, kind: str, name: str | None) -> str:
+        """The label of a data value (``kind`` = tier, stage, band, level, reason)."""
+        if name is None:
+            return self.words["none"]
+        return self.words.get(f"{kind}.{name}", name)
+
+    def tier(self, name: str | None) -> str:
+        """A tier's label."""
+        return self.value("tier", name)
+
+
+def labels(lang: str = DEFAULT_LANG) -> Labels:
+    """The labels of ``lang`` (``zh`` or ``en``).
+
+    Raises
+    ------
+    ValueError
+        For another language.
+    """
+    if lang not in TABLES:
+        raise ValueError(f"unknown report language {lang!r}: use one of {', '.join(LANGS)}")
+    return Labels(lang=lang, words=TABLES[lang])

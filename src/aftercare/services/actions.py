@@ -1,0 +1,367 @@
+"""Run the action engine for an as-of date and read the call list (SPEC §6).
+
+The only module of the playbook that touches the store: it builds the rules' lazy inputs,
+runs the engine's plan once, schedules the new actions (holdout, advisor, weekly cap) and
+stores them, the dedicated-advisor assignments and the stops in one transaction.
+
+Scores: the latest stored ``customer_scores`` snapshot on or before the as-of date (its tier
+moves fire A-TIER-UP/DOWN); without any, scores are computed for the as-of date on the fly
+(no moves then).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from aftercare.config import Config
+from aftercare.errors import AftercareError
+from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals
+from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
+from aftercare.pipeline.scoring import score_customers
+from aftercare.pipeline.staging import resolved_orders
+from aftercare.pipeline.value import customer_value
+from aftercare.playbook import schedule
+from aftercare.playbook.engine import enabled_rules, plan_actions
+from aftercare.playbook.model import ACTIONS
+from aftercare.playbook.rules import PRIORITY_ORDER, RuleContext
+from aftercare.services.inputs import CanonicalTables, canonical_tables
+from aftercare.services.scoring import SCORES_TABLE, snapshot
+from aftercare.store.connect import Store
+from aftercare.store.snapshots import snapshot_dates, transaction
+
+#: Proposed playbook table (not yet in model.PLAYBOOK_TABLES): a platinum customer's
+#: dedicated advisor, appended when assigned; the latest row per customer holds.
+DEDICATED_TABLE = "dedicated_advisors"
+DEDICATED_SCHEMA = ibis.schema(
+    {"customer_id": "string", "advisor_id": "string", "assigned_on": "date"}
+)
+#: Statuses that are (or were) contacts, for the weekly cap.
+CONTACT_STATUSES = ("open", "done")
+
+
+@dataclass(frozen=True)
+class GenerationRun:
+    """What one engine run did."""
+
+    as_of: dt.date
+    through: dt.date
+    scores_as_of: dt.date | None
+    created: int = 0
+    holdout: int = 0
+    blocked: int = 0
+    moved_by_cap: int = 0
+    stopped: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def iso_week(day: dt.date) -> tuple[dt.date, dt.date]:
+    """Monday and Sunday of the ISO week containing ``day``."""
+    start = day - dt.timedelta(days=day.weekday())
+    return start, start + dt.timedelta(days=6)
+
+
+def _scores(
+    store: Store, tables: CanonicalTables, as_of: dt.date, config: Config
+) -> tuple[ir.Table, dt.date | None]:
+    """Latest stored scores on or before ``as_of`` (with their date), else computed ones."""
+    stored = [d for d in snapshot_dates(store, SCORES_TABLE) if d <= as_of]
+    if stored:
+        s = snapshot(store, stored[-1])
+        return s.mutate(snapshot_date=s.as_of_date), stored[-1]
+    s = score_customers(
+        tables.customers,
+        tables.vehicles,
+        tables.service_orders,
+        tables.interactions,
+        as_of=as_of,
+        config=config,
+    )
+    return (
+        s.mutate(
+            previous_tier=ibis.null("string"),
+            move=ibis.literal("new"),
+            snapshot_date=ibis.literal(as_of, type="date"),
+        ),
+        None,
+    )
+
+
+def rule_context(
+    store: Store, as_of: dt.date, config: Config, *, through: dt.date | None = None
+) -> tuple[RuleContext, ir.Table, dt.date | None]:
+    """The rules' lazy inputs for one as-of date, the customer value, and the scores' date."""
+    tables = canonical_tables(store)
+    orders = resolved_orders(tables.service_orders, tables.vehicles)
+    reminders = vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
+    signals = churn_signals(
+        tables.interactions,
+        tables.declined_services,
+        as_of=as_of,
+        config=config.retention,
+        vehicles=tables.vehicles,
+    )
+    risk = churn_risk(
+        orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
+    )
+    scores, scores_as_of = _scores(store, tables, as_of, config)
+    levels = risk.select(r_customer_id="customer_id", risk_level="risk_level")
+    scores = scores.left_join(levels, scores.customer_id == levels.r_customer_id).drop(
+        "r_customer_id"
+    )
+    churn = churn_reason(
+        risk,
+        scores.select("customer_id", "tier"),
+        tables.customers,
+        signals,
+        vehicle_flags=vehicle_status_flags(tables.vehicles),
+    )
+    value = customer_value(
+        orders,
+        tables.interactions,
+        scores.select("customer_id", "tier"),
+        as_of=as_of,
+        scoring=config.scoring,
+        value=config.value,
+    )
+    ctx = RuleContext(
+        as_of=as_of,
+        through=max(through or as_of, as_of),
+        customers=tables.customers,
+        vehicles=tables.vehicles,
+        orders=orders,
+        declined=tables.declined_services,
+        interactions=tables.interactions,
+        scores=scores,
+        reminders=reminders,
+        churn=churn,
+        actions=store.table("actions"),
+        outcomes=store.table("action_outcomes"),
+        config=config,
+    )
+    return ctx, value, scores_as_of
+
+
+def _ensure_dedicated(store: Store) -> None:
+    if not store.has_table(DEDICATED_TABLE):
+        store.con.create_table(DEDICATED_TABLE, schema=DEDICATED_SCHEMA)
+
+
+def _pandas(table: ir.Table) -> pd.DataFrame:
+    """Pull a small table; dates become day numbers (days since 1970-01-01)."""
+    arrow = table.to_pyarrow()
+    cols = {}
+    for name in arrow.column_names:
+        col = arrow.column(name)
+        cols[name] = col.cast(pa.int32()) if pa.types.is_date(col.type) else col
+    return pa.table(cols).to_pandas()
+
+
+def _stop_expression(store: Store, config: Config) -> ir.Table:
+    """Open actions that consent no longer allows (R-ACT-CONSENT), as ``action_id``."""
+    a = store.table("actions")
+    c = store.table("customers")
+    prefs = store.table("contact_preferences")
+    w = ibis.window(group_by="customer_id", order_by=[ibis.desc("set_at"), ibis.desc("source")])
+    prefs = prefs.mutate(pick=ibis.row_number().over(w))
+    opted_out = prefs.filter((prefs.pick == 0) & prefs.do_not_contact).select("customer_id")
+    dnc = c.filter(c.do_not_contact.fill_null(False)).select("customer_id").union(opted_out)
+    no_consent = c.filter(~c.marketing_consent.fill_null(False)).select("customer_id")
+    open_ = a.filter(a.status == "open")
+    stop = open_.customer_id.isin(dnc.customer_id) | (
+        open_.is_marketing & open_.customer_id.isin(no_consent.customer_id)
+    )
+    return open_.filter(stop).select("action_id")
+
+
+def _execute(store: Store, sql: str) -> None:
+    if store.kind == "duckdb":
+        store.con.con.execute(sql)
+    else:
+        with store.con.con.cursor() as cur:
+            cur.execute(sql)
+
+
+def generate_actions(
+    store: Store, as_of: dt.date, config: Config, *, through: dt.date | None = None
+) -> GenerationRun:
+    """Generate and store the actions due by ``through`` (default ``as_of``) (SPEC §6).
+
+    Reruns for the same date add nothing (stable ids); open actions whose customer no longer
+    allows them are stopped (R-ACT-CONSENT). Everything is stored in one transaction.
+    """
+    through = max(through or as_of, as_of)
+    _ensure_dedicated(store)
+    ctx, value, scores_as_of = rule_context(store, as_of, config, through=through)
+    plan = plan_actions(ctx, value, store.table("contact_preferences"))
+    new = _pandas(plan) if plan is not None else pd.DataFrame()
+    blocked = int(new.blocked.sum()) if not new.empty else 0
+    new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
+    stop_ids = _stop_expression(store, config)
+    stopping = int(stop_ids.count().to_pyarrow().as_py())
+    if new.empty:
+        if stopping:
+            with transaction(store):
+                _stop(store, stop_ids)
+        return GenerationRun(as_of, through, scores_as_of, blocked=blocked, stopped=stopping)
+
+    rules = enabled_rules(ctx)
+    shares = new.rule_id.map({k: r.holdout_share for k, r in rules.items()}).fillna(0.0)
+    held = schedule.holdout_mask(new.action_id, shares)
+    actions = store.table("actions")
+    dedicated = _current_dedicated(store)
+    busy = actions.filter(actions.status == "open", actions.advisor_id.notnull())
+    loads = _pandas(busy.group_by("advisor_id").aggregate(n=busy.count()))
+    open_loads = loads.set_index("advisor_id").n if not loads.empty else pd.Series(dtype="int64")
+    advisors = _pandas(store.table("advisors").select("advisor_id", "store_id", "role", "active"))
+    per_action, new_dedicated = schedule.assign_advisors(new, advisors, dedicated, open_loads)
+
+    week_start = schedule.monday(np.array([(as_of - dt.date(1970, 1, 1)).days]))[0]
+    contacts = actions.filter(
+        actions.status.isin(list(CONTACT_STATUSES)),
+        actions.due_date >= ibis.literal(dt.date(1970, 1, 1) + dt.timedelta(int(week_start))),
+    )
+    stored = _pandas(
+        contacts.group_by("customer_id", "due_date").aggregate(contacts=contacts.count())
+    )
+    if stored.empty:
+        week_counts = pd.DataFrame(columns=["customer_id", "week_start", "contacts"])
+    else:
+        stored["week_start"] = schedule.monday(stored.due_date.to_numpy(dtype=np.int64))
+        week_counts = stored.groupby(["customer_id", "week_start"], as_index=False).contacts.sum()
+    due = schedule.apply_weekly_cap(
+        new.assign(due_day=new.due_date, is_contact=~held),
+        week_counts,
+        config.actions.weekly_contact_cap,
+    )
+    out = _actions_table(new, held, per_action, due, as_of)
+    with transaction(store):
+        mem = ibis.memtable(out)
+        store.con.insert("actions", mem.filter(~mem.action_id.isin(actions.action_id)))
+        if not new_dedicated.empty:
+            rows = new_dedicated.assign(assigned_on=as_of)
+            store.con.insert(
+                DEDICATED_TABLE,
+                ibis.memtable(
+                    pa.Table.from_pandas(
+                        rows, schema=DEDICATED_SCHEMA.to_pyarrow(), preserve_index=False
+                    )
+                ),
+            )
+        if stopping:
+            _stop(store, stop_ids)
+    counts = new.rule_id.value_counts()
+    return GenerationRun(
+        as_of=as_of,
+        through=through,
+        scores_as_of=scores_as_of,
+        created=len(new),
+        holdout=int(held.sum()),
+        blocked=blocked,
+        moved_by_cap=int((due != new.due_date.to_numpy()).sum()),
+        stopped=stopping,
+        by_rule={str(k): int(v) for k, v in counts.items()},
+    )
+
+
+def _stop(store: Store, stop_ids: ir.Table) -> None:
+    sql = store.con.compile(stop_ids)
+    _execute(store, f"UPDATE actions SET status = 'stopped' WHERE action_id IN ({sql})")
+
+
+def _current_dedicated(store: Store) -> pd.DataFrame:
+    d = store.table(DEDICATED_TABLE)
+    w = ibis.window(
+        group_by="customer_id", order_by=[ibis.desc("assigned_on"), ibis.desc("advisor_id")]
+    )
+    d = d.mutate(pick=ibis.row_number().over(w))
+    out = _pandas(d.filter(d.pick == 0).select("customer_id", "advisor_id"))
+    return out if not out.empty else pd.DataFrame(columns=["customer_id", "advisor_id"])
+
+
+def _dates(days: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(days, dtype=np.int32), type=pa.int32()).cast(pa.date32())
+
+
+def _actions_table(
+    new: pd.DataFrame, held: np.ndarray, advisor: pd.Series, due: np.ndarray, as_of: dt.date
+) -> pa.Table:
+    """The new rows of ``actions`` (schema :data:`model.ACTIONS`)."""
+    n = len(new)
+    cols = {
+        "action_id": pa.array(new.action_id, pa.string()),
+        "rule_id": pa.array(new.rule_id, pa.string()),
+        "trigger_key": pa.array(new.trigger_key, pa.string()),
+        "trigger_date": _dates(new.trigger_date.to_numpy()),
+        "customer_id": pa.array(new.customer_id, pa.string()),
+        "vin": pa.array(new.vin.astype(object).where(new.vin.notna(), None), pa.string()),
+        "store_id": pa.array(
+            new.store_id.astype(object).where(new.store_id.notna(), None), pa.string()
+        ),
+        "advisor_id": pa.array(advisor.astype(object).where(advisor.notna(), None), pa.string()),
+        "due_date": _dates(due),
+        "original_due_date": _dates(new.original_due_date.to_numpy()),
+        "priority": pa.array(new.priority, pa.string()),
+        "channel": pa.array(new.channel, pa.string()),
+        "is_marketing": pa.array(new.is_marketing.astype(bool), pa.bool_()),
+        "expected_value": pa.array(new.expected_value.astype(float), pa.float64()),
+        "status": pa.array(np.where(held, "holdout", "open"), pa.string()),
+        "evidence": pa.array(new.evidence, pa.string()),
+        "created_on": pa.array([as_of] * n, pa.date32()),
+    }
+    return pa.table(cols, schema=ACTIONS.to_pyarrow())
+
+
+def action_list(
+    store: Store,
+    *,
+    until: dt.date,
+    since: dt.date | None = None,
+    advisor_id: str | None = None,
+) -> pa.Table:
+    """Open actions due by ``until`` (overdue ones included), ranked (R-ACT-RANK).
+
+    Grain: one row per open action. ``since`` is only used to mark ``is_overdue``
+    (due before it). Ordered by priority, expected value (highest first), due date, id.
+
+    Returns
+    -------
+    pa.Table
+        The action columns plus customer name and phone, vehicle plate and model,
+        advisor name and ``priority_rank``.
+    """
+    if not store.has_table("actions"):
+        raise AftercareError("no actions yet: run `aftercare actions` to generate them")
+    a = store.table("actions")
+    a = a.filter(a.status == "open", a.due_date <= until)
+    if advisor_id:
+        a = a.filter(a.advisor_id == advisor_id)
+    c = store.table("customers").select(c_id="customer_id", customer_name="name", phone="phone")
+    v = store.table("vehicles").select(v_vin="vin", plate="plate", model="model")
+    adv = store.table("advisors").select(adv_id="advisor_id", advisor_name="name")
+    j = (
+        a.left_join(c, a.customer_id == c.c_id)
+        .left_join(v, a.vin == v.v_vin)
+        .left_join(adv, a.advisor_id == adv.adv_id)
+    )
+    rank = ibis.cases(*[(j.priority == p, i) for i, p in enumerate(PRIORITY_ORDER)], else_=9)
+    since_lit = ibis.literal(since or until, type="date")
+    j = j.select(
+        *a.columns,
+        "customer_name",
+        "phone",
+        "plate",
+        "model",
+        "advisor_name",
+        priority_rank=rank,
+        is_overdue=j.due_date < since_lit,
+    )
+    return j.order_by(
+        ["priority_rank", ibis.desc("expected_value"), "due_date", "action_id"]
+    ).to_pyarrow()

@@ -1,0 +1,279 @@
+"""The seed 004 dashboard: monthly KPIs against targets, lifecycle distribution, this week's
+actions by priority, and each rule's lift against its control group (SPEC §7, R-ACT-HOLDOUT).
+
+Definitions of each KPI: :mod:`aftercare.playbook.kpis`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+
+from aftercare.config import Config
+from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
+from aftercare.pipeline.retention import crr
+from aftercare.pipeline.staging import resolved_orders
+from aftercare.playbook.holdout import rule_lift
+from aftercare.playbook.kpis import (
+    first_service_arrival,
+    growth_value_added_penetration,
+    month_bounds,
+    net_promoter_score,
+    winback_rate,
+)
+from aftercare.playbook.model import PRIORITIES
+from aftercare.playbook.outcomes import current_status
+from aftercare.services.inputs import canonical_tables
+from aftercare.store.connect import Store
+
+# Until these are config fields (proposed: kpis.first_service_grace_days,
+# kpis.nps_promoter_min, actions.return_window_days), the defaults live here.
+#: PROPOSED CONFIG kpis.first_service_grace_days: days after the first service is due that
+#: still count as on time.
+FIRST_SERVICE_GRACE_DAYS = 30
+#: PROPOSED CONFIG kpis.nps_promoter_min: lowest promoter score (detractors: ≤
+#: retention.low_nps_max).
+NPS_PROMOTER_MIN = 9
+#: PROPOSED CONFIG actions.return_window_days: a visit within this many days of an action's
+#: due date is a return (R-ACT-HOLDOUT).
+RETURN_WINDOW_DAYS = 60
+PERCENT = 100.0
+#: CRR bands that meet the target (the seed's industry average or better).
+CRR_OK_BANDS = ("excellent", "good", "average")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI of the month against its target.
+
+    ``value`` and ``target`` are in ``unit`` (``%`` for rates, ``points`` for NPS);
+    ``status`` is ``ok`` (target met), ``below`` or ``no_data``; ``provisional`` when its
+    window has not closed yet.
+    """
+
+    key: str
+    value: float | None
+    target: float
+    unit: str
+    status: str
+    numerator: int | None
+    denominator: int | None
+    detail: str = ""
+    provisional: bool = False
+
+
+@dataclass(frozen=True)
+class StageCount:
+    """Customers in one lifecycle stage now and a month before (R-LIFE)."""
+
+    stage: str
+    customers: int
+    previous_customers: int
+    change_pct: float | None
+
+
+@dataclass(frozen=True)
+class WeekActions:
+    """Open actions of one rule due by the end of the week."""
+
+    priority: str
+    rule_id: str
+    actions: int
+    customers: int
+    overdue: int  # due before the week started, still open
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything ``aftercare kpis`` shows."""
+
+    month: str
+    month_start: dt.date
+    month_end: dt.date
+    kpis: list[Kpi]
+    lifecycle: list[StageCount]
+    week_start: dt.date
+    week_end: dt.date
+    week_actions: list[WeekActions]
+    lifts: list[dict]
+
+
+def _setting(section: object, name: str, default: int) -> int:
+    """A proposed config field when the config has it, else this module's default."""
+    return int(getattr(section, name, default))
+
+
+def _one(table: ibis.Table) -> dict:
+    return table.to_pyarrow().to_pylist()[0]
+
+
+def _status(value: float | None, target: float) -> str:
+    if value is None:
+        return "no_data"
+    return "ok" if value >= target - 1e-9 else "below"
+
+
+def _year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else value * PERCENT
+
+
+def month_kpis(
+    store: Store, month: str, config: Config, *, today: dt.date | None = None
+) -> list[Kpi]:
+    """The five KPIs of one month (``YYYY-MM``) against their targets (SPEC §7)."""
+    start, end = month_bounds(month)
+    today = today or dt.date.today()
+    t = canonical_tables(store)
+    orders = resolved_orders(t.service_orders, t.vehicles)
+    targets = config.kpis
+    first = _one(
+        first_service_arrival(
+            orders, t.vehicles, month_start=start, month_end=end, config=config.reminders,
+            grace_days=_setting(targets, "first_service_grace_days", FIRST_SERVICE_GRACE_DAYS),
+        )
+    )  # fmt: skip
+    growth = _one(
+        growth_value_added_penetration(
+            orders, t.vehicles, month_end=end, lifecycle=config.lifecycle,
+            window_days=config.scoring.window_days,
+        )
+    )  # fmt: skip
+    winback = _one(
+        winback_rate(
+            store.table("actions"), store.table("action_outcomes"), orders,
+            month_start=start, month_end=end, visit_days=targets.winback_visit_days,
+        )
+    )  # fmt: skip
+    nps = _one(
+        net_promoter_score(
+            t.interactions, month_start=start, month_end=end,
+            promoter_min=_setting(targets, "nps_promoter_min", NPS_PROMOTER_MIN),
+            detractor_max=config.retention.low_nps_max,
+        )
+    )  # fmt: skip
+    retention = _one(
+        crr(orders, period_start=_year_before(end), period_end=end,
+            config=config.retention, customers=t.customers)
+    )  # fmt: skip
+
+    def rate(key: str, value: float | None, target: float, num: int, den: int, **kw) -> Kpi:
+        pct = _pct(value)
+        return Kpi(key, pct, target * PERCENT, "%", _status(pct, target * PERCENT), num, den, **kw)
+
+    mean = nps["mean_score"]
+    band = retention["band"]
+    crr_value = retention["crr_pct"]
+    return [
+        rate("first_service_arrival_rate", first["arrival_rate"],
+             targets.first_service_arrival_rate, first["first_services_on_time"],
+             first["first_services_due"]),
+        rate("growth_value_added_penetration", growth["penetration"],
+             targets.growth_value_added_penetration, growth["value_added_buyers"],
+             growth["growth_customers"]),
+        rate("winback_rate", winback["winback_rate"], targets.winback_rate,
+             winback["winback_returned"], winback["winback_contacted"],
+             provisional=today <= end + dt.timedelta(days=targets.winback_visit_days)),
+        Kpi("nps", nps["nps"], targets.nps, "points", _status(nps["nps"], targets.nps),
+            nps["promoters"], nps["surveys"],
+            detail="" if mean is None else f"{mean:.1f}"),
+        Kpi("crr", crr_value, config.retention.crr_average_min, "%",
+            "no_data" if band is None else ("ok" if band in CRR_OK_BANDS else "below"),
+            retention["customers_at_end"] - retention["new_customers"],
+            retention["customers_at_start"], detail=band or ""),
+    ]  # fmt: skip
+
+
+def lifecycle_change(store: Store, month_end: dt.date, config: Config) -> list[StageCount]:
+    """Customers per stage at the month's end and the previous month's end (R-LIFE)."""
+    previous_end = month_end.replace(day=1) - dt.timedelta(days=1)
+    vehicles = store.table("vehicles")
+    now = customer_lifecycle(vehicles, as_of=month_end, config=config.lifecycle)
+    before = customer_lifecycle(vehicles, as_of=previous_end, config=config.lifecycle)
+    rows = stage_distribution(now, before, config=config.lifecycle).to_pyarrow().to_pylist()
+    found = {r["stage"]: r for r in rows}
+    starts = config.lifecycle.stage_min_years
+    stages = sorted(starts, key=lambda stage: starts[stage])
+    return [
+        StageCount(
+            stage=s,
+            customers=int(found.get(s, {}).get("customers") or 0),
+            previous_customers=int(found.get(s, {}).get("previous_customers") or 0),
+            change_pct=found.get(s, {}).get("change_pct"),
+        )
+        for s in stages
+    ]
+
+
+def week_actions(store: Store, day: dt.date, config: Config) -> tuple[dt.date, dt.date, list]:
+    """Open actions (status derived from outcomes) due by the end of ``day``'s week (Mon–Sun).
+
+    Returns the week's Monday and Sunday and one :class:`WeekActions` per priority and rule.
+    """
+    monday = day - dt.timedelta(days=day.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    t = canonical_tables(store)
+    status = current_status(
+        store.table("actions"),
+        store.table("action_outcomes"),
+        store.table("contact_preferences"),
+        winback_max_attempts=config.actions.winback_max_attempts,
+        orders=resolved_orders(t.service_orders, t.vehicles),
+    )
+    due = status.filter(status.status == "open", status.due_date <= sunday)
+    grouped = due.group_by(["priority", "rule_id"]).aggregate(
+        actions=due.count(),
+        customers=due.customer_id.nunique(),
+        overdue=due.count(where=due.due_date < monday),
+    )
+    rows = grouped.to_pyarrow().to_pylist()
+    rank = {p: i for i, p in enumerate(PRIORITIES)}
+    rows.sort(key=lambda r: (rank.get(r["priority"], len(rank)), -r["actions"], r["rule_id"]))
+    return monday, sunday, [
+        WeekActions(r["priority"], r["rule_id"], int(r["actions"]), int(r["customers"]),
+                    int(r["overdue"]))
+        for r in rows
+    ]  # fmt: skip
+
+
+def rule_lifts(store: Store, config: Config, *, as_of: dt.date) -> list[dict]:
+    """Each rule's return rates, treated vs control, and its lift (R-ACT-HOLDOUT)."""
+    t = canonical_tables(store)
+    lifts = rule_lift(
+        store.table("actions"),
+        store.table("action_outcomes"),
+        resolved_orders(t.service_orders, t.vehicles),
+        as_of=as_of,
+        return_window_days=_setting(config.actions, "return_window_days", RETURN_WINDOW_DAYS),
+    )
+    return lifts.order_by("rule_id").to_pyarrow().to_pylist()
+
+
+def dashboard(
+    store: Store, config: Config, *, month: str | None = None, today: dt.date | None = None
+) -> Dashboard:
+    """The seed 004 dashboard for ``month`` (default: the month of ``today``)."""
+    today = today or dt.date.today()
+    month = month or f"{today:%Y-%m}"
+    start, end = month_bounds(month)
+    monday, sunday, actions = week_actions(store, today, config)
+    lifts = [r for r in rule_lifts(store, config, as_of=today) if r["control_actions"]]
+    return Dashboard(
+        month=month,
+        month_start=start,
+        month_end=end,
+        kpis=month_kpis(store, month, config, today=today),
+        lifecycle=lifecycle_change(store, end, config),
+        week_start=monday,
+        week_end=sunday,
+        week_actions=actions,
+        lifts=lifts,
+    )

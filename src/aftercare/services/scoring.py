@@ -1,0 +1,163 @@
+"""Score customers and keep dated snapshots (R-SCORE-*, R-TIER, R-TIER-HIST)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from aftercare.config import TIER_ORDER, Config
+from aftercare.errors import AftercareError
+from aftercare.pipeline.history import migration_matrix, tier_moves, with_previous_tier
+from aftercare.pipeline.scoring import score_customers
+from aftercare.services.inputs import canonical_tables
+from aftercare.store.connect import Store
+from aftercare.store.snapshots import replace_snapshot, snapshot_dates
+
+SCORES_TABLE = "customer_scores"
+
+
+@dataclass(frozen=True)
+class TierMix:
+    """Customers per tier in one snapshot, beside the seed's expected mix (R-TIER)."""
+
+    as_of: dt.date
+    counts: dict[str, int]
+    expected_share: dict[str, float]
+
+    @property
+    def total(self) -> int:
+        """Customers scored."""
+        return sum(self.counts.values())
+
+    def share(self, tier: str) -> float:
+        """Actual share of ``tier`` (0 when nobody was scored)."""
+        return self.counts.get(tier, 0) / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one ``score`` run stored."""
+
+    as_of: dt.date
+    previous_as_of: dt.date | None
+    customers: int
+    mix: TierMix
+    downgrade_alerts: int
+
+
+def previous_snapshot_date(store: Store, as_of: dt.date) -> dt.date | None:
+    """The latest stored snapshot strictly before ``as_of``."""
+    earlier = [d for d in snapshot_dates(store, SCORES_TABLE) if d < as_of]
+    return earlier[-1] if earlier else None
+
+
+def snapshot(store: Store, as_of: dt.date) -> ir.Table:
+    """The stored ``customer_scores`` of one date.
+
+    Raises
+    ------
+    AftercareError
+        When no snapshot of that date exists (naming the dates that do).
+    """
+    dates = snapshot_dates(store, SCORES_TABLE)
+    if as_of not in dates:
+        known = ", ".join(d.isoformat() for d in dates) or "none"
+        raise AftercareError(
+            f"no scores as of {as_of}: run `aftercare score --as-of {as_of}` (stored: {known})"
+        )
+    scores = store.table(SCORES_TABLE)
+    return scores.filter(scores.as_of_date == as_of)
+
+
+def score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
+    """Score every customer as of ``as_of`` and store it as that date's snapshot.
+
+    Each customer carries the tier of the previous stored snapshot and the move since
+    (R-TIER-HIST). Rerunning for a date replaces that date's snapshot, never duplicates.
+    """
+    tables = canonical_tables(store)
+    current = score_customers(
+        tables.customers,
+        tables.vehicles,
+        tables.service_orders,
+        tables.interactions,
+        as_of=as_of,
+        config=config,
+    )
+    previous_as_of = previous_snapshot_date(store, as_of)
+    previous = (
+        snapshot(store, previous_as_of) if previous_as_of else current.filter(ibis.literal(False))
+    )
+    rows = with_previous_tier(current, previous)
+    stored = replace_snapshot(store, SCORES_TABLE, as_of, rows)
+    alerts = 0
+    if previous_as_of:
+        moves = tier_moves(previous, snapshot(store, as_of), config=config)
+        alerts = int(moves.is_downgrade_alert.sum().to_pyarrow().as_py() or 0)
+    return ScoreRun(
+        as_of=as_of,
+        previous_as_of=previous_as_of,
+        customers=stored,
+        mix=tier_mix(store, as_of, config),
+        downgrade_alerts=alerts,
+    )
+
+
+def tier_mix(store: Store, as_of: dt.date, config: Config) -> TierMix:
+    """Customers per tier in the ``as_of`` snapshot, beside the expected mix."""
+    scores = snapshot(store, as_of)
+    rows = scores.group_by("tier").aggregate(n=scores.count()).to_pyarrow().to_pylist()
+    counts = {tier: 0 for tier in TIER_ORDER}
+    counts.update({r["tier"]: int(r["n"]) for r in rows})
+    return TierMix(as_of=as_of, counts=counts, expected_share=dict(config.scoring.expected_mix))
+
+
+def quarter_ends(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Calendar quarter ends (31 Mar, 30 Jun, 30 Sep, 31 Dec) within [start, end]."""
+    ends = []
+    for year in range(start.year, end.year + 1):
+        for month, day in ((3, 31), (6, 30), (9, 30), (12, 31)):
+            d = dt.date(year, month, day)
+            if start <= d <= end:
+                ends.append(d)
+    return ends
+
+
+def backfill_quarterly(
+    store: Store, start: dt.date, end: dt.date, config: Config
+) -> list[ScoreRun]:
+    """Score every quarter end between ``start`` and ``end``, oldest first (R-TIER-HIST)."""
+    if end < start:
+        raise AftercareError(f"--quarterly: {end} is before {start}")
+    return [score_snapshot(store, d, config) for d in quarter_ends(start, end)]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Tier moves between two snapshots."""
+
+    from_date: dt.date
+    to_date: dt.date
+    matrix: list[dict]
+    alerts: list[dict]
+
+
+def migration(
+    store: Store, from_date: dt.date, to_date: dt.date, config: Config, *, max_alerts: int = 50
+) -> Migration:
+    """The tier migration matrix and the downgrade alerts between two snapshots."""
+    previous, current = snapshot(store, from_date), snapshot(store, to_date)
+    matrix = migration_matrix(previous, current).to_pyarrow().to_pylist()
+    moves = tier_moves(previous, current, config=config)
+    alerts = (
+        moves.filter(moves.is_downgrade_alert)
+        .join(current.select("customer_id", "total_score", "monetary"), "customer_id")
+        .order_by([ibis.desc("monetary"), "customer_id"])
+        .limit(max_alerts)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return Migration(from_date, to_date, matrix, alerts)

@@ -1,0 +1,140 @@
+"""Open the store: one URL chooses the engine.
+
+- a file path, ``duckdb:///path`` or nothing (``$AFTERCARE_DB``, else ``./aftercare.duckdb``):
+  DuckDB, the embedded default;
+- ``postgresql://user@host:port/db``: PostgreSQL, for multi-user deployments.
+
+All reads go through Ibis. Writes that Ibis cannot express (transactions, deletes, COPY) live in
+:mod:`aftercare.store.writer`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from aftercare.errors import NotBuiltError, StoreError
+from aftercare.playbook.model import PLAYBOOK_TABLES
+from aftercare.schema import TABLES
+from aftercare.store.system_tables import SYSTEM_TABLES
+
+DEFAULT_DB = "aftercare.duckdb"
+EngineKind = Literal["duckdb", "postgres"]
+
+
+@dataclass
+class Store:
+    """A connection to Aftercare's tables in one engine.
+
+    Attributes
+    ----------
+    url
+        The URL it was opened with (without password).
+    kind
+        ``duckdb`` or ``postgres``.
+    con
+        The Ibis backend.
+    """
+
+    url: str
+    kind: EngineKind
+    con: ibis.BaseBackend
+
+    def table(self, name: str) -> ir.Table:
+        """The Ibis table called ``name``."""
+        return self.con.table(name)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store holds a table called ``name``."""
+        return name in self.con.list_tables()
+
+    def ensure_schema(self) -> None:
+        """Create every canonical and system table that does not exist yet (empty)."""
+        existing = set(self.con.list_tables())
+        wanted = {name: spec.ibis_schema() for name, spec in TABLES.items()}
+        wanted.update(SYSTEM_TABLES)
+        wanted.update(PLAYBOOK_TABLES)
+        for name, schema in wanted.items():
+            if name not in existing:
+                self.con.create_table(name, schema=schema)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.disconnect()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def resolve_url(url: str | None) -> str:
+    """The store URL to use: the given one, else ``$AFTERCARE_DB``, else the default file."""
+    return url or os.environ.get("AFTERCARE_DB") or DEFAULT_DB
+
+
+def _redact(url: str) -> str:
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
+
+
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
+    """Open (and by default initialise) the store at ``url``.
+
+    Parameters
+    ----------
+    url
+        Store URL; ``None`` uses ``$AFTERCARE_DB`` or ``./aftercare.duckdb``.
+    create
+        Create missing tables. With ``False`` a missing DuckDB file is an error.
+
+    Raises
+    ------
+    StoreError
+        The URL is not understood or the engine cannot be reached.
+    """
+    url = resolve_url(url)
+    shown = _redact(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError(
+                "PostgreSQL needs the postgres extra: pip install 'aftercare[postgres]'"
+            ) from None
+        try:
+            con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
+        except Exception as exc:  # any driver error means: cannot reach it
+            raise StoreError(f"cannot connect to {shown}: {exc}".splitlines()[0]) from None
+        store = Store(url=shown, kind="postgres", con=con)
+    elif url.startswith(("spark:", "pyspark:")):
+        raise NotBuiltError(
+            "a Spark store is not built yet; run the pipeline on DuckDB or PostgreSQL"
+        )
+    else:
+        # duckdb:///abs/path.duckdb -> /abs/path.duckdb; a plain path is taken as it is.
+        path = Path(url.removeprefix("duckdb://"))
+        if "://" in str(path):
+            raise StoreError(f"unknown store URL {shown!r}: use a file path or postgresql://…")
+        if not create and not path.exists():
+            raise StoreError(f"no store at {path}: import data or run `aftercare demo` first")
+        if path.parent and not path.parent.exists():
+            raise StoreError(f"cannot create store {path}: folder {path.parent} does not exist")
+        try:
+            con = ibis.duckdb.connect(str(path))
+        except Exception as exc:  # locked by another process, not a DuckDB file, …
+            raise StoreError(f"cannot open {path}: {exc}".splitlines()[0]) from None
+        store = Store(url=str(path), kind="duckdb", con=con)
+    if create:
+        store.ensure_schema()
+    return store

@@ -1,0 +1,196 @@
+"""`aftercare import / status / export` end to end on real files (issue 2's "done when")."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from aftercare.cli import app
+from aftercare.store import open_store
+
+runner = CliRunner()
+
+HEADER = [
+    "接车单号",
+    "车架号",
+    "客户编号",
+    "接车日期",
+    "行驶里程",
+    "维修类别",
+    "结算方式",
+    "结算金额",
+]
+GOOD = [
+    ["RO1", "LSVAA4182E2000001", "C1", "2024-03-05", "12,000", "保养", "自费", "￥1,234.50"],
+    ["RO2", "LSVAA4182E2000001", "C1", "2024/3/9", "12500", "一般维修", "保险", "￥800"],
+    ["RO3", "", "C2", "2024年4月1日", "", "钣喷", "自费", "2000"],
+    ["RO4", "", "C3", "20240405", "", "精品", "自费", "300.5"],
+    ["RO5", "", "C9", "45356", "", "新能源检测", "自费", "99"],  # unknown category → other
+]
+BAD = [
+    ["", "", "C1", "2024-03-05", "", "保养", "自费", "100"],  # row 7: missing order_id
+    ["RO7", "", "C1", "2024-02-30", "", "保养", "自费", "100"],  # row 8: impossible date
+    ["RO8", "", "C1", "2024-03-05", "-5", "保养", "自费", "100"],  # row 9: negative odometer
+    ["RO9", "LSVAA4182E200000I", "C1", "2024-03-05", "", "保养", "自费", "100"],  # row 10: VIN
+    ["RO10", "", "C1", "2024-03-05", "", "保养", "自费", "一百"],  # row 11: amount
+    ["RO11", "", "C1", "2024-03-05", "", "保养", "现金", "100"],  # row 12: unknown payer
+]
+CUSTOMERS = [
+    ["客户编号", "客户姓名", "手机号码"],
+    ["C1", "王伟", "13800138000"],
+    ["C2", "李娜", "13900139000"],
+]
+
+
+def _write_gbk(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="gbk", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "store.duckdb")
+
+
+@pytest.fixture
+def orders_csv(tmp_path: Path) -> Path:
+    return _write_gbk(tmp_path / "工单导出.csv", [HEADER, *GOOD, *BAD])
+
+
+def _orders(db: str) -> dict[str, dict]:
+    with open_store(db) as store:
+        rows = store.table("service_orders").to_pyarrow().to_pylist()
+    return {r["order_id"]: r for r in rows}
+
+
+def test_gbk_export_with_bad_rows(db, orders_csv, tmp_path):
+    """Exit 3, every bad row reported with row and reason, every good row stored."""
+    rejects = tmp_path / "rejects.csv"
+    result = runner.invoke(
+        app, ["import", "service_orders", str(orders_csv), "--db", db, "--rejects", str(rejects)]
+    )
+    assert result.exit_code == 3, result.output
+    out = result.output
+    for row, column in [
+        (7, "接车单号: missing order_id"),
+        (8, "接车日期: bad date '2024-02-30'"),
+        (9, "行驶里程: negative odometer"),
+        (10, "车架号: bad VIN"),
+        (11, "结算金额: amount not a number"),
+        (12, "结算方式: unknown payer '现金'"),
+    ]:
+        # the column as the user's file names it, then the reason
+        assert f"工单导出.csv:{row}: {column}" in out, out
+    stored = _orders(db)
+    assert sorted(stored) == ["RO1", "RO2", "RO3", "RO4", "RO5"]
+    assert float(stored["RO1"]["total_amount"]) == 1234.50
+    assert stored["RO1"]["odometer_km"] == 12000
+    assert stored["RO2"]["open_date"] == dt.date(2024, 3, 9)
+    assert stored["RO2"]["payer"] == "insurance"
+    assert stored["RO3"]["open_date"] == dt.date(2024, 4, 1)
+    assert stored["RO4"]["open_date"] == dt.date(2024, 4, 5)
+    assert stored["RO5"]["open_date"] == dt.date(2024, 3, 5)  # Excel serial 45356
+    assert (stored["RO5"]["category"], stored["RO5"]["category_raw"]) == ("other", "新能源检测")
+    assert stored["RO1"]["source_row"] == 2
+    with rejects.open(encoding="utf-8-sig") as fh:
+        rejected_rows = {int(r["source_row"]) for r in csv.DictReader(fh)}
+    assert rejected_rows == {7, 8, 9, 10, 11, 12}
+    with open_store(db) as store:
+        quarantine = store.table("rejected_rows").to_pyarrow().to_pylist()
+        assert {r["source_row"] for r in quarantine} == {7, 8, 9, 10, 11, 12}
+        assert all(r["raw_record"] for r in quarantine)
+
+
+def test_reimport_changes_nothing(db, orders_csv):
+    """R-IN-2: the same file again: nothing inserted or replaced, no duplicate rejects."""
+    runner.invoke(app, ["import", "service_orders", str(orders_csv), "--db", db])
+    before = _orders(db)
+    again = runner.invoke(app, ["import", "service_orders", str(orders_csv), "--db", db])
+    assert again.exit_code == 3
+    assert "0 stored (0 replaced), 5 unchanged" in again.output
+    assert _orders(db) == before
+    with open_store(db) as store:
+        assert store.table("rejected_rows").count().to_pyarrow().as_py() == 6
+        assert store.table("row_history").count().to_pyarrow().as_py() == 0
+
+
+def test_changed_row_is_replaced_and_recorded(db, tmp_path):
+    first = _write_gbk(tmp_path / "a.csv", [HEADER, GOOD[0]])
+    second = _write_gbk(tmp_path / "b.csv", [HEADER, [*GOOD[0][:-1], "1300"]])
+    assert runner.invoke(app, ["import", "service_orders", str(first), "--db", db]).exit_code == 0
+    result = runner.invoke(app, ["import", "service_orders", str(second), "--db", db])
+    assert result.exit_code == 0
+    assert "1 stored (1 replaced)" in result.output
+    assert float(_orders(db)["RO1"]["total_amount"]) == 1300
+    with open_store(db) as store:
+        assert store.table("row_history").count().to_pyarrow().as_py() == 1
+
+
+def test_unmatched_orders_kept_and_counted(db, orders_csv, tmp_path):
+    """R-IN-6: orders for customers not yet loaded are kept and counted until they arrive."""
+    runner.invoke(app, ["import", "service_orders", str(orders_csv), "--db", db])
+    customers = _write_gbk(tmp_path / "customers.csv", CUSTOMERS)
+    result = runner.invoke(app, ["import", "customers", str(customers), "--db", db])
+    assert result.exit_code == 0, result.output
+    status = runner.invoke(app, ["status", "--db", db])
+    assert status.exit_code == 0
+    line = next(ln for ln in status.output.splitlines() if "service_orders" in ln)
+    # RO1/RO2 name a VIN not in vehicles; RO4 (C3) and RO5 (C9) name unknown customers.
+    assert line.split("│")[3].strip() == "4", status.output
+
+
+def test_missing_file_exit_1_one_line(db, tmp_path):
+    result = runner.invoke(
+        app, ["import", "service_orders", str(tmp_path / "nope.csv"), "--db", db]
+    )
+    assert result.exit_code == 1
+    assert "nope.csv" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_unknown_table_is_usage_error(db, orders_csv):
+    result = runner.invoke(app, ["import", "orders", str(orders_csv), "--db", db])
+    assert result.exit_code == 2
+
+
+def test_bad_mapping_exit_1_nothing_changed(db, orders_csv, tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns:\n  接车单号: not_a_field\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["import", "service_orders", str(orders_csv), "--mapping", str(mapping), "--db", db]
+    )
+    assert result.exit_code == 1
+    assert "m.yaml" in result.output
+    assert _orders(db) == {}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_export_round_trip(db, orders_csv, tmp_path, suffix):
+    runner.invoke(app, ["import", "service_orders", str(orders_csv), "--db", db])
+    out = tmp_path / f"orders{suffix}"
+    result = runner.invoke(app, ["export", "service_orders", "--out", str(out), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "5 rows" in result.output
+    if suffix == ".parquet":
+        assert pq.read_table(out).num_rows == 5
+    elif suffix == ".csv":
+        with out.open(encoding="utf-8") as fh:
+            assert len(list(csv.DictReader(fh))) == 5
+    else:
+        # an export re-imports: the xlsx has canonical headers
+        again = runner.invoke(app, ["import", "service_orders", str(out), "--db", db])
+        assert again.exit_code == 0, again.output
+        assert "5 unchanged" in again.output
+
+
+def test_export_unknown_table(db):
+    result = runner.invoke(app, ["export", "nope", "--out", "x.csv", "--db", db])
+    assert result.exit_code == 1
+    assert "no table 'nope'" in result.output
