@@ -11,7 +11,7 @@ import pytest
 from conftest import POSTGRES_URL
 
 
-def _admin_connect():  # noqa: ANN202
+def _admin_connect():
     psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need aftercare[postgres]")
     try:
         return psycopg.connect(POSTGRES_URL, autocommit=True)

@@ -152,6 +152,25 @@ def test_kpis_command_prints_the_seed_dashboard(db):
         assert text in zh.output, text
     en = _run("kpis", "--month", "2024-06", "--as-of", "2024-06-26", "--lang", "en", "--db", db)
     assert en.exit_code == 0, en.output
-    assert "First-service arrival rate" in en.output and "9/10" in en.output
+    # The KPI column wraps at the test terminal's 80 columns: "First-service / arrival rate".
+    assert "First-service" in en.output and "arrival rate" in en.output and "9/10" in en.output
     bad = _run("kpis", "--month", "June", "--db", db)
     assert bad.exit_code == 1 and "YYYY-MM" in bad.output
+
+
+def test_import_outcomes_command_reads_a_call_log(db, tmp_path):
+    # R-ACT-OUTCOME: a GBK call log with Chinese results; a bad row is reported, exit 3.
+    log = tmp_path / "回访记录.csv"
+    log.write_bytes(
+        (
+            "任务编号,回访结果,回访时间,备注,服务顾问\n"
+            "A1,已预约,2024-06-25 10:00,周六保养,S1\n"
+            "A2,也许,2024-06-25 10:05,,S1\n"
+        ).encode("gbk")
+    )
+    first = _run("import", "outcomes", str(log), "--db", db)
+    assert first.exit_code == 3, first.output
+    assert "2 rows read, 1 recorded, 0 already recorded, 1 rejected" in first.output
+    assert "回访记录.csv:3: result: unknown result '也许'" in first.output
+    again = _run("import", "outcomes", str(log), "--db", db)
+    assert "0 recorded, 1 already recorded" in again.output

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from outcome_rows import make_actions, make_outcomes
 
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.playbook.holdout import rule_lift
 from conftest import load_tables
 from factories import make_table
+from outcome_rows import make_actions, make_outcomes
 
 DUE = "2024-06-01"
 RETURNED = "2024-07-31"  # 60 days after DUE: inside the window

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from outcome_rows import make_actions, make_outcomes
 
 from aftercare.config import LifecycleConfig, ReminderConfig
 from aftercare.errors import AftercareError
@@ -19,6 +18,7 @@ from aftercare.playbook.kpis import (
 )
 from conftest import load_tables
 from factories import make_table
+from outcome_rows import make_actions, make_outcomes
 
 JUNE = (dt.date(2024, 6, 1), dt.date(2024, 6, 30))
 

@@ -157,7 +157,8 @@ def test_risk_and_lifecycle_per_customer(results):
     assert risk["C2"]["days_absent"] == 20
     assert risk["C3"]["days_absent"] is None  # never visited
     stages = {c: r["stage"] for c, r in results["lifecycle"].items()}
-    assert stages == {"C1": "growth", "C2": "activation", "C3": "new"}
+    # C1 delivered 2019-01-01: 5.5 y at 2024-06-30 → mature (5–8 y, R-LIFE)
+    assert stages == {"C1": "mature", "C2": "activation", "C3": "new"}
 
 
 def test_reminders_for_every_active_vehicle(results):

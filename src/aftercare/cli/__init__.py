@@ -9,7 +9,16 @@ from __future__ import annotations
 from aftercare.cli.common import app
 
 # Command modules register themselves on `app` when imported.
-from aftercare.cli import config_cmds, data_cmds, demo_cmd, score_cmds  # noqa: F401  isort: skip
+from aftercare.cli import (  # noqa: F401  isort: skip
+    actions_cmd,
+    config_cmds,
+    data_cmds,
+    demo_cmd,
+    outcome_cmds,
+    report_cmd,
+    score_cmds,
+    segment_cmd,
+)
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aftercare.cli.common import DbOption, app, console, guarded
+from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
+from aftercare.cli.outcome_cmds import print_outcome_import
 from aftercare.ingest.service import LoadResult, import_file
 from aftercare.schema import TABLES
+from aftercare.services.outcomes import import_outcomes
 from aftercare.store import Store, open_store
 from aftercare.store.export import export_table
 from aftercare.store.status import store_status
@@ -20,16 +22,24 @@ from aftercare.store.status import store_status
 MAX_REJECTS_SHOWN = 20
 
 
+#: ``aftercare import outcomes FILE`` takes a call log (R-ACT-OUTCOME), not a DMS table.
+OUTCOMES = "outcomes"
+
+
 def _check_table(name: str) -> str:
-    if name not in TABLES:
-        raise typer.BadParameter(f"unknown table {name!r}; one of: {', '.join(TABLES)}")
+    if name not in TABLES and name != OUTCOMES:
+        choices = ", ".join((*TABLES, OUTCOMES))
+        raise typer.BadParameter(f"unknown table {name!r}; one of: {choices}")
     return name
 
 
 @app.command("import")
 @guarded
 def import_cmd(
-    table: Annotated[str, typer.Argument(help="Canonical table: " + ", ".join(TABLES))],
+    table: Annotated[
+        str,
+        typer.Argument(help="Canonical table: " + ", ".join(TABLES) + "; or outcomes (call log)."),
+    ],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8/GBK), XLSX or Parquet export.")],
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="YAML header/value mapping file.")
@@ -41,9 +51,12 @@ def import_cmd(
         str | None, typer.Option("--encoding", help="Force the CSV encoding (e.g. gb18030).")
     ] = None,
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Import a DMS export into TABLE. Exit 0: all rows loaded; 3: some rows rejected."""
     _check_table(table)
+    if table == OUTCOMES:
+        _import_outcomes(file, encoding=encoding, db=db, config=config)
     with open_store(db) as store:
         with Progress(
             SpinnerColumn(),
@@ -65,6 +78,16 @@ def import_cmd(
         print_load_result(result)
         if result.rejected:
             _print_rejects(store, result)
+    raise typer.Exit(result.exit_code)
+
+
+def _import_outcomes(
+    file: Path, *, encoding: str | None, db: str | None, config: Path | None
+) -> None:
+    """Import a call log of outcomes and exit with its status (R-ACT-OUTCOME)."""
+    with open_store(db) as store:
+        result = import_outcomes(store, file, config=read_config(config), encoding=encoding)
+    print_outcome_import(result)
     raise typer.Exit(result.exit_code)
 
 
