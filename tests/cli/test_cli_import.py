@@ -153,6 +153,36 @@ def test_missing_file_exit_1_one_line(db, tmp_path):
     assert "nope.csv" in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+    assert not Path(db).exists()  # a failed import changes nothing, not even an empty store
+
+
+def test_same_name_in_two_folders_keeps_both_quarantines(db, tmp_path):
+    """R-IN-1: monthly exports share a name; one's rejects must not erase the other's."""
+    (tmp_path / "may").mkdir()
+    (tmp_path / "june").mkdir()
+    may = _write_gbk(tmp_path / "may" / "工单导出.csv", [HEADER, GOOD[0], BAD[1]])
+    june = _write_gbk(tmp_path / "june" / "工单导出.csv", [HEADER, GOOD[2], BAD[4]])
+    for path in (may, june, june):  # june twice: its own quarantine is replaced, not doubled
+        assert (
+            runner.invoke(app, ["import", "service_orders", str(path), "--db", db]).exit_code == 3
+        )
+    with open_store(db) as store:
+        rejects = store.table("rejected_rows").to_pyarrow().to_pylist()
+    assert sorted((r["source_row"], r["column_name"]) for r in rejects) == [
+        (3, "接车日期"),  # may: the impossible date
+        (3, "结算金额"),  # june: the amount that is not a number
+    ]
+
+
+def test_fixed_file_clears_its_quarantine(db, tmp_path):
+    """A corrected export at the same path replaces that file's earlier rejects."""
+    path = _write_gbk(tmp_path / "工单导出.csv", [HEADER, GOOD[0], BAD[1]])
+    assert runner.invoke(app, ["import", "service_orders", str(path), "--db", db]).exit_code == 3
+    _write_gbk(path, [HEADER, GOOD[0], [*BAD[1][:3], "2024-02-28", *BAD[1][4:]]])
+    assert runner.invoke(app, ["import", "service_orders", str(path), "--db", db]).exit_code == 0
+    with open_store(db) as store:
+        assert store.table("rejected_rows").count().to_pyarrow().as_py() == 0
+    assert sorted(_orders(db)) == ["RO1", "RO7"]
 
 
 def test_unknown_table_is_usage_error(db, orders_csv):

@@ -48,12 +48,14 @@ def _batch(rows: list[dict], load_id: str, source_file: str = "orders.csv") -> L
             "rows_unchanged": [0],
             "rows_rejected": [0],
             "warnings": [0],
+            "source_path": [f"/imports/{source_file}"],
         },
         schema=log_schema,
     )
     return LoadBatch(
         spec,
         source_file,
+        f"/imports/{source_file}",
         load_id,
         staged,
         REJECTED_ROWS.to_pyarrow().empty_table(),
@@ -132,3 +134,16 @@ def test_kill_9_mid_load_leaves_previous_state(store_url):
         assert _orders(store) == before
         assert store.table("load_log").count().to_pyarrow().as_py() == 1
         assert store.table("row_history").count().to_pyarrow().as_py() == 0
+
+
+def test_store_made_by_an_older_version_gains_new_columns(store_url):
+    """Opening a store whose load_log lacks a column added since adds it; no row is lost."""
+    with open_store(store_url) as store:
+        apply_load(store, _batch(ROWS, "L1"))
+        store.con.raw_sql('ALTER TABLE load_log DROP COLUMN "source_path"')
+        assert "source_path" not in store.table("load_log").columns
+    with open_store(store_url) as store:
+        log = store.table("load_log")
+        assert "source_path" in log.columns
+        assert log.count().to_pyarrow().as_py() == 1
+        assert len(_orders(store)) == 2

@@ -10,10 +10,19 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
+from aftercare.cli.common import (
+    ConfigOption,
+    DbOption,
+    app,
+    console,
+    err_console,
+    guarded,
+    read_config,
+)
 from aftercare.cli.outcome_cmds import print_outcome_import
-from aftercare.ingest.service import LoadResult, import_file
+from aftercare.ingest.service import LoadResult, prepare_import, write_import
 from aftercare.schema import TABLES
+from aftercare.services.marts import MART_GRAINS, export_mart
 from aftercare.services.outcomes import import_outcomes
 from aftercare.store import Store, open_store
 from aftercare.store.export import export_table
@@ -57,27 +66,28 @@ def import_cmd(
     _check_table(table)
     if table == OUTCOMES:
         _import_outcomes(file, encoding=encoding, db=db, config=config)
-    with open_store(db) as store:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            task = progress.add_task(f"{file.name}: starting")
-            result = import_file(
-                store,
-                table,
-                file,
-                mapping_path=mapping,
-                encoding=encoding,
-                rejects_path=rejects,
-                progress=lambda label: progress.update(task, description=f"{file.name}: {label}"),
-            )
-        print_load_result(result)
-        if result.rejected:
-            _print_rejects(store, result)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"{file.name}: starting")
+
+        def say(label: str) -> None:
+            progress.update(task, description=f"{file.name}: {label}")
+
+        # Read and validate first: a bad file or mapping must not even create a store.
+        prepared = prepare_import(
+            table, file, mapping_path=mapping, encoding=encoding, progress=say
+        )
+        with open_store(db) as store:
+            result = write_import(store, prepared, rejects_path=rejects, progress=say)
+            progress.stop()
+            print_load_result(result)
+            if result.rejected:
+                _print_rejects(store, result)
     raise typer.Exit(result.exit_code)
 
 
@@ -130,16 +140,36 @@ def _print_rejects(store: Store, result: LoadResult) -> None:
 @app.command("export")
 @guarded
 def export_cmd(
-    table: Annotated[str, typer.Argument(help="Any stored table (canonical or result).")],
+    table: Annotated[
+        str,
+        typer.Argument(
+            help="Any stored table (canonical or result), or a mart computed as of --as-of: "
+            + ", ".join(MART_GRAINS)
+            + "."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .parquet or .xlsx.")],
     as_of: Annotated[
         dt.datetime | None,
-        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Snapshot date, for dated tables."),
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Snapshot date, for dated tables; as-of date of a mart (default: today).",
+        ),
     ] = None,
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Export a table to CSV, Parquet or XLSX."""
+    """Export a table, or a per-customer / per-vehicle mart, to CSV, Parquet or XLSX."""
     with open_store(db) as store:
+        if table in MART_GRAINS:
+            day = as_of.date() if as_of else dt.date.today()
+            rows = export_mart(store, table, out, as_of=day, config=read_config(config))
+            console.print(
+                f"{rows} rows of {table} as of {day} ({MART_GRAINS[table]}) → {out}",
+                highlight=False,
+            )
+            return
         rows = export_table(store, table, out, as_of=as_of.date() if as_of else None)
     console.print(f"{rows} rows of {table} → {out}", highlight=False)
 

@@ -81,6 +81,7 @@ def _log_row(
     *,
     table: str,
     source_file: str,
+    source_path: str,
     sha256: str,
     load_id: str,
     started_at: dt.datetime,
@@ -100,9 +101,105 @@ def _log_row(
         "rows_unchanged": 0,
         "rows_rejected": validated.rows_rejected,
         "warnings": validated.warnings.num_rows,
+        "source_path": source_path,
     }
     schema = LOAD_LOG.to_pyarrow()
     return pa.table({k: pa.array([values[k]], schema.field(k).type) for k in schema.names})
+
+
+@dataclass(frozen=True)
+class PreparedLoad:
+    """A file read, validated and staged, ready to be written (nothing stored yet)."""
+
+    table: str
+    source_file: str
+    load_id: str
+    validated: ValidatedFile
+    batch: LoadBatch
+
+
+def prepare_import(
+    table: str,
+    path: Path,
+    *,
+    mapping_path: Path | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> PreparedLoad:
+    """Read, validate and stage one file without touching any store.
+
+    A missing, unreadable or badly mapped file fails here, before a store is opened, so a
+    failed import changes nothing at all (not even creating an empty store).
+
+    Raises
+    ------
+    InputFileError, MappingError
+        The file or mapping cannot be used.
+    """
+    say = progress or (lambda _label: None)
+    try:
+        spec = table_spec(table)
+    except KeyError as exc:
+        raise InputFileError(str(exc.args[0])) from None
+    path = Path(path)
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    load_id = f"{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    source_file = path.name
+    say("reading and validating")
+    validated = read_and_validate(path, table, mapping_path=mapping_path, encoding=encoding)
+    say("staging")
+    rows = stage_rows(
+        validated.good, spec, source_file=source_file, load_id=load_id, loaded_at=started_at
+    )
+    rejects = _with_load_columns(
+        validated.rejects, REJECTED_ROWS.to_pyarrow(), load_id=load_id, table=table, at=started_at
+    )
+    warnings = _with_load_columns(
+        validated.warnings, LOAD_WARNINGS.to_pyarrow(), load_id=load_id, table=table, at=started_at
+    )
+    source_path = str(path.resolve())
+    log = _log_row(
+        validated,
+        table=table,
+        source_file=source_file,
+        source_path=source_path,
+        sha256=file_sha256(path),
+        load_id=load_id,
+        started_at=started_at,
+    )
+    batch = LoadBatch(spec, source_file, source_path, load_id, rows, rejects, warnings, log)
+    return PreparedLoad(table, source_file, load_id, validated, batch)
+
+
+def write_import(
+    store: Store,
+    prepared: PreparedLoad,
+    *,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Write a prepared file into the store in one transaction (R-IN-2, R-IN-3)."""
+    say = progress or (lambda _label: None)
+    say("writing")
+    counts = apply_load(store, prepared.batch)
+    if rejects_path is not None:
+        write_rejects_csv(prepared.batch.rejects, Path(rejects_path))
+    say("checking unmatched records")
+    validated = prepared.validated
+    return LoadResult(
+        table=prepared.table,
+        source_file=prepared.source_file,
+        load_id=prepared.load_id,
+        rows_read=validated.rows_read,
+        inserted=counts.inserted,
+        replaced=counts.replaced,
+        unchanged=counts.unchanged,
+        rejected=validated.rows_rejected,
+        warnings=validated.warnings.num_rows,
+        unmatched=unmatched_count(store, prepared.table),
+        ignored_columns=validated.ignored_columns,
+        rejects_path=rejects_path,
+    )
 
 
 def import_file(
@@ -144,55 +241,10 @@ def import_file(
     InputFileError, MappingError
         Nothing was changed.
     """
-    say = progress or (lambda _label: None)
-    try:
-        spec = table_spec(table)
-    except KeyError as exc:
-        raise InputFileError(str(exc.args[0])) from None
-    path = Path(path)
-    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    load_id = f"{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    source_file = path.name
-    say("reading and validating")
-    validated = read_and_validate(path, table, mapping_path=mapping_path, encoding=encoding)
-    say("staging")
-    rows = stage_rows(
-        validated.good, spec, source_file=source_file, load_id=load_id, loaded_at=started_at
+    prepared = prepare_import(
+        table, path, mapping_path=mapping_path, encoding=encoding, progress=progress
     )
-    rejects = _with_load_columns(
-        validated.rejects, REJECTED_ROWS.to_pyarrow(), load_id=load_id, table=table, at=started_at
-    )
-    warnings = _with_load_columns(
-        validated.warnings, LOAD_WARNINGS.to_pyarrow(), load_id=load_id, table=table, at=started_at
-    )
-    log = _log_row(
-        validated,
-        table=table,
-        source_file=source_file,
-        sha256=file_sha256(path),
-        load_id=load_id,
-        started_at=started_at,
-    )
-    say("writing")
-    batch = LoadBatch(spec, source_file, load_id, rows, rejects, warnings, log)
-    counts = apply_load(store, batch)
-    if rejects_path is not None:
-        write_rejects_csv(rejects, Path(rejects_path))
-    say("checking unmatched records")
-    return LoadResult(
-        table=table,
-        source_file=source_file,
-        load_id=load_id,
-        rows_read=validated.rows_read,
-        inserted=counts.inserted,
-        replaced=counts.replaced,
-        unchanged=counts.unchanged,
-        rejected=validated.rows_rejected,
-        warnings=validated.warnings.num_rows,
-        unmatched=unmatched_count(store, table),
-        ignored_columns=validated.ignored_columns,
-        rejects_path=rejects_path,
-    )
+    return write_import(store, prepared, rejects_path=rejects_path, progress=progress)
 
 
 def write_rejects_csv(rejects: pa.Table, path: Path) -> None:

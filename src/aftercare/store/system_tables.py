@@ -3,7 +3,8 @@
 Grain of each:
 - ``load_log``: one row per import of one file (R-IN-2, R-IN-3).
 - ``rejected_rows``: one row per bad cell of a rejected row (R-IN-1); the latest import of a
-  file replaces that file's previous rejects, so a fixed file clears its quarantine.
+  file (same name and path) replaces that file's previous rejects, so a fixed file clears its
+  quarantine, while another file of the same name keeps its own.
 - ``load_warnings``: one row per warning (R-IN-7 unknown category, duplicate rows …), same
   replacement rule as rejects.
 - ``row_history``: one row per replaced canonical row, with the old row as JSON (R-IN-2).
@@ -27,6 +28,8 @@ LOAD_LOG = ibis.schema(
         "rows_unchanged": "int64",
         "rows_rejected": "int64",
         "warnings": "int64",
+        # Which file this was (resolved path): two exports may share a name (工单导出.csv).
+        "source_path": "string",
     }
 )
 

@@ -36,6 +36,7 @@ class LoadBatch:
 
     spec: TableSpec
     source_file: str
+    source_path: str
     load_id: str
     rows: pa.Table
     rejects: pa.Table
@@ -95,8 +96,14 @@ def _count_sql(spec: TableSpec) -> str:
       FROM _incoming i LEFT JOIN {_quote(spec.name)} t ON {match}"""
 
 
-def _replace_file_rows(table: str, spec_name: str) -> str:
-    return f"DELETE FROM {table} WHERE table_name = '{spec_name}' AND source_file = $file"
+def _replace_file_rows(table: str, spec_name: str, param: str) -> str:
+    """Delete the quarantine of earlier loads of the same file (same name and path).
+
+    ``param`` is the engine's placeholder; it binds the file name, then its resolved path.
+    """
+    return f"""DELETE FROM {table} WHERE table_name = '{spec_name}' AND source_file = {param}
+        AND load_id IN (SELECT load_id FROM load_log
+                        WHERE table_name = '{spec_name}' AND source_path = {param})"""
 
 
 def _log_with_counts(log: pa.Table, counts: MergeCounts) -> pa.Table:
@@ -152,8 +159,8 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
                 ("load_warnings", "_warnings_arrow"),
             ):
                 con.execute(
-                    _replace_file_rows(table, spec.name).replace("$file", "?"),
-                    [batch.source_file],
+                    _replace_file_rows(table, spec.name, "?"),
+                    [batch.source_file, batch.source_path],
                 )
                 con.execute(f"INSERT INTO {table} SELECT * FROM {arrow}")
             con.execute("INSERT INTO load_log SELECT * FROM _log_arrow")
@@ -220,7 +227,7 @@ def _apply_postgres(store: Store, batch: LoadBatch) -> MergeCounts:
             cur.execute(sql.replace("AS VARCHAR", "AS text"))
         for table, data in (("rejected_rows", batch.rejects), ("load_warnings", batch.warnings)):
             cur.execute(
-                _replace_file_rows(table, spec.name).replace("$file", "%s"), [batch.source_file]
+                _replace_file_rows(table, spec.name, "%s"), [batch.source_file, batch.source_path]
             )
             _copy_into(cur, table, data)
         _copy_into(cur, "load_log", _log_with_counts(batch.log, counts))
