@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import ibis.expr.types as ir
 
 from aftercare.config import Config
+from aftercare.errors import AftercareError
 from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals
 from aftercare.pipeline.lifecycle import customer_lifecycle
 from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
@@ -21,7 +23,15 @@ from aftercare.pipeline.value import customer_value
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, score_snapshot, snapshot
 from aftercare.store.connect import Store
+from aftercare.store.export import export_expr
 from aftercare.store.snapshots import snapshot_dates
+
+#: The per-entity marts ``aftercare export NAME --as-of DATE`` computes (never stored), by grain.
+MART_GRAINS: dict[str, str] = {
+    "churn_risk": "one row per customer as of the date",
+    "vehicle_reminders": "one row per active vehicle delivered on or before the date",
+    "customer_value": "one row per scored customer as of the date",
+}
 
 
 @dataclass(frozen=True)
@@ -90,3 +100,74 @@ def wire_marts(
         risk=risk,
         churn_reasons=churn_reason(risk, scores, tables.customers, signals, vehicle_flags=flags),
     )
+
+
+def churn_risk_mart(marts: Marts) -> ir.Table:
+    """Churn risk with its reasons and the likely churn reason (R-CHURN-RISK, R-CHURN-REASON).
+
+    Grain: one row per customer as of the date. ``churn_reason``, ``reason_evidence`` and
+    ``conversation`` are NULL for customers neither lapsed nor at high risk (no reason is
+    guessed for them); ``tier`` is the customer's tier in the date's score snapshot.
+
+    Returns
+    -------
+    ir.Table
+        as_of_date, customer_id, tier, risk_level, reasons, last_visit_date, days_absent,
+        usual_interval_days, next_service_due_date, days_overdue, has_low_nps,
+        has_unresolved_complaint, churn_reason, reason_evidence, conversation.
+    """
+    risk = marts.risk
+    tiers = marts.scores.select(t_customer_id=marts.scores.customer_id, tier=marts.scores.tier)
+    reasons = marts.churn_reasons.select(
+        r_customer_id=marts.churn_reasons.customer_id,
+        churn_reason=marts.churn_reasons.churn_reason,
+        reason_evidence=marts.churn_reasons.reason_evidence,
+        conversation=marts.churn_reasons.conversation,
+    )
+    j = risk.left_join(tiers, risk.customer_id == tiers.t_customer_id).left_join(
+        reasons, risk.customer_id == reasons.r_customer_id
+    )
+    return j.select(
+        "as_of_date",
+        "customer_id",
+        "tier",
+        "risk_level",
+        "reasons",
+        "last_visit_date",
+        "days_absent",
+        "usual_interval_days",
+        "next_service_due_date",
+        "days_overdue",
+        "has_low_nps",
+        "has_unresolved_complaint",
+        "churn_reason",
+        "reason_evidence",
+        "conversation",
+    )
+
+
+def mart(marts: Marts, name: str) -> ir.Table:
+    """The per-entity mart called ``name`` (one of :data:`MART_GRAINS`).
+
+    Raises
+    ------
+    AftercareError
+        Unknown mart name.
+    """
+    if name == "churn_risk":
+        return churn_risk_mart(marts)
+    if name == "vehicle_reminders":
+        return marts.reminders
+    if name == "customer_value":
+        return marts.value
+    raise AftercareError(f"no mart {name!r}; marts: {', '.join(MART_GRAINS)}")
+
+
+def export_mart(store: Store, name: str, out: Path, *, as_of: dt.date, config: Config) -> int:
+    """Compute mart ``name`` as of ``as_of`` and write it to ``out``; return the rows written.
+
+    The ``as_of`` score snapshot is computed and stored first when it is missing.
+    """
+    table = mart(build_marts(store, as_of, config), name)
+    key = ["vin"] if name == "vehicle_reminders" else ["customer_id"]
+    return export_expr(table, out, order_by=key)

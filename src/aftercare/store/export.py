@@ -41,21 +41,43 @@ def export_table(store: Store, name: str, out: Path, *, as_of: dt.date | None = 
             raise InputFileError(f"table {name!r} has no dated snapshots (no as_of_date column)")
         expr = expr.filter(expr.as_of_date == as_of)
     key = [c for c in expr.columns if c.endswith("_id")][:1]
-    if key:
-        expr = expr.order_by(key)
+    return export_expr(expr, out, order_by=key)
+
+
+def export_expr(expr: ir.Table, out: Path, *, order_by: list[str] | None = None) -> int:
+    """Write any Ibis table expression to ``out`` (format by extension); return the rows.
+
+    Used for computed marts as well as stored tables; ``order_by`` makes the file stable.
+
+    Raises
+    ------
+    InputFileError
+        Unknown format.
+    AftercareError
+        Too many rows for an Excel sheet.
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise InputFileError(f"{out}: unknown export format; use one of {', '.join(FORMATS)}")
+    if order_by:
+        expr = expr.order_by(order_by)
     if suffix == ".xlsx":
         return _write_xlsx(expr, out)
     reader = expr.to_pyarrow_batches()
+    schema = reader.schema
     rows = 0
+    # DuckDB's batches can carry the engine's type (date + interval → timestamp) where the
+    # reader's schema says date; cast each batch to the declared schema.
     if suffix == ".parquet":
-        with pq.ParquetWriter(out, reader.schema) as writer:
+        with pq.ParquetWriter(out, schema) as writer:
             for batch in reader:
-                writer.write_batch(batch)
+                writer.write_batch(batch.cast(schema))
                 rows += batch.num_rows
         return rows
-    with out.open("wb") as fh, pacsv.CSVWriter(fh, reader.schema) as writer:
+    with out.open("wb") as fh, pacsv.CSVWriter(fh, schema) as writer:
         for batch in reader:
-            writer.write_batch(batch)
+            writer.write_batch(batch.cast(schema))
             rows += batch.num_rows
     return rows
 

@@ -1,0 +1,197 @@
+"""`aftercare export churn_risk|vehicle_reminders|customer_value --as-of --out` (SPEC §2–5).
+
+A small centre imported through the CLI, as of 2024-06-30, default config:
+
+- C1 (V1, model M-A, extended warranty to 2026): six visits on the 20th of Jan–Jun 2024,
+  2000 each at cost 1000; odometer 10000 km on 2024-01-20 and 25200 km on 2024-06-20
+  (152 days → 100 km/day); the June visit is a maintenance. R 10 d → 5, F 6 → 5,
+  M 12000 → 5, L +1 → 16 platinum.
+- C2 (V2, model M-A): one maintenance on 2023-12-01 at 30000 km, 500 paid; an NPS of 6 on
+  2024-05-01 (low: 0–6). One reading → the model's median rate, 100 km/day.
+- C3: no vehicle, no visit → lapsed (R 1 + F 1 + M 1 + L 0 = 3).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from aftercare.cli import app
+from store_fixtures import make_store_url
+
+runner = CliRunner()
+V1, V2 = "LSVAA4182E2000001", "LSVAA4182E2000002"
+AS_OF = "2024-06-30"
+
+CUSTOMERS = [["customer_id", "name"], ["C1", "王伟"], ["C2", "李娜"], ["C3", "张三"]]
+VEHICLES = [
+    ["vin", "customer_id", "model", "delivery_date", "extended_warranty_end"],
+    [V1, "C1", "M-A", "2020-01-01", "2026-01-01"],
+    [V2, "C2", "M-A", "2021-01-01", ""],
+]
+ORDER_HEADER = ["order_id", "vin", "open_date", "category", "payer", "total_amount"]
+ORDERS = (
+    [[*ORDER_HEADER, "cost_amount", "odometer_km"]]
+    + [
+        [
+            f"RO{i}",
+            V1,
+            f"2024-0{i}-20",
+            "maintenance" if i == 6 else "repair",
+            "customer",
+            "2000",
+            "1000",
+            {1: "10000", 6: "25200"}.get(i, ""),
+        ]
+        for i in range(1, 7)
+    ]
+    + [["RO7", V2, "2023-12-01", "maintenance", "customer", "500", "250", "30000"]]
+)
+INTERACTIONS = [
+    ["interaction_id", "customer_id", "ts", "type", "score"],
+    ["I1", "C2", "2024-05-01 10:00:00", "nps_survey", "6"],
+]
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def db(request, tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp(f"marts-{request.param}")
+    gen = make_store_url(request.param, tmp)
+    url = next(gen)
+    for table, rows in (
+        ("customers", CUSTOMERS),
+        ("vehicles", VEHICLES),
+        ("service_orders", ORDERS),
+        ("interactions", INTERACTIONS),
+    ):
+        result = runner.invoke(
+            app, ["import", table, str(_write(tmp / f"{table}.csv", rows)), "--db", url]
+        )
+        assert result.exit_code == 0, result.output
+    yield url
+    gen.close()
+
+
+def _export_csv(db: str, mart: str, out: Path) -> dict[str, dict[str, str]]:
+    result = runner.invoke(app, ["export", mart, "--as-of", AS_OF, "--out", str(out), "--db", db])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    key = "vin" if mart == "vehicle_reminders" else "customer_id"
+    return {r[key]: r for r in rows}
+
+
+def test_churn_risk_mart_columns_and_values(db, tmp_path):
+    rows = _export_csv(db, "churn_risk", tmp_path / "risk.csv")
+    assert list(rows["C1"]) == [
+        "as_of_date",
+        "customer_id",
+        "tier",
+        "risk_level",
+        "reasons",
+        "last_visit_date",
+        "days_absent",
+        "usual_interval_days",
+        "next_service_due_date",
+        "days_overdue",
+        "has_low_nps",
+        "has_unresolved_complaint",
+        "churn_reason",
+        "reason_evidence",
+        "conversation",
+    ]
+    assert set(rows) == {"C1", "C2", "C3"}  # grain: one row per customer
+    c2 = rows["C2"]
+    # absent 2023-12-01 → 2024-06-30 = 212 days; due: 30000 + 20000 km at the model's
+    # 100 km/day = 200 days → 2024-06-18 (before the 12-month time due) → 12 days overdue:
+    # low, raised one level by the NPS of 6 (R-CHURN-RISK) → medium.
+    assert c2["days_absent"] == "212"
+    assert c2["next_service_due_date"] == "2024-06-18"
+    assert c2["days_overdue"] == "12"
+    assert (c2["risk_level"], c2["reasons"]) == ("medium", "low_nps")
+    assert c2["churn_reason"] == ""  # neither lapsed nor high risk: no reason guessed
+    c3 = rows["C3"]  # lapsed without any signal → passive, win-back (R-CHURN-REASON)
+    assert (c3["tier"], c3["risk_level"]) == ("lapsed", "low")
+    assert (c3["churn_reason"], c3["conversation"]) == ("passive", "winback")
+    assert rows["C1"]["tier"] == "platinum" and rows["C1"]["risk_level"] == "low"
+
+
+def test_vehicle_reminders_mart_columns_and_values(db, tmp_path):
+    rows = _export_csv(db, "vehicle_reminders", tmp_path / "reminders.csv")
+    assert set(rows) == {V1, V2}  # grain: one row per active vehicle
+    columns = set(rows[V1])
+    assert {
+        "as_of_date",
+        "vin",
+        "customer_id",
+        "due_date",
+        "due_reason",
+        "due_earliest_date",
+        "due_latest_date",
+        "daily_km",
+        "rate_source",
+        "target_km",
+    } <= columns
+    v1 = rows[V1]
+    # (25200 − 10000) ÷ 152 days = 100 km/day; 20000 km ÷ 100 = 200 days after 2024-06-20.
+    assert float(v1["daily_km"]) == pytest.approx(100.0)
+    assert v1["rate_source"] == "own"
+    assert (v1["target_km"], v1["due_date"], v1["due_reason"]) == ("45200", "2025-01-06", "mileage")
+    assert rows[V2]["rate_source"] == "model"
+
+
+def test_customer_value_mart_columns_and_values(db, tmp_path):
+    rows = _export_csv(db, "customer_value", tmp_path / "value.csv")
+    assert set(rows) == {"C1", "C2", "C3"}  # grain: one row per scored customer
+    assert {
+        "customer_id",
+        "tier",
+        "annual_spend",
+        "gross_profit",
+        "gross_margin",
+        "cost_to_serve",
+        "net_profit",
+        "ltv",
+        "is_loss_making",
+    } <= set(rows["C1"])
+    c1 = rows["C1"]
+    # R-VAL-LTV: 12000 × 50 % × 8 years (platinum) = 48000.
+    assert float(c1["ltv"]) == pytest.approx(48000.0)
+    # R-VAL-PROFIT: 6000 − (6 visits × 120 + platinum benefit 2500) = 2780.
+    assert float(c1["net_profit"]) == pytest.approx(2780.0)
+
+
+def test_mart_exports_to_parquet_and_xlsx(db, tmp_path):
+    out = tmp_path / "reminders.parquet"
+    result = runner.invoke(
+        app, ["export", "vehicle_reminders", "--as-of", AS_OF, "--out", str(out), "--db", db]
+    )
+    assert result.exit_code == 0, result.output
+    assert "one row per active vehicle" in result.output
+    table = pq.read_table(out)
+    assert table.column("vin").to_pylist() == [V1, V2]
+    assert table.column("due_date").to_pylist()[0] == dt.date(2025, 1, 6)
+    xlsx = tmp_path / "value.xlsx"
+    result = runner.invoke(
+        app, ["export", "customer_value", "--as-of", AS_OF, "--out", str(xlsx), "--db", db]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 rows of customer_value" in result.output
+
+
+def test_stored_table_export_still_works(db, tmp_path):
+    out = tmp_path / "orders.csv"
+    result = runner.invoke(app, ["export", "service_orders", "--out", str(out), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "7 rows of service_orders" in result.output
