@@ -7,128 +7,61 @@ its line number.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from aftercare.config_actions import (
+    DEFAULT_RULES,
+    OPTIONAL_RULES,
+    RULE_CHANNELS,
+    ActionsConfig,
+    CustomRuleConfig,
+    Priority,
+    RuleConfig,
+)
+from aftercare.config_base import (
+    PROBLEM_TYPE,
+    TIER_ORDER,
+    Frozen,
+    TierName,
+    over_field_default,
+    problem,
+)
+from aftercare.config_scoring import Bin, ScoringConfig, TierServiceLevel
 from aftercare.errors import ConfigError
 
-TierName = Literal["platinum", "gold", "silver", "regular", "lapsed"]
-TIER_ORDER: tuple[TierName, ...] = ("platinum", "gold", "silver", "regular", "lapsed")
-
-
-class Frozen(BaseModel):
-    """Base of every config section: immutable, unknown keys are errors."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Bin(Frozen):
-    """``points`` are given when the value is at least ``min`` (bins checked from the top)."""
-
-    min: float
-    points: int
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_RULES",
+    "OPTIONAL_RULES",
+    "RULE_CHANNELS",
+    "TIER_ORDER",
+    "ActionsConfig",
+    "Bin",
+    "Config",
+    "CustomRuleConfig",
+    "Frozen",
+    "Priority",
+    "RuleConfig",
+    "ScoringConfig",
+    "TierName",
+    "TierServiceLevel",
+    "config_as_yaml",
+    "line_of",
+    "load_config",
+    "read_yaml",
+]
 
 
 class IngestConfig(Frozen):
     """Import settings (SPEC §1)."""
 
     currency: str = "CNY"
-
-
-class TierServiceLevel(Frozen):
-    """What a tier is promised at reception (seed 000), shown on the customer profile."""
-
-    zh: str
-    en: str
-
-
-def _default_service_levels() -> dict[TierName, TierServiceLevel]:
-    return {
-        "platinum": TierServiceLevel(
-            zh="专属服务顾问、VIP通道、免费代步车、上门取送车",
-            en="dedicated advisor, VIP lane, loaner car, pick-up and delivery",
-        ),
-        "gold": TierServiceLevel(
-            zh="优先预约、双倍积分、年度保养套餐优惠",
-            en="priority booking, double points, annual package offers",
-        ),
-        "silver": TierServiceLevel(
-            zh="标准服务流程、季节性保养提醒",
-            en="standard process, seasonal reminders",
-        ),
-        "regular": TierServiceLevel(
-            zh="APP/微信数字化沟通、自助预约",
-            en="digital channels only (app, WeChat), self-service booking",
-        ),
-        "lapsed": TierServiceLevel(
-            zh="唤醒活动，3次无效后停止投入",
-            en="win-back, stop after 3 failed attempts",
-        ),
-    }
-
-
-class ScoringConfig(Frozen):
-    """The RFM+L scorecard (SPEC §2, seed 000)."""
-
-    window_days: int = 365
-    # R-SCORE-R: recency in days ≤ max_days → points; else (or never) `recency_floor_points`.
-    recency_max_days: tuple[tuple[int, int], ...] = ((30, 5), (90, 4), (180, 3), (365, 2))
-    recency_floor_points: int = 1
-    # R-SCORE-F: visits ≥ min → points (bins from the top); fewer → the floor.
-    frequency_bins: tuple[Bin, ...] = (
-        Bin(min=6, points=5),
-        Bin(min=4, points=4),
-        Bin(min=2, points=3),
-        Bin(min=1, points=2),
-    )
-    frequency_floor_points: int = 1
-    # R-SCORE-M: spend ≥ min → points (bins from the top); less → the floor.
-    monetary_bins: tuple[Bin, ...] = (
-        Bin(min=10000, points=5),
-        Bin(min=5000, points=4),
-        Bin(min=2000, points=3),
-        Bin(min=1000, points=2),
-    )
-    monetary_floor_points: int = 1
-    # R-IN-5: payers whose orders count toward M.
-    spend_payers: tuple[str, ...] = ("customer", "insurance")
-    # R-SCORE-L: each signal counted at most once.
-    loyalty_extended_warranty: int = 1
-    loyalty_referral: int = 1
-    loyalty_brand_event: int = 1
-    loyalty_complaint: int = -1
-    loyalty_competitor_visit: int = -1
-    # R-TIER: lowest total of each tier.
-    tier_min_total: dict[TierName, int] = Field(
-        default_factory=lambda: {"platinum": 16, "gold": 12, "silver": 8, "regular": 4, "lapsed": 1}
-    )
-    expected_mix: dict[TierName, float] = Field(
-        default_factory=lambda: {
-            "platinum": 0.05,
-            "gold": 0.15,
-            "silver": 0.30,
-            "regular": 0.40,
-            "lapsed": 0.10,
-        }
-    )
-    # R-TIER-HIST: default snapshot cadence.
-    snapshot_every_months: int = 3
-    # R-TIER-HIST: a downgrade from these tiers is an alert.
-    downgrade_alert_tiers: tuple[TierName, ...] = ("platinum", "gold")
-    # Tier service levels (seed 000), passed to reception and shown on the profile.
-    service_levels: dict[TierName, TierServiceLevel] = Field(
-        default_factory=_default_service_levels
-    )
-
-    @model_validator(mode="after")
-    def _tiers_descend(self) -> ScoringConfig:
-        mins = [self.tier_min_total[t] for t in TIER_ORDER]
-        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            raise ValueError("tier_min_total must strictly descend platinum > … > lapsed")
-        return self
 
 
 class ValueConfig(Frozen):
@@ -170,6 +103,13 @@ class ValueConfig(Frozen):
         }
     )
 
+    @field_validator(
+        "tier_benefit_per_year", "default_margin_by_category", "lifetime_years", mode="before"
+    )
+    @classmethod
+    def _over_defaults(cls, value: Any, info: ValidationInfo) -> Any:
+        return over_field_default(cls, str(info.field_name), value)
+
 
 class LifecycleConfig(Frozen):
     """R-LIFE: stage by vehicle age; each stage starts at ``min_years``."""
@@ -183,6 +123,11 @@ class LifecycleConfig(Frozen):
             "decline": 8.0,
         }
     )
+
+    @field_validator("stage_min_years", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: Any, info: ValidationInfo) -> Any:
+        return over_field_default(cls, str(info.field_name), value)
 
 
 class RetentionConfig(Frozen):
@@ -212,79 +157,6 @@ class ReminderConfig(Frozen):
     fallback_daily_km: float = 40.0
 
 
-Priority = Literal["high", "medium", "low"]
-
-
-class RuleConfig(Frozen):
-    """One playbook rule (SPEC §6).
-
-    ``offset_days`` places the due date relative to the trigger (negative: before it);
-    ``catch_up_days`` is how late a trigger may still be acted on (R-ACT-CATCHUP: one action
-    due now, never a burst of stale ones); ``marketing`` rules need marketing consent
-    (R-ACT-CONSENT); ``holdout_share`` keeps a random control group (R-ACT-HOLDOUT).
-    """
-
-    enabled: bool = True
-    offset_days: int = 0
-    channel: str = "phone"
-    priority: Priority = "medium"
-    marketing: bool = False
-    holdout_share: float = Field(default=0.0, ge=0.0, lt=1.0)
-    catch_up_days: int = Field(default=30, ge=0)
-
-
-class CustomRuleConfig(RuleConfig):
-    """A user's own rule: a condition over the customer scores (validated, never raw SQL).
-
-    ``condition`` is a small expression over score columns, e.g.
-    ``tier == 'gold' and recency_days > 120``; ``repeat_after_days`` is how soon the same
-    customer may be picked again; ``script`` is the call script template (Jinja2 text).
-    """
-
-    rule_id: str = Field(pattern=r"^U-[A-Z0-9-]{2,40}$")
-    condition: str
-    repeat_after_days: int = Field(default=90, ge=1)
-    script: str = ""
-
-
-def _default_rules() -> dict[str, RuleConfig]:
-    return {
-        "A-WELCOME": RuleConfig(offset_days=7, channel="phone", priority="high"),
-        "A-FIRST-SERVICE": RuleConfig(offset_days=-3, channel="phone", priority="medium"),
-        "A-FOLLOWUP-24H": RuleConfig(
-            offset_days=1, channel="wechat", priority="medium", catch_up_days=7
-        ),
-        "A-FIRST-SERVICE-30D": RuleConfig(offset_days=30, channel="wechat", priority="low"),
-        "A-MAINTENANCE": RuleConfig(offset_days=-7, channel="preferred", priority="medium"),
-        "A-EXT-WARRANTY": RuleConfig(
-            offset_days=-45, channel="phone", priority="medium", marketing=True
-        ),
-        "A-CARE-90D": RuleConfig(offset_days=0, channel="phone", priority="high"),
-        "A-COMPLAINT-72H": RuleConfig(
-            offset_days=3, channel="phone", priority="high", catch_up_days=14
-        ),
-        "A-BIRTHDAY": RuleConfig(
-            offset_days=-1, channel="wechat", priority="high", marketing=True, catch_up_days=7
-        ),
-        "A-DECLINED": RuleConfig(offset_days=30, channel="preferred", priority="medium"),
-        "A-WINBACK": RuleConfig(
-            offset_days=0, channel="by_reason", priority="medium", marketing=True
-        ),
-        "A-TIER-UP": RuleConfig(offset_days=0, channel="phone", priority="high"),
-        "A-TIER-DOWN": RuleConfig(offset_days=0, channel="phone", priority="high"),
-    }
-
-
-class ActionsConfig(Frozen):
-    """The 3P playbook (SPEC §6)."""
-
-    rules: dict[str, RuleConfig] = Field(default_factory=_default_rules)
-    custom_rules: tuple[CustomRuleConfig, ...] = ()
-    weekly_contact_cap: int = 2
-    winback_max_attempts: int = 3
-    booking_success_days: int = 30
-
-
 class KpiTargets(Frozen):
     """Monthly KPI targets (SPEC §7)."""
 
@@ -293,13 +165,51 @@ class KpiTargets(Frozen):
     winback_rate: float = 0.10
     winback_visit_days: int = 60
     nps: float = 75.0
+    # First-service arrival: days after the first service is due that still count as on time.
+    first_service_grace_days: int = Field(default=30, ge=0)
+    # NPS: lowest promoter score (detractors score at most retention.low_nps_max).
+    nps_promoter_min: int = Field(default=9, ge=0, le=10)
 
 
 class SegmentationConfig(Frozen):
     """SPEC §8."""
 
-    kmeans_k: int = 4
+    kmeans_k: int = Field(default=4, ge=1)
+    # Smallest and largest k whose silhouette is reported (inclusive).
+    kmeans_k_range: tuple[int, int] = (2, 8)
     pyramid_shares: tuple[float, ...] = (0.05, 0.15, 0.30, 0.40, 0.10)
+
+    @field_validator("kmeans_k_range")
+    @classmethod
+    def _k_range(cls, k_range: tuple[int, int]) -> tuple[int, int]:
+        low, high = k_range
+        if not 2 <= low <= high:
+            raise problem(
+                "kmeans_k_range must be (smallest, largest) with 2 ≤ smallest ≤ largest, "
+                f"got {list(k_range)}"
+            )
+        return k_range
+
+    @field_validator("pyramid_shares")
+    @classmethod
+    def _shares_sum_to_one(cls, shares: tuple[float, ...]) -> tuple[float, ...]:
+        # Exact decimal sum, as the pyramid splits on it (0.1 + 0.2 + 0.7 is 1).
+        fractions = [Fraction(str(s)) for s in shares]
+        if not fractions or any(f <= 0 for f in fractions) or sum(fractions) != 1:
+            total = float(sum(fractions, Fraction(0)))
+            raise problem(
+                f"pyramid_shares must be positive and sum to 1, got {list(shares)} (sum {total:g})"
+            )
+        return shares
+
+
+class ReportsConfig(Frozen):
+    """What the manager's report and the headline show (SPEC §7)."""
+
+    # Coming weeks of reminder load in the report.
+    reminder_weeks: int = Field(default=8, ge=1)
+    # Most valuable high-risk customers listed in the headline.
+    top_risks: int = Field(default=5, ge=1)
 
 
 class Config(Frozen):
@@ -314,31 +224,91 @@ class Config(Frozen):
     actions: ActionsConfig = ActionsConfig()
     kpis: KpiTargets = KpiTargets()
     segmentation: SegmentationConfig = SegmentationConfig()
+    reports: ReportsConfig = ReportsConfig()
+
+    @model_validator(mode="after")
+    def _nps_bands_apart(self) -> Config:
+        if self.kpis.nps_promoter_min <= self.retention.low_nps_max:
+            raise problem(
+                f"nps_promoter_min ({self.kpis.nps_promoter_min}) must be above "
+                f"retention.low_nps_max ({self.retention.low_nps_max}), the detractors' top score",
+                "kpis",
+                "nps_promoter_min",
+            )
+        return self
 
 
 DEFAULT_CONFIG = Config()
 
 
-def _line_of(node: yaml.Node, path: tuple[Any, ...]) -> int | None:
-    """Line (1-based) of the YAML node at ``path`` (or of its deepest existing parent)."""
+def line_of(node: yaml.Node, path: tuple[Any, ...]) -> int:
+    """Line (1-based) of the key at ``path`` in a composed YAML document.
+
+    A mapping entry is found by its key and its line is the key's line (``scoring:`` →
+    ``tier_min_total:``), a sequence item by its index; when the path leaves the document
+    (a missing key), the deepest key that exists is named.
+
+    Parameters
+    ----------
+    node
+        The document's root node (:func:`read_yaml`).
+    path
+        Keys and indexes, as in a validation error's location.
+
+    Returns
+    -------
+    int
+        The line number.
+    """
     line = node.start_mark.line + 1
     for key in path:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(key)), None)
-            if match is None:
-                key_node = next((k for k, _ in node.value if k.value == str(key)), None)
-                return key_node.start_mark.line + 1 if key_node else line
-            node = match
+            pair = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             break
-        line = node.start_mark.line + 1
     return line
+
+
+def read_yaml(path: str | Path) -> tuple[yaml.Node | None, Any]:
+    """The composed document (for line numbers) and the data of a YAML config file.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or is not valid YAML (with the line of the problem).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        return yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ConfigError(f"{path}: {where}: not valid YAML ({exc})") from None
+
+
+def _error_path(err: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Where a validation error is: its location, plus the key a :func:`problem` names."""
+    loc = tuple(err["loc"])
+    if err["type"] == PROBLEM_TYPE:
+        loc += tuple(err.get("ctx", {}).get("at", ()))
+    return loc
 
 
 def load_config(path: str | Path | None = None) -> Config:
     """Load a configuration file over the defaults.
+
+    Every section, and every entry of a mapping with defaults (``actions.rules``, the tier
+    tables), is laid over the defaults: a file names only what it changes.
 
     Parameters
     ----------
@@ -357,18 +327,7 @@ def load_config(path: str | Path | None = None) -> Config:
     """
     if path is None:
         return DEFAULT_CONFIG
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "?"
-        raise ConfigError(f"{path}: {where}: not valid YAML ({exc})") from None
+    root, data = read_yaml(path)
     if data is None:
         return DEFAULT_CONFIG
     if not isinstance(data, dict) or root is None:
@@ -378,10 +337,9 @@ def load_config(path: str | Path | None = None) -> Config:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
-            line = _line_of(root, loc)
-            key = ".".join(str(p) for p in loc)
-            problems.append(f"{path}: line {line}: {key}: {err['msg']}")
+            where = _error_path(err)
+            key = ".".join(str(p) for p in where)
+            problems.append(f"{path}: line {line_of(root, where)}: {key}: {err['msg']}")
         raise ConfigError("\n".join(problems)) from None
 
 

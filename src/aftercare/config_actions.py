@@ -1,0 +1,165 @@
+"""The playbook's configuration (SPEC §6): rules, custom rules, caps and windows.
+
+A user's ``actions.rules`` is laid over SPEC §6's table rule by rule and field by field: a
+file that only sets ``A-WINBACK: {enabled: false}`` keeps the other twelve rules as they
+are. A rule id that is neither built in nor optional is an error; the user's own rules go in
+``actions.custom_rules``. Re-exported by :mod:`aftercare.config`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from aftercare.config_base import Frozen, merge_over_defaults, problem
+from aftercare.schema import CONTACT_CHANNELS
+
+Priority = Literal["high", "medium", "low"]
+
+#: Channel of a rule: the customer's preferred one (phone when unknown).
+PREFERRED_CHANNEL = "preferred"
+#: Channel of A-WINBACK chosen by churn reason (seed 004); for that rule only.
+BY_REASON_CHANNEL = "by_reason"
+WINBACK_RULE_ID = "A-WINBACK"
+RULE_CHANNELS: tuple[str, ...] = (*CONTACT_CHANNELS, PREFERRED_CHANNEL, BY_REASON_CHANNEL)
+CUSTOM_RULE_PREFIX = "U-"
+
+
+class RuleConfig(Frozen):
+    """One playbook rule (SPEC §6).
+
+    ``offset_days`` places the due date relative to the trigger (negative: before it);
+    ``catch_up_days`` is how late a trigger may still be acted on (R-ACT-CATCHUP: one action
+    due now, never a burst of stale ones); ``marketing`` rules need marketing consent
+    (R-ACT-CONSENT); ``holdout_share`` keeps a random control group (R-ACT-HOLDOUT).
+    ``channel`` is one of phone, sms, wechat, app, ``preferred`` (the customer's), or
+    ``by_reason`` (A-WINBACK only: by churn reason).
+    """
+
+    enabled: bool = True
+    offset_days: int = 0
+    channel: str = "phone"
+    priority: Priority = "medium"
+    marketing: bool = False
+    holdout_share: float = Field(default=0.0, ge=0.0, lt=1.0)
+    catch_up_days: int = Field(default=30, ge=0)
+
+    @field_validator("channel")
+    @classmethod
+    def _known_channel(cls, channel: str) -> str:
+        if channel not in RULE_CHANNELS:
+            raise problem(f"unknown channel {channel!r}; allowed: {', '.join(RULE_CHANNELS)}")
+        return channel
+
+
+class CustomRuleConfig(RuleConfig):
+    """A user's own rule: a condition over the customer scores (validated, never raw SQL).
+
+    ``condition`` is a small expression over score columns, e.g.
+    ``tier == 'gold' and recency_days > 120``; ``repeat_after_days`` is how soon the same
+    customer may be picked again; ``script`` is the call script template (Jinja2 text).
+    """
+
+    rule_id: str = Field(pattern=r"^U-[A-Z0-9-]{2,40}$")
+    condition: str
+    repeat_after_days: int = Field(default=90, ge=1)
+    script: str = ""
+
+
+def _default_rules() -> dict[str, RuleConfig]:
+    return {
+        "A-WELCOME": RuleConfig(offset_days=7, channel="phone", priority="high"),
+        "A-FIRST-SERVICE": RuleConfig(offset_days=-3, channel="phone", priority="medium"),
+        "A-FOLLOWUP-24H": RuleConfig(
+            offset_days=1, channel="wechat", priority="medium", catch_up_days=7
+        ),
+        "A-FIRST-SERVICE-30D": RuleConfig(offset_days=30, channel="wechat", priority="low"),
+        "A-MAINTENANCE": RuleConfig(offset_days=-7, channel="preferred", priority="medium"),
+        "A-EXT-WARRANTY": RuleConfig(
+            offset_days=-45, channel="phone", priority="medium", marketing=True
+        ),
+        "A-CARE-90D": RuleConfig(offset_days=0, channel="phone", priority="high"),
+        "A-COMPLAINT-72H": RuleConfig(
+            offset_days=3, channel="phone", priority="high", catch_up_days=14
+        ),
+        "A-BIRTHDAY": RuleConfig(
+            offset_days=-1, channel="wechat", priority="high", marketing=True, catch_up_days=7
+        ),
+        "A-DECLINED": RuleConfig(offset_days=30, channel="preferred", priority="medium"),
+        WINBACK_RULE_ID: RuleConfig(
+            offset_days=0, channel=BY_REASON_CHANNEL, priority="medium", marketing=True
+        ),
+        "A-TIER-UP": RuleConfig(offset_days=0, channel="phone", priority="high"),
+        "A-TIER-DOWN": RuleConfig(offset_days=0, channel="phone", priority="high"),
+    }
+
+
+#: SPEC §6's rules with their defaults.
+DEFAULT_RULES: dict[str, RuleConfig] = _default_rules()
+#: Built-in rules that run only when the config names them (R-VEHICLE-SOLD's trade-in
+#: conversation), with the defaults of the fields it leaves out.
+OPTIONAL_RULES: dict[str, RuleConfig] = {"A-TRADE-IN": RuleConfig()}
+
+
+class ActionsConfig(Frozen):
+    """The 3P playbook (SPEC §6)."""
+
+    rules: dict[str, RuleConfig] = Field(default_factory=_default_rules)
+    custom_rules: tuple[CustomRuleConfig, ...] = ()
+    weekly_contact_cap: int = 2
+    winback_max_attempts: int = 3
+    # A-WINBACK: days between the outcome of a failed attempt and the next attempt.
+    winback_retry_days: int = Field(default=30, ge=0)
+    booking_success_days: int = 30
+    # R-ACT-HOLDOUT: a visit this many days after an action's due date is a return.
+    return_window_days: int = Field(default=60, ge=1)
+    # The user's editable script templates, searched before the built-in ones (None: none).
+    templates_dir: Path | None = None
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _over_spec_rules(cls, value: Any) -> Any:
+        return merge_over_defaults(value, DEFAULT_RULES, OPTIONAL_RULES)
+
+    @model_validator(mode="after")
+    def _rule_ids_and_channels(self) -> ActionsConfig:
+        known = (*DEFAULT_RULES, *OPTIONAL_RULES)
+        for rule_id, rule in self.rules.items():
+            if rule_id.startswith(CUSTOM_RULE_PREFIX):
+                raise problem(
+                    f"{rule_id} is a custom rule: put it in actions.custom_rules as a list "
+                    "item with rule_id and condition",
+                    "rules",
+                    rule_id,
+                )
+            if rule_id not in known:
+                raise problem(
+                    f"unknown rule {rule_id}; built-in rules: {', '.join(known)} "
+                    "(your own rules go in actions.custom_rules)",
+                    "rules",
+                    rule_id,
+                )
+            if rule.channel == BY_REASON_CHANNEL and rule_id != WINBACK_RULE_ID:
+                raise problem(
+                    f"channel {BY_REASON_CHANNEL!r} is for {WINBACK_RULE_ID} only",
+                    "rules",
+                    rule_id,
+                    "channel",
+                )
+        seen: set[str] = set()
+        for index, custom in enumerate(self.custom_rules):
+            if custom.channel == BY_REASON_CHANNEL:
+                raise problem(
+                    f"channel {BY_REASON_CHANNEL!r} is for {WINBACK_RULE_ID} only",
+                    "custom_rules",
+                    index,
+                    "channel",
+                )
+            if custom.rule_id in seen:
+                raise problem(
+                    f"rule id {custom.rule_id} is used twice", "custom_rules", index, "rule_id"
+                )
+            seen.add(custom.rule_id)
+        return self
