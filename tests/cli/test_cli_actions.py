@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 import aftercare.cli.actions_cmd  # noqa: F401  registers `actions` until cli/__init__ imports it
 from aftercare.cli import app
 from aftercare.cli.actions_cmd import mask_phone, short_evidence
+from aftercare.playbook.model import action_id
 from aftercare.store import open_store
 from factories import make_table
 
@@ -104,6 +105,45 @@ def test_export_actions_has_the_contract_columns(tmp_path):
         ("C1", "A-COMPLAINT-72H", "2024-06-12", "A1"),
         ("C2", "A-COMPLAINT-72H", "2024-06-14", "A2"),
     }
+
+
+C1_COMPLAINT = action_id("A-COMPLAINT-72H", "I1")
+C2_COMPLAINT = action_id("A-COMPLAINT-72H", "I2")
+
+
+def _export(tmp_path, db: str) -> dict[str, dict]:
+    out = tmp_path / "actions.csv"
+    result = runner.invoke(app, ["export", "actions", "--out", str(out), "--db", db])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as fh:
+        return {r["action_id"]: r for r in csv.DictReader(fh)}
+
+
+def test_recorded_outcomes_leave_the_call_list_and_show_in_the_export(tmp_path):
+    db = _store(tmp_path)
+    week = ["actions", "--as-of", "2024-06-12", "--week", "--db", db]
+    listed = runner.invoke(app, week)
+    assert "2 open actions" in listed.output and "王伟" in listed.output
+    # C1 booked (R-ACT-OUTCOME: closes the action), C2 missed the call (stays open).
+    assert runner.invoke(app, ["outcome", C1_COMPLAINT, "booked", "--db", db]).exit_code == 0
+    assert runner.invoke(app, ["outcome", C2_COMPLAINT, "no_answer", "--db", db]).exit_code == 0
+    listed = runner.invoke(app, [*week, "--no-generate"])
+    assert listed.exit_code == 0, listed.output
+    assert "1 open actions" in listed.output
+    assert "王伟" not in listed.output and "李娜" in listed.output
+    rows = _export(tmp_path, db)
+    assert (rows[C1_COMPLAINT]["status"], rows[C1_COMPLAINT]["last_result"]) == ("done", "booked")
+    assert (rows[C2_COMPLAINT]["status"], rows[C2_COMPLAINT]["last_result"]) == (
+        "open",
+        "no_answer",
+    )
+    # An opt-out stops the customer's open action (R-ACT-CONSENT): off the list, "stopped".
+    assert runner.invoke(app, ["outcome", C2_COMPLAINT, "opted_out", "--db", db]).exit_code == 0
+    listed = runner.invoke(app, [*week, "--no-generate"])
+    assert "0 open actions" in listed.output and "李娜" not in listed.output
+    rows = _export(tmp_path, db)
+    assert rows[C2_COMPLAINT]["status"] == "done"  # opted_out is itself a closing result
+    assert rows[C2_COMPLAINT]["last_result"] == "opted_out"
 
 
 def test_mask_phone_and_short_evidence():

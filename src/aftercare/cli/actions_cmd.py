@@ -69,6 +69,13 @@ def actions_cmd(
         bool, typer.Option("--no-generate", help="Only list stored actions.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown per priority.")] = 30,
+    scripts: Annotated[
+        bool, typer.Option("--scripts", help="Print each action's personalised script under it.")
+    ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Script language, zh-CN or en (default: the customer's)."),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -79,7 +86,15 @@ def actions_cmd(
     with open_store(db) as store:
         if not no_generate:
             _print_run(generate_actions(store, day, cfg, through=end))
-        rows = action_list(store, until=end, since=start, advisor_id=advisor).to_pylist()
+        rows = action_list(
+            store,
+            until=end,
+            since=start,
+            advisor_id=advisor,
+            config=cfg,
+            scripts=scripts,
+            lang=lang,
+        ).to_pylist()
     who = f" for advisor {advisor}" if advisor else ""
     span = f"week {start} – {end}" if week else f"due by {end}"
     console.print(f"[bold]Call list{who}, {span}[/]: {len(rows)} open actions", highlight=False)
@@ -87,32 +102,53 @@ def actions_cmd(
         group = [r for r in rows if r["priority"] == priority]
         if not group:
             continue
-        grid = Table(
-            title=f"{priority} priority ({len(group)})",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-        )
-        for col in ("due", "customer", "phone", "rule", "channel", "advisor"):
-            grid.add_column(col, no_wrap=True)
-        for col in ("vehicle", "why"):
-            grid.add_column(col, overflow="fold", ratio=1)
-        for r in group[:limit]:
-            due = str(r["due_date"]) + (" !" if r["is_overdue"] else "")
-            vehicle = " ".join(x for x in (r["plate"], r["model"]) if x)
-            grid.add_row(
-                due,
-                r["customer_name"] or r["customer_id"],
-                mask_phone(r["phone"]),
-                r["rule_id"],
-                r["channel"],
-                r["advisor_name"] or r["advisor_id"] or "",
-                vehicle,
-                short_evidence(r["evidence"]),
-            )
-        console.print(grid)
+        if scripts:
+            _print_with_scripts(priority, group, limit)
+        else:
+            console.print(_grid(priority, group, limit))
         if len(group) > limit:
             console.print(
                 f"  … {len(group) - limit} more (aftercare export actions --out FILE)",
                 highlight=False,
             )
+
+
+def _cells(r: dict) -> list[str]:
+    """The row's cells: due, customer, phone (masked), rule, channel, advisor, vehicle, why."""
+    due = str(r["due_date"]) + (" !" if r["is_overdue"] else "")
+    vehicle = " ".join(x for x in (r["plate"], r["model"]) if x)
+    return [
+        due,
+        r["customer_name"] or r["customer_id"],
+        mask_phone(r["phone"]),
+        r["rule_id"],
+        r["channel"],
+        r["advisor_name"] or r["advisor_id"] or "",
+        vehicle,
+        short_evidence(r["evidence"]),
+    ]
+
+
+def _grid(priority: str, group: list[dict], limit: int) -> Table:
+    grid = Table(
+        title=f"{priority} priority ({len(group)})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in ("due", "customer", "phone", "rule", "channel", "advisor"):
+        grid.add_column(col, no_wrap=True)
+    for col in ("vehicle", "why"):
+        grid.add_column(col, overflow="fold", ratio=1)
+    for r in group[:limit]:
+        grid.add_row(*_cells(r))
+    return grid
+
+
+def _print_with_scripts(priority: str, group: list[dict], limit: int) -> None:
+    """Each action on one line, its script indented under it (``--scripts``)."""
+    console.print(f"[bold]{priority} priority ({len(group)})[/]", highlight=False)
+    for r in group[:limit]:
+        cells = [c for c in _cells(r) if c]
+        console.print("  " + "  ".join(cells), highlight=False, markup=False)
+        console.print("      " + (r["script"] or ""), highlight=False, markup=False)

@@ -293,6 +293,22 @@ def action_context(
 ) -> pa.Table:
     """The few actions asked for, with everything their scripts need (one small query).
 
+    See :func:`actions_context`; rows come in ``action_ids`` order (unknown ids are left out).
+    """
+    ids = list(dict.fromkeys(action_ids))
+    actions = store.table("actions")
+    mine = actions.filter(actions.action_id.isin(ids)) if ids else actions.limit(0)
+    context = actions_context(store, mine, config=config, as_of=as_of)
+    order = {a: i for i, a in enumerate(ids)}
+    rows = sorted(context.to_pylist(), key=lambda r: order[r["action_id"]])
+    return pa.Table.from_pylist(rows, schema=context.schema)
+
+
+def actions_context(
+    store: Store, actions: ir.Table, *, config: Config, as_of: dt.date | None = None
+) -> pa.Table:
+    """The actions of ``actions`` with everything their scripts need.
+
     The tier comes from the latest ``customer_scores`` snapshot on or before ``as_of``
     (none: NULL). A win-back action whose evidence carries no ``churn_reason`` gets the one
     R-CHURN-REASON gives from the signals as of ``as_of`` (default today).
@@ -300,27 +316,20 @@ def action_context(
     Returns
     -------
     pa.Table
-        The columns of :func:`script_context` plus ``churn_reason``, in ``action_ids`` order
-        (unknown ids are left out).
+        The columns of :func:`script_context` plus ``churn_reason``.
     """
     day = as_of or dt.date.today()
-    ids = list(dict.fromkeys(action_ids))
-    actions = store.table("actions")
-    mine = actions.filter(actions.action_id.isin(ids)) if ids else actions.limit(0)
     tiers = None
     dates = [d for d in snapshot_dates(store, SCORES_TABLE) if d <= day]
     if dates:
         scores = store.table(SCORES_TABLE)
         tiers = scores.filter(scores.as_of_date == dates[-1]).select("customer_id", "tier")
     context = script_context(
-        mine, store.table("customers"), store.table("vehicles"), store.table("advisors"), tiers
+        actions, store.table("customers"), store.table("vehicles"), store.table("advisors"), tiers
     ).to_pyarrow()
-    reasons = _churn_reasons(store, mine, day, config)
+    reasons = _churn_reasons(store, actions, day, config)
     column = [reasons.get(c) for c in context.column("customer_id").to_pylist()]
-    context = context.append_column("churn_reason", pa.array(column, pa.string()))
-    order = {a: i for i, a in enumerate(ids)}
-    rows = sorted(context.to_pylist(), key=lambda r: order[r["action_id"]])
-    return pa.Table.from_pylist(rows, schema=context.schema)
+    return context.append_column("churn_reason", pa.array(column, pa.string()))
 
 
 def _churn_reasons(store: Store, actions: ir.Table, as_of: dt.date, config: Config) -> dict:

@@ -21,7 +21,6 @@ import pandas as pd
 import pyarrow as pa
 
 from aftercare.config import Config
-from aftercare.errors import AftercareError
 from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals
 from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
 from aftercare.pipeline.scoring import score_customers
@@ -30,7 +29,8 @@ from aftercare.pipeline.value import customer_value
 from aftercare.playbook import schedule
 from aftercare.playbook.engine import enabled_rules, plan_actions
 from aftercare.playbook.model import ACTIONS
-from aftercare.playbook.rules import PRIORITY_ORDER, RuleContext
+from aftercare.playbook.rules import RuleContext
+from aftercare.services.call_list import action_list, actions_export
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
@@ -44,6 +44,8 @@ DEDICATED_SCHEMA = ibis.schema(
 )
 #: Statuses that are (or were) contacts, for the weekly cap.
 CONTACT_STATUSES = ("open", "done")
+
+__all__ = ["GenerationRun", "action_list", "actions_export", "generate_actions", "iso_week"]
 
 
 @dataclass(frozen=True)
@@ -316,52 +318,3 @@ def _actions_table(
         "created_on": pa.array([as_of] * n, pa.date32()),
     }
     return pa.table(cols, schema=ACTIONS.to_pyarrow())
-
-
-def action_list(
-    store: Store,
-    *,
-    until: dt.date,
-    since: dt.date | None = None,
-    advisor_id: str | None = None,
-) -> pa.Table:
-    """Open actions due by ``until`` (overdue ones included), ranked (R-ACT-RANK).
-
-    Grain: one row per open action. ``since`` is only used to mark ``is_overdue``
-    (due before it). Ordered by priority, expected value (highest first), due date, id.
-
-    Returns
-    -------
-    pa.Table
-        The action columns plus customer name and phone, vehicle plate and model,
-        advisor name and ``priority_rank``.
-    """
-    if not store.has_table("actions"):
-        raise AftercareError("no actions yet: run `aftercare actions` to generate them")
-    a = store.table("actions")
-    a = a.filter(a.status == "open", a.due_date <= until)
-    if advisor_id:
-        a = a.filter(a.advisor_id == advisor_id)
-    c = store.table("customers").select(c_id="customer_id", customer_name="name", phone="phone")
-    v = store.table("vehicles").select(v_vin="vin", plate="plate", model="model")
-    adv = store.table("advisors").select(adv_id="advisor_id", advisor_name="name")
-    j = (
-        a.left_join(c, a.customer_id == c.c_id)
-        .left_join(v, a.vin == v.v_vin)
-        .left_join(adv, a.advisor_id == adv.adv_id)
-    )
-    rank = ibis.cases(*[(j.priority == p, i) for i, p in enumerate(PRIORITY_ORDER)], else_=9)
-    since_lit = ibis.literal(since or until, type="date")
-    j = j.select(
-        *a.columns,
-        "customer_name",
-        "phone",
-        "plate",
-        "model",
-        "advisor_name",
-        priority_rank=rank,
-        is_overdue=j.due_date < since_lit,
-    )
-    return j.order_by(
-        ["priority_rank", ibis.desc("expected_value"), "due_date", "action_id"]
-    ).to_pyarrow()

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -18,10 +19,19 @@ EXCEL_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
 FORMATS = (".csv", ".parquet", ".xlsx")
 
 
-def export_table(store: Store, name: str, out: Path, *, as_of: dt.date | None = None) -> int:
+def export_table(
+    store: Store,
+    name: str,
+    out: Path,
+    *,
+    as_of: dt.date | None = None,
+    rows: pa.Table | None = None,
+) -> int:
     """Export table ``name`` to ``out`` (format by extension); return the rows written.
 
     ``as_of`` keeps one dated snapshot of tables that have an ``as_of_date`` column.
+    ``rows``: export these rows under ``name`` instead of the stored table (a view a
+    service derived from it, e.g. the actions with their current status).
 
     Raises
     ------
@@ -35,7 +45,7 @@ def export_table(store: Store, name: str, out: Path, *, as_of: dt.date | None = 
     if not store.has_table(name):
         known = ", ".join(sorted(t for t in store.con.list_tables() if not t.startswith("_")))
         raise InputFileError(f"no table {name!r} in the store; tables: {known}")
-    expr: ir.Table = store.table(name)
+    expr: ir.Table = store.table(name) if rows is None else ibis.memtable(rows)
     if as_of is not None:
         if "as_of_date" not in expr.columns:
             raise InputFileError(f"table {name!r} has no dated snapshots (no as_of_date column)")

@@ -1,0 +1,168 @@
+"""The advisors' call list and the actions export, from each action's *current* status.
+
+An action's status is derived from the append-only outcome and preference logs
+(:func:`aftercare.playbook.outcomes.current_status`, R-ACT-OUTCOME), never read from the
+stored ``actions.status`` column alone: that column only holds what the engine decided
+(``open``, ``holdout``, ``stopped``). So an action booked, done or opted out leaves the list
+as soon as its outcome is recorded, and the export shows the true status.
+
+Each row carries what the advisor needs to make the call: customer name and phone, vehicle
+plate and model, and the personalised script (:mod:`aftercare.playbook.scripts`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from aftercare.config import DEFAULT_CONFIG, Config
+from aftercare.errors import AftercareError
+from aftercare.pipeline.staging import resolved_orders
+from aftercare.playbook.outcomes import current_status
+from aftercare.playbook.rules import PRIORITY_ORDER
+from aftercare.playbook.scripts import actions_context, render_scripts
+from aftercare.store.connect import Store
+
+#: Columns of the actions export beyond the stored action columns.
+EXPORT_EXTRA = (
+    "stop_reason",
+    "outcomes",
+    "last_result",
+    "customer_name",
+    "phone",
+    "plate",
+    "model",
+    "advisor_name",
+    "script",
+)
+
+
+def current_actions(store: Store, config: Config) -> ir.Table:
+    """Every stored action with its current status (see :func:`current_status`).
+
+    Grain: one row per action.
+    """
+    if not store.has_table("actions"):
+        raise AftercareError("no actions yet: run `aftercare actions` to generate them")
+    orders = resolved_orders(store.table("service_orders"), store.table("vehicles"))
+    return current_status(
+        store.table("actions"),
+        store.table("action_outcomes"),
+        store.table("contact_preferences"),
+        winback_max_attempts=config.actions.winback_max_attempts,
+        orders=orders,
+    )
+
+
+def _with_people(store: Store, a: ir.Table) -> ir.Table:
+    """``a`` with customer name and phone, vehicle plate and model, and advisor name."""
+    c = store.table("customers").select(c_id="customer_id", customer_name="name", phone="phone")
+    v = store.table("vehicles").select(v_vin="vin", plate="plate", model="model")
+    adv = store.table("advisors").select(adv_id="advisor_id", advisor_name="name")
+    j = (
+        a.left_join(c, a.customer_id == c.c_id)
+        .left_join(v, a.vin == v.v_vin)
+        .left_join(adv, a.advisor_id == adv.adv_id)
+    )
+    return j.select(*a.columns, "customer_name", "phone", "plate", "model", "advisor_name")
+
+
+def _append_scripts(
+    store: Store,
+    rows: pa.Table,
+    config: Config,
+    as_of: dt.date,
+    lang: str | None,
+    *,
+    every_action: bool = False,
+) -> pa.Table:
+    """``rows`` with a ``script`` column: each action's rendered script, in row order.
+
+    ``every_action``: ``rows`` are all stored actions (no id filter in the query).
+    """
+    ids = rows.column("action_id").to_pylist()
+    if not ids:
+        return rows.append_column("script", pa.array([], pa.string()))
+    actions = store.table("actions")
+    mine = actions if every_action else actions.filter(actions.action_id.isin(ids))
+    context = actions_context(store, mine, config=config, as_of=as_of)
+    by_id = {r["action_id"]: r for r in context.to_pylist()}
+    ordered = [by_id[i] for i in ids]
+    return rows.append_column(
+        "script", pa.array(render_scripts(ordered, lang, config=config), pa.string())
+    )
+
+
+def action_list(
+    store: Store,
+    *,
+    until: dt.date,
+    since: dt.date | None = None,
+    advisor_id: str | None = None,
+    config: Config | None = None,
+    scripts: bool = True,
+    lang: str | None = None,
+) -> pa.Table:
+    """Open actions due by ``until`` (overdue ones included), ranked (R-ACT-RANK).
+
+    Grain: one row per action whose *current* status is ``open`` (an outcome that closed
+    it, an opt-out or an exhausted win-back takes it off). ``since`` is only used to mark
+    ``is_overdue`` (due before it). Ordered by priority, expected value (highest first),
+    due date, id.
+
+    Parameters
+    ----------
+    store
+        The open store.
+    until, since, advisor_id
+        Last due date listed; start of the period (for ``is_overdue``); one advisor only.
+    config
+        Win-back attempt limit, tier benefits and script templates (default: built-in).
+    scripts
+        Render each action's script into ``script`` (else the column is NULL).
+    lang
+        Script language (``zh-CN``/``en``); ``None``: each customer's own language.
+
+    Returns
+    -------
+    pa.Table
+        The action columns (``status`` current), outcomes, last_result, customer_name,
+        phone, plate, model, advisor_name, priority_rank, is_overdue, script.
+    """
+    cfg = config or DEFAULT_CONFIG
+    a = current_actions(store, cfg)
+    a = a.filter(a.status == "open", a.due_date <= until)
+    if advisor_id:
+        a = a.filter(a.advisor_id == advisor_id)
+    a = a.drop("stored_status", "stop_reason", "last_outcome_at")
+    j = _with_people(store, a)
+    rank = ibis.cases(*[(j.priority == p, i) for i, p in enumerate(PRIORITY_ORDER)], else_=9)
+    since_lit = ibis.literal(since or until, type="date")
+    j = j.mutate(priority_rank=rank, is_overdue=j.due_date < since_lit)
+    rows = j.order_by(
+        ["priority_rank", ibis.desc("expected_value"), "due_date", "action_id"]
+    ).to_pyarrow()
+    if not scripts:
+        return rows.append_column("script", pa.nulls(rows.num_rows, pa.string()))
+    return _append_scripts(store, rows, cfg, until, lang)
+
+
+def actions_export(
+    store: Store, config: Config, *, as_of: dt.date | None = None, lang: str | None = None
+) -> pa.Table:
+    """Every action with its current status and the advisor's call sheet columns.
+
+    Grain: one row per stored action, ordered by action id. The phone is not masked: this
+    is the advisor's call sheet (``aftercare export actions``).
+
+    Returns
+    -------
+    pa.Table
+        The stored action columns (``status`` current) plus :data:`EXPORT_EXTRA`.
+    """
+    a = current_actions(store, config).drop("stored_status", "last_outcome_at")
+    rows = _with_people(store, a).order_by("action_id").to_pyarrow()
+    return _append_scripts(store, rows, config, as_of or dt.date.today(), lang, every_action=True)
