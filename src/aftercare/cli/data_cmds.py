@@ -22,6 +22,7 @@ from aftercare.cli.common import (
 from aftercare.cli.outcome_cmds import print_outcome_import
 from aftercare.ingest.service import LoadResult, prepare_import, write_import
 from aftercare.schema import TABLES
+from aftercare.services.call_list import actions_export
 from aftercare.services.marts import MART_GRAINS, export_mart
 from aftercare.services.outcomes import import_outcomes
 from aftercare.store import Store, open_store
@@ -170,7 +171,13 @@ def export_cmd(
                 highlight=False,
             )
             return
-        rows = export_table(store, table, out, as_of=as_of.date() if as_of else None)
+        # The actions with their current status, call-sheet columns and scripts.
+        derived = (
+            actions_export(store, read_config(config))
+            if table == "actions" and store.has_table("actions")
+            else None
+        )
+        rows = export_table(store, table, out, as_of=as_of.date() if as_of else None, rows=derived)
     console.print(f"{rows} rows of {table} → {out}", highlight=False)
 
 
