@@ -89,7 +89,7 @@ def run_child(name: str, db: Path, as_of: str) -> dict:
     )
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
-    seconds, peak_kb = proc.stdout.strip().splitlines()[-1].split()
+    seconds, peak_kb = proc.stdout.strip().splitlines()[-1].split()[-2:]
     return {"seconds": round(float(seconds), 3), "peak_rss_mb": round(int(peak_kb) / 1024)}
 
 

@@ -118,13 +118,20 @@ def visit_facts(
         refunds are not visits, R-IN-4; any payer counts, R-IN-5).
     """
     scoring = scoring_config(config)
-    all_visits = visits(orders_up_to(orders, as_of))
-    window_start = as_date(as_of) - ibis.interval(days=scoring.window_days)
-    return all_visits.group_by("customer_id").aggregate(
-        last_visit_date=all_visits.open_date.max(),
-        frequency=ibis.cases((all_visits.open_date >= window_start, _int(1)), else_=_int(0))
-        .sum()
-        .cast("int64"),
+    # The last visit needs only a max over orders; grouping all history into visits first
+    # (customer, vehicle, day) was the slowest step of scoring at 10M orders.
+    history = orders_up_to(orders, as_of)
+    history = history.filter(history.customer_id.notnull(), history.total_amount >= 0)
+    last = history.group_by("customer_id").aggregate(last_visit_date=history.open_date.max())
+    window_visits = visits(orders_in_window(orders, as_of, scoring.window_days))
+    counts = window_visits.group_by(f_customer_id=window_visits.customer_id).aggregate(
+        frequency=window_visits.count().cast("int64")
+    )
+    joined = last.left_join(counts, last.customer_id == counts.f_customer_id)
+    return joined.select(
+        "customer_id",
+        "last_visit_date",
+        frequency=joined.frequency.fill_null(0).cast("int64"),
     )
 
 

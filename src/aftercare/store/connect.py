@@ -142,6 +142,8 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
             raise StoreError(f"cannot create store {path}: folder {path.parent} does not exist")
         try:
             con = ibis.duckdb.connect(str(path))
+            # DuckDB's own progress bar would interleave with ours on the terminal.
+            con.raw_sql("SET enable_progress_bar = false")
         except Exception as exc:  # locked by another process, not a DuckDB file, …
             raise StoreError(f"cannot open {path}: {exc}".splitlines()[0]) from None
         store = Store(url=str(path), kind="duckdb", con=con)
