@@ -47,3 +47,19 @@ def test_command_is_in_readme(command):
 @pytest.mark.parametrize("key", _config_keys(DEFAULT_CONFIG))
 def test_config_key_is_documented(key):
     assert f"`{key}`" in CONFIG_DOC, f"config key {key} is not in docs/configuration.md"
+
+
+def test_data_contract_page_is_generated_from_the_schema():
+    """docs/data-contract.md is exactly what schema.py says (regenerate, never hand-edit)."""
+    from aftercare.contract_doc import render_data_contract
+    from aftercare.schema import TABLES
+
+    page = (ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    assert page == render_data_contract(), (
+        "docs/data-contract.md is stale: python -m aftercare.contract_doc > docs/data-contract.md"
+    )
+    for spec in TABLES.values():
+        assert f"## `{spec.name}`" in page
+        for column in spec.columns:
+            assert f"| `{column.name}` |" in page
+    assert "接车单号" in page and "保养/定期保养/首保 → `maintenance`" in page
