@@ -16,7 +16,8 @@ same clusters on every engine. Cluster labels are renumbered by mean monetary, h
 (label 0 = most valuable), so names stay stable between runs and snapshots.
 
 The chosen k is reported with its silhouette: :func:`silhouette_by_k` fits each k of
-:data:`SILHOUETTE_K_RANGE` on a sample of at most :data:`SILHOUETTE_SAMPLE` customers.
+``segmentation.kmeans_k_range`` (default 2–8) on a sample of at most
+:data:`SILHOUETTE_SAMPLE` customers.
 """
 
 from __future__ import annotations
@@ -29,12 +30,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from aftercare.config import Config
+from aftercare.config import DEFAULT_CONFIG, Config
 from aftercare.errors import AftercareError
 
 # CONFIG: module constants until SegmentationConfig has these fields.
-#: Smallest and largest k whose silhouette is reported (inclusive).
-SILHOUETTE_K_RANGE: tuple[int, int] = (2, 8)
 #: At most this many customers are used for the silhouette scan (keeps it fast).
 SILHOUETTE_SAMPLE = 10_000
 #: Seed of every random choice (k-means++ initialisation, silhouette sample).
@@ -102,7 +101,7 @@ def _fit(z: np.ndarray, k: int) -> tuple[np.ndarray, float]:
 def silhouette_by_k(
     z: np.ndarray,
     *,
-    k_range: tuple[int, int] = SILHOUETTE_K_RANGE,
+    k_range: tuple[int, int] = DEFAULT_CONFIG.segmentation.kmeans_k_range,
     sample_size: int = SILHOUETTE_SAMPLE,
 ) -> dict[int, float]:
     """Mean silhouette of a k-means fit for each k in ``k_range`` (SPEC §8).
@@ -204,7 +203,8 @@ def kmeans_segments(
         The feature table (:func:`aftercare.pipeline.segments.segment_features`); an Arrow
         table is read through an in-memory Ibis table.
     config
-        ``segmentation.kmeans_k`` (default k) and ``scoring.window_days`` (never visited).
+        ``segmentation.kmeans_k`` (default k), ``segmentation.kmeans_k_range`` (the
+        silhouette scan) and ``scoring.window_days`` (never visited).
     k
         Clusters to fit: a number, ``"auto"`` (the best silhouette), or None (the config's).
     silhouette
@@ -233,7 +233,8 @@ def kmeans_segments(
         "net_profit": raw.column("net_profit").to_numpy(),
     }
     z = standardise(np.column_stack([columns[n] for n in MODEL_FEATURES]))
-    scores = silhouette_by_k(z) if silhouette or k == "auto" else {}
+    k_range = config.segmentation.kmeans_k_range
+    scores = silhouette_by_k(z, k_range=k_range) if silhouette or k == "auto" else {}
     chosen = best_k(scores) if k == "auto" else (k or config.segmentation.kmeans_k)
     if chosen is None:
         raise AftercareError("k-means: too few distinct customers to choose k")

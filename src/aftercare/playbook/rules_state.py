@@ -15,7 +15,7 @@ Decisions (SPEC leaves them open):
   (R-CHURN-RISK). One campaign per absence (key: customer + last visit date + attempt
   number). A next attempt is created only when no earlier one is still pending, none
   succeeded, fewer than ``winback_max_attempts`` failed (latest outcome of an attempt in
-  ``FAILED_RESULTS``), and the last outcome is ``winback_retry_days`` old. Channel by
+  ``FAILED_RESULTS``), and the last outcome is ``actions.winback_retry_days`` old. Channel by
   churn reason (seed 004): ``passive`` → the customer's preferred channel (被动流失: any
   contact brings them back); ``price`` → phone (the value has to be argued in a
   conversation); ``experience`` → phone by the store's manager (话术3: the service
@@ -48,9 +48,6 @@ from aftercare.playbook.rules import (
     shift,
 )
 
-#: Proposed config ``actions.winback_retry_days`` (not in config.py yet): days between the
-#: outcome of a failed win-back attempt and the next attempt.
-WINBACK_RETRY_DAYS = 30
 TRADE_IN_RULE = "A-TRADE-IN"
 
 
@@ -168,7 +165,7 @@ def _lost_customers(ctx: RuleContext) -> ir.Table:
 def winback(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     """A-WINBACK: lapsed or high churn risk → call now, script and channel by churn reason."""
     actions = ctx.config.actions
-    retry_days = getattr(actions, "winback_retry_days", WINBACK_RETRY_DAYS)
+    retry_days = actions.winback_retry_days
     lost = _lost_customers(ctx)
     lost = lost.filter(lost.conversation == "winback")
     history = _winback_history(ctx, lost.select("customer_id", "absence"))

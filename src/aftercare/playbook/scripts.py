@@ -203,7 +203,7 @@ def render_scripts(
         Tier benefits (``scoring.service_levels``) and custom rules' scripts.
     templates_dir
         The user's template directory, searched before the built-in templates; default
-        ``actions.templates_dir`` of the config (when it has that field).
+        ``actions.templates_dir`` of the config (None: built-in templates only).
 
     Returns
     -------
@@ -221,8 +221,7 @@ def render_scripts(
         if isinstance(actions_with_context, pa.Table)
         else list(actions_with_context)
     )
-    # PROPOSED CONFIG actions.templates_dir: used when the config has it and no folder is given.
-    templates_dir = templates_dir or getattr(config.actions, "templates_dir", None)
+    templates_dir = templates_dir or config.actions.templates_dir
     folder = str(Path(templates_dir).expanduser()) if templates_dir else None
     scripts = []
     for row in rows:

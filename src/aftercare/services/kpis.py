@@ -28,17 +28,6 @@ from aftercare.playbook.outcomes import current_status
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 
-# Until these are config fields (proposed: kpis.first_service_grace_days,
-# kpis.nps_promoter_min, actions.return_window_days), the defaults live here.
-#: PROPOSED CONFIG kpis.first_service_grace_days: days after the first service is due that
-#: still count as on time.
-FIRST_SERVICE_GRACE_DAYS = 30
-#: PROPOSED CONFIG kpis.nps_promoter_min: lowest promoter score (detractors: ≤
-#: retention.low_nps_max).
-NPS_PROMOTER_MIN = 9
-#: PROPOSED CONFIG actions.return_window_days: a visit within this many days of an action's
-#: due date is a return (R-ACT-HOLDOUT).
-RETURN_WINDOW_DAYS = 60
 PERCENT = 100.0
 #: CRR bands that meet the target (the seed's industry average or better).
 CRR_OK_BANDS = ("excellent", "good", "average")
@@ -100,11 +89,6 @@ class Dashboard:
     lifts: list[dict]
 
 
-def _setting(section: object, name: str, default: int) -> int:
-    """A proposed config field when the config has it, else this module's default."""
-    return int(getattr(section, name, default))
-
-
 def _one(table: ibis.Table) -> dict:
     return table.to_pyarrow().to_pylist()[0]
 
@@ -138,7 +122,7 @@ def month_kpis(
     first = _one(
         first_service_arrival(
             orders, t.vehicles, month_start=start, month_end=end, config=config.reminders,
-            grace_days=_setting(targets, "first_service_grace_days", FIRST_SERVICE_GRACE_DAYS),
+            grace_days=targets.first_service_grace_days,
         )
     )  # fmt: skip
     growth = _one(
@@ -156,7 +140,7 @@ def month_kpis(
     nps = _one(
         net_promoter_score(
             t.interactions, month_start=start, month_end=end,
-            promoter_min=_setting(targets, "nps_promoter_min", NPS_PROMOTER_MIN),
+            promoter_min=targets.nps_promoter_min,
             detractor_max=config.retention.low_nps_max,
         )
     )  # fmt: skip
@@ -252,7 +236,7 @@ def rule_lifts(store: Store, config: Config, *, as_of: dt.date) -> list[dict]:
         store.table("action_outcomes"),
         resolved_orders(t.service_orders, t.vehicles),
         as_of=as_of,
-        return_window_days=_setting(config.actions, "return_window_days", RETURN_WINDOW_DAYS),
+        return_window_days=config.actions.return_window_days,
     )
     return lifts.order_by("rule_id").to_pyarrow().to_pylist()
 

@@ -33,9 +33,6 @@ from aftercare.services.scoring import (
 from aftercare.store.connect import Store
 from aftercare.store.snapshots import snapshot_dates
 
-#: Weeks of reminder load shown (SPEC §7 issue text: "the next 8 weeks"). Not yet in config:
-#: proposed as ``reports.reminder_weeks``; pass ``weeks=`` to override.
-REMINDER_WEEKS = 8
 #: Points of the Pareto curve (presentation only: 5 % steps of the customer base).
 PARETO_POINTS = 20
 DAYS_PER_WEEK = 7
@@ -188,7 +185,7 @@ def _reminder_config(config: ReminderConfig) -> ReminderConfig:
 
 
 def build_report(
-    store: Store, as_of: dt.date, config: Config, *, weeks: int = REMINDER_WEEKS
+    store: Store, as_of: dt.date, config: Config, *, weeks: int | None = None
 ) -> ReportData:
     """Compute every section of the manager's report as of ``as_of`` (SPEC §7).
 
@@ -206,7 +203,7 @@ def build_report(
     config
         The configuration (scorecard, value, lifecycle, retention, reminders).
     weeks
-        Coming weeks of reminder load to show.
+        Coming weeks of reminder load to show (default ``reports.reminder_weeks``, 8).
 
     Returns
     -------
@@ -255,7 +252,9 @@ def build_report(
         orders, tables.vehicles, as_of=as_of, config=_reminder_config(config.reminders)
     )
     with _cached(reminders.select("customer_id", "vin", "due_date")) as due:
-        reminder_weeks, overdue = _reminder_load(due, as_of, weeks)
+        reminder_weeks, overdue = _reminder_load(
+            due, as_of, config.reports.reminder_weeks if weeks is None else weeks
+        )
         churn = _churn_section(tables, orders, due, scores, as_of, config)
 
     return ReportData(

@@ -14,8 +14,6 @@ from aftercare.services.marts import build_marts
 from aftercare.services.scoring import TierMix, tier_mix
 from aftercare.store.connect import Store
 
-TOP_RISKS = 5
-
 
 @dataclass(frozen=True)
 class Headline:
@@ -72,7 +70,7 @@ def headline(store: Store, as_of: dt.date, config: Config) -> Headline:
         high.join(value, "customer_id")
         .join(names, "customer_id", how="left")
         .order_by([ibis.desc("ltv"), "customer_id"])
-        .limit(TOP_RISKS)
+        .limit(config.reports.top_risks)
         .to_pyarrow()
         .to_pylist()
     )
