@@ -207,3 +207,15 @@ def test_demo_command(tmp_path):
     assert res.exit_code == 0, res.output
     assert "200 customers" in res.output
     assert (out / "service_orders.csv").exists()
+
+
+def test_large_demo_path_writes_parquet_and_imports_it(tmp_path, monkeypatch):
+    """At >= FAST_PATH_CUSTOMERS the big tables go out as Parquet and still import cleanly."""
+    import aftercare.demo.run as demo_run
+
+    monkeypatch.setattr(demo_run, "FAST_PATH_CUSTOMERS", 100)
+    result = run_demo(300, seed=3, as_of=AS_OF, out_dir=tmp_path)
+    assert result.files["service_orders"].suffix == ".parquet"
+    assert result.rejected == 0
+    assert result.loads["service_orders"].inserted == result.orders
+    assert result.loads["customers"].inserted == 300
