@@ -12,7 +12,12 @@ import pytest
 
 from aftercare.config import DEFAULT_CONFIG, Config
 from aftercare.playbook.model import action_id
-from aftercare.services.actions import DEDICATED_TABLE, action_list, generate_actions
+from aftercare.services.actions import (
+    DEDICATED_SCHEMA,
+    DEDICATED_TABLE,
+    action_list,
+    generate_actions,
+)
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
 from factories import make_table
@@ -35,6 +40,7 @@ CUSTOMERS = [
     {"customer_id": "N4", "marketing_consent": True, "advisor_id": "A3"},
     {"customer_id": "K1", "store_id": "S1"},
     {"customer_id": "L1", "store_id": "S1", "advisor_id": "A1"},
+    {"customer_id": "V2", "store_id": "S1", "advisor_id": "A2"},
 ]
 VEHICLES = [
     {"vin": _vin(1), "customer_id": "K1", "delivery_date": "2024-02-01"},
@@ -51,6 +57,9 @@ VEHICLES = [
         "delivery_date": "2019-01-01",
         "factory_warranty_end": "2024-07-20",
     },
+    # V2: two cars delivered in May, both welcome calls late (due 05-27 and 06-01).
+    {"vin": _vin(5), "customer_id": "V2", "delivery_date": "2024-05-20"},
+    {"vin": _vin(6), "customer_id": "V2", "delivery_date": "2024-05-25"},
 ]
 SPEND = {"P1": 10000, "P2": 20000, "P3": 5000}
 ORDERS = [
@@ -99,9 +108,24 @@ ORDERS = [
     ],
 ]
 COMPLAINTS = [
-    {"interaction_id": f"I{c}", "customer_id": c, "ts": "2024-06-09 09:00:00", "type": "complaint"}
-    for c in (*PLATINUM, "N1", "N2", "N3", "K1")
+    *[
+        {
+            "interaction_id": f"I{c}",
+            "customer_id": c,
+            "ts": "2024-06-09 09:00:00",
+            "type": "complaint",
+        }
+        for c in (*PLATINUM, "N1", "N2", "N3", "K1")
+    ],
+    # P1's second complaint is due 06-15: created by the later run, for the same advisor.
+    {
+        "interaction_id": "IP1b",
+        "customer_id": "P1",
+        "ts": "2024-06-12 10:00:00",
+        "type": "complaint",
+    },
 ]
+LATER = dt.date(2024, 6, 15)
 ADVISORS = [
     {"advisor_id": "A1", "store_id": "S1", "role": "advisor", "active": True},
     {"advisor_id": "A2", "store_id": "S1", "role": "advisor", "active": True},
@@ -147,14 +171,26 @@ def runs(request, tmp_path_factory):
     else:
         with store.con.con.cursor() as cur:
             cur.execute(sql)
-    # P1 already has a dedicated advisor (sticky).
-    first = generate_actions(store, AS_OF, DEFAULT_CONFIG)  # creates the dedicated table
-    _ = first
+    # P1 already has a dedicated advisor, A1 (R-ACT-ADVISOR: sticky while A1 is active).
+    store.con.create_table(DEDICATED_TABLE, schema=DEDICATED_SCHEMA)
+    _insert(
+        store,
+        DEDICATED_TABLE,
+        [{"customer_id": "P1", "advisor_id": "A1", "assigned_on": dt.date(2024, 1, 1)}],
+    )
+    first = generate_actions(store, AS_OF, DEFAULT_CONFIG)
     actions = {r["action_id"]: r for r in store.table("actions").to_pyarrow().to_pylist()}
     dedicated = store.table(DEDICATED_TABLE).to_pyarrow().to_pylist()
     listed = action_list(store, until=AS_OF).to_pylist()
     again = generate_actions(store, AS_OF, DEFAULT_CONFIG)
     next_day = generate_actions(store, AS_OF + dt.timedelta(days=1), DEFAULT_CONFIG)
+    later = generate_actions(store, LATER, DEFAULT_CONFIG)
+    later_actions = {
+        r["action_id"]: r
+        for r in store.table("actions").to_pyarrow().to_pylist()
+        if r["action_id"] not in actions
+    }
+    later_dedicated = store.table(DEDICATED_TABLE).to_pyarrow().to_pylist()
     yield {
         "first": first,
         "actions": actions,
@@ -162,6 +198,9 @@ def runs(request, tmp_path_factory):
         "listed": listed,
         "again": again,
         "next_day": next_day,
+        "later": later,
+        "later_actions": later_actions,
+        "later_dedicated": later_dedicated,
     }
     store.close()
     next(gen, None)
@@ -194,6 +233,19 @@ def test_r_act_catchup_one_action_due_now_for_the_latest_trigger(runs):
     ]
 
 
+def test_r_act_catchup_is_per_vehicle_for_vehicle_rules(runs):
+    # V2's two cars: each late welcome call is its own trigger, both due now.
+    v2 = sorted(
+        (a["vin"], a["due_date"], a["original_due_date"])
+        for a in runs["actions"].values()
+        if a["customer_id"] == "V2"
+    )
+    assert v2 == [(_vin(5), AS_OF, D("2024-05-27")), (_vin(6), AS_OF, D("2024-06-01"))]
+    assert all(
+        a["rule_id"] == "A-WELCOME" for a in runs["actions"].values() if a["customer_id"] == "V2"
+    )
+
+
 def test_r_act_catchup_rerun_creates_nothing(runs):
     assert runs["again"].created == 0
     assert runs["next_day"].by_rule.get("A-FOLLOWUP-24H", 0) == 0
@@ -210,10 +262,19 @@ def test_r_act_cap_low_priority_waits_for_next_week(runs):
 
 def test_r_act_advisor_platinum_balanced_and_recorded(runs):
     dedicated = {r["customer_id"]: r["advisor_id"] for r in runs["dedicated"]}
-    # Most valuable first: P2 → A1 (tie 0/0 → smallest id), P1 → A2, P3 → A1.
-    assert dedicated == {"P2": "A1", "P1": "A2", "P3": "A1"}
+    # P1 keeps A1 (load 1). Most valuable first: P2 → A2 (load 0), P3 → A1 (1/1 tie → id).
+    assert dedicated == {"P1": "A1", "P2": "A2", "P3": "A1"}
+    assert [r["customer_id"] for r in runs["dedicated"]].count("P1") == 1  # not re-assigned
     for c in PLATINUM:
         assert _by_customer(runs["actions"], c)["A-COMPLAINT-72H"]["advisor_id"] == dedicated[c]
+
+
+def test_r_act_advisor_dedicated_advisor_sticks_on_later_runs(runs):
+    # 06-15: P1's second complaint (due 06-15) goes to A1 again, though A2 now has fewer
+    # platinum customers (A1: P1, P3; A2: P2); no assignment is added or changed.
+    later = [a for a in runs["later_actions"].values() if a["customer_id"] == "P1"]
+    assert [(a["trigger_key"], a["advisor_id"]) for a in later] == [("IP1b", "A1")]
+    assert runs["later_dedicated"] == runs["dedicated"]
 
 
 def test_r_act_advisor_own_then_last_order_then_pool(runs):
@@ -265,4 +326,87 @@ def test_holdout_is_deterministic_from_the_action_id(tmp_path):
     for r in rows:
         held = int(r["action_id"][1:9], 16) / 16**8 < 0.5
         assert r["status"] == ("holdout" if held else "open")
+    store.close()
+
+
+def _set_tiers(store, tier: str, customers: tuple[str, ...]) -> None:
+    ids = ", ".join(f"'{c}'" for c in customers)
+    store.con.con.execute(
+        f"UPDATE customer_scores SET tier = '{tier}' WHERE customer_id IN ({ids})"
+    )
+
+
+def _rows(store) -> list[dict]:
+    return store.table("actions").order_by("action_id").to_pyarrow().to_pylist()
+
+
+def test_r_act_catchup_late_import_of_a_second_vehicle_is_not_superseded(tmp_path):
+    store = open_store(str(tmp_path / "v.duckdb"))
+    store.con.insert("customers", make_table("customers", [{"customer_id": "W"}]))
+    store.con.insert(
+        "vehicles", make_table("vehicles", [{"vin": _vin(7), "customer_id": "W",
+                                             "delivery_date": "2024-06-01"}])
+    )  # fmt: skip
+    generate_actions(store, D("2024-06-10"), DEFAULT_CONFIG)
+    # The DMS export of the second car arrives a day later; it was delivered earlier.
+    store.con.insert(
+        "vehicles", make_table("vehicles", [{"vin": _vin(8), "customer_id": "W",
+                                             "delivery_date": "2024-05-30"}])
+    )  # fmt: skip
+    run = generate_actions(store, D("2024-06-11"), DEFAULT_CONFIG)
+    assert run.by_rule == {"A-WELCOME": 1}
+    got = [(r["vin"], r["due_date"], r["original_due_date"]) for r in _rows(store)]
+    assert sorted(got) == [
+        (_vin(7), D("2024-06-10"), D("2024-06-08")),
+        (_vin(8), D("2024-06-11"), D("2024-06-06")),
+    ]
+    store.close()
+
+
+def test_r_act_catchup_staleness_per_rule_after_a_gap(tmp_path):
+    """First run 2024-06-12, weeks after the triggers (a late import, or a gap in runs).
+
+    Unresolved complaint (05-01, due 05-04): no staleness limit → one action due now.
+    Resolved complaint (05-01): 39 days late > 14 → none. Follow-up of an order closed
+    05-01 (due 05-02): 41 days late > 7 → none. Birthdays of platinum customers: 05-10
+    (due 05-09, 34 days late > 7) → none; 06-08 (due 06-07, 5 days late) → due now.
+    """
+    store = open_store(str(tmp_path / "g.duckdb"))
+    store.con.insert(
+        "customers",
+        make_table("customers", [
+            {"customer_id": "G", "birthday": "1980-05-10", "marketing_consent": True},
+            {"customer_id": "H", "birthday": "1985-06-08", "marketing_consent": True},
+        ]),
+    )  # fmt: skip
+    store.con.insert(
+        "service_orders",
+        make_table("service_orders", [
+            {"order_id": "OG", "customer_id": "G", "open_date": "2024-05-01",
+             "close_date": "2024-05-01", "category": "repair", "total_amount": 900},
+            {"order_id": "OH", "customer_id": "H", "open_date": "2024-05-20",
+             "close_date": "2024-05-20", "category": "repair", "total_amount": 900},
+        ]),
+    )  # fmt: skip
+    store.con.insert(
+        "interactions",
+        make_table("interactions", [
+            {"interaction_id": "CG", "customer_id": "G", "ts": "2024-05-01 09:00:00",
+             "type": "complaint", "resolved": False},
+            {"interaction_id": "CH", "customer_id": "H", "ts": "2024-05-01 09:00:00",
+             "type": "complaint", "resolved": True},
+        ]),
+    )  # fmt: skip
+    score_snapshot(store, AS_OF, DEFAULT_CONFIG)
+    _set_tiers(store, "platinum", ("G", "H"))
+    generate_actions(store, AS_OF, DEFAULT_CONFIG)
+    got = {
+        (r["customer_id"], r["rule_id"]): (r["due_date"], r["original_due_date"])
+        for r in _rows(store)
+        if r["rule_id"] in ("A-COMPLAINT-72H", "A-FOLLOWUP-24H", "A-BIRTHDAY")
+    }
+    assert got == {
+        ("G", "A-COMPLAINT-72H"): (AS_OF, D("2024-05-04")),
+        ("H", "A-BIRTHDAY"): (AS_OF, D("2024-06-07")),
+    }
     store.close()

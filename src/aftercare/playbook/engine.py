@@ -8,11 +8,14 @@ Steps, in order:
 
 1. *Candidates*: the union of every enabled rule's candidates (:mod:`.rules`,
    :mod:`.rules_state`) and of the custom rules.
-2. *Window* (R-ACT-CATCHUP): keep candidates due on or before ``through`` and at most the
-   rule's ``catch_up_days`` before ``as_of``. A *late* candidate (due before ``as_of``)
-   is dropped when the customer already has an action of the same rule with a trigger as
-   recent (it was superseded); of the candidates due by ``as_of``, only the latest trigger
-   per (customer, rule) is kept, due ``as_of`` — one action due now, never a burst.
+2. *Window* (R-ACT-CATCHUP): keep candidates due on or before ``through`` and at most
+   their ``catch_up_days`` before ``as_of`` (the rule's staleness limit; none for an
+   unresolved complaint). A *late* candidate (due before ``as_of``) is dropped when its
+   subject — the customer, the vehicle for vehicle rules, the trigger itself for quotes and
+   complaints (:func:`trigger_subject`) — already has an action of the same rule with a
+   trigger as recent (it was superseded); of the candidates due by ``as_of``, only the
+   latest trigger per (rule, subject) is kept, due ``as_of`` — one action due now per
+   trigger, never a burst.
 3. *Stable id*: ``'A' + md5(rule_id || '|' || trigger_key)[:16]`` (same as
    :func:`aftercare.playbook.model.action_id`); candidates whose id is already stored are
    dropped, so a rule never fires twice for one trigger however often the engine runs.
@@ -60,6 +63,18 @@ RULES = {
     rules_state.TRADE_IN_RULE: rules_state.trade_in,
 }
 FALLBACK_CHANNEL = "phone"
+#: R-ACT-CATCHUP per trigger: rules whose triggers belong to one vehicle (a newer trigger of
+#: the same vehicle supersedes an older one; another vehicle's is its own) ...
+VEHICLE_RULES = (
+    "A-WELCOME",
+    "A-FIRST-SERVICE",
+    "A-FIRST-SERVICE-30D",
+    "A-MAINTENANCE",
+    "A-EXT-WARRANTY",
+)
+#: ... and rules whose every trigger stands alone (one quote, one complaint). The other
+#: rules are about the customer as a whole: their latest trigger supersedes older ones.
+TRIGGER_RULES = ("A-DECLINED", "A-COMPLAINT-72H")
 
 
 @ibis.udf.scalar.builtin
@@ -106,35 +121,58 @@ def candidate_actions(ctx: RuleContext) -> ir.Table | None:
     return out
 
 
-def _per_rule(rule_id: ir.StringValue, values: dict[str, int]) -> ir.IntegerValue:
-    return ibis.cases(*[(rule_id == k, v) for k, v in values.items()], else_=0).cast("int64")
+def trigger_subject(
+    rule_id: ir.StringValue,
+    customer_id: ir.StringValue,
+    vin: ir.StringValue,
+    trigger_key: ir.StringValue,
+) -> ir.StringValue:
+    """What a rule's newer trigger supersedes: see :data:`VEHICLE_RULES`, :data:`TRIGGER_RULES`.
+
+    Vehicle rules: the customer's vehicle (a second car has its own triggers); trigger
+    rules: the trigger itself (each declined quote or complaint stands alone); every other
+    rule: the customer (a newer visit's follow-up, a newer absence or birthday supersedes
+    the older one).
+    """
+    who = customer_id.fill_null("")
+    return ibis.cases(
+        (rule_id.isin(VEHICLE_RULES), who + "|v|" + vin.fill_null("")),
+        (rule_id.isin(TRIGGER_RULES), who + "|t|" + trigger_key),
+        else_=who,
+    )
 
 
 def within_window(cands: ir.Table, ctx: RuleContext) -> ir.Table:
-    """Step 2 (R-ACT-CATCHUP): the due window, superseded late triggers, one due now."""
+    """Step 2 (R-ACT-CATCHUP): the due window, superseded late triggers, one due now.
+
+    A candidate may be acted on until its ``catch_up_days`` (NULL: no limit) after its due
+    date. Of the late candidates of one subject (:func:`trigger_subject`) only the latest
+    trigger is kept, and none when a stored action of that subject has a trigger as recent.
+    """
     as_of = as_date(ctx.as_of)
-    catch_up = {k: r.catch_up_days for k, r in enabled_rules(ctx).items()}
     late_by = as_of.delta(cands.due_date, unit="day")
     c = cands.filter(
-        cands.due_date <= as_date(ctx.through), late_by <= _per_rule(cands.rule_id, catch_up)
+        cands.due_date <= as_date(ctx.through),
+        (late_by <= cands.catch_up_days).fill_null(True),
     )
-    stored = ctx.actions.group_by(s_customer_id="customer_id", s_rule_id="rule_id").aggregate(
-        latest_trigger=ctx.actions.trigger_date.max()
+    c = c.mutate(subject=trigger_subject(c.rule_id, c.customer_id, c.vin, c.trigger_key))
+    a = ctx.actions
+    stored = a.mutate(s_subject=trigger_subject(a.rule_id, a.customer_id, a.vin, a.trigger_key))
+    stored = stored.group_by(s_rule_id="rule_id", s_subject="s_subject").aggregate(
+        latest_trigger=stored.trigger_date.max()
     )
-    c = c.left_join(
-        stored, (c.customer_id == stored.s_customer_id) & (c.rule_id == stored.s_rule_id)
-    )
+    c = c.left_join(stored, (c.rule_id == stored.s_rule_id) & (c.subject == stored.s_subject))
     superseded = (c.due_date < as_of) & (c.trigger_date <= c.latest_trigger).fill_null(False)
-    c = c.filter(~superseded).select(*rules.CANDIDATE_COLUMNS)
+    c = c.filter(~superseded).select(*rules.CANDIDATE_COLUMNS, "subject")
     due_now = c.filter(c.due_date <= as_of)
     latest = ibis.window(
-        group_by=["customer_id", "rule_id"],
+        group_by=["rule_id", "subject"],
         order_by=[ibis.desc("trigger_date"), ibis.desc("trigger_key")],
     )
     due_now = due_now.mutate(pick=ibis.row_number().over(latest))
     due_now = due_now.filter(due_now.pick == 0).drop("pick")
     ahead = c.filter(c.due_date > as_of)
-    kept = due_now.union(ahead)
+    kept = due_now.union(ahead).drop("subject")
     return kept.mutate(
         original_due_date=kept.due_date, due_date=ibis.greatest(kept.due_date, as_of)
     )

@@ -8,7 +8,9 @@ Grain: one row per (rule, trigger) — :data:`CANDIDATE_COLUMNS`: ``customer_id`
 ``trigger_date``, ``due_date`` (trigger + the rule's ``offset_days``), ``priority``,
 ``channel`` (a channel, or ``preferred``: the engine puts the customer's preferred channel,
 phone when unknown), ``is_marketing``, ``evidence`` (JSON text), ``assign_role``
-(``advisor``, or ``manager`` for calls a manager should make).
+(``advisor``, or ``manager`` for calls a manager should make), ``catch_up_days`` (how many
+days after its due date the trigger is still worth acting on: the rule's ``catch_up_days``;
+NULL: no limit — an unresolved complaint still gets its call after any gap).
 
 Rules return every trigger known at ``as_of`` (event rules: the event happened on or before
 ``as_of``; scheduled rules — first service, maintenance, warranty end, birthday — may fire
@@ -40,6 +42,7 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     "is_marketing",
     "evidence",
     "assign_role",
+    "catch_up_days",
 )
 PRIORITY_ORDER = ("high", "medium", "low")
 PREFERRED = "preferred"
@@ -140,6 +143,7 @@ def candidates(
     is_marketing: ir.Value | None = None,
     evidence: ir.Value | None = None,
     assign_role: ir.Value | None = None,
+    catch_up_days: ir.Value | None = None,
 ) -> ir.Table:
     """Select :data:`CANDIDATE_COLUMNS` from ``table`` with the rule's defaults filled in."""
     return table.select(
@@ -160,6 +164,9 @@ def candidates(
         assign_role=(assign_role if assign_role is not None else ibis.literal("advisor")).cast(
             "string"
         ),
+        catch_up_days=(
+            catch_up_days if catch_up_days is not None else ibis.literal(rule.catch_up_days)
+        ).cast("int64"),
     )
 
 
@@ -316,7 +323,12 @@ def ext_warranty(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
 
 
 def complaint_72h(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
-    """A-COMPLAINT-72H: a complaint logged → call at + 72 h (``offset_days`` 3)."""
+    """A-COMPLAINT-72H: a complaint logged → call at + 72 h (``offset_days`` 3).
+
+    R-ACT-CATCHUP: a complaint not known to be resolved (``resolved`` false or unknown, as
+    R-CHURN-RISK reads it) has no staleness limit: after a late import or a gap in runs it
+    still gets its call, due now. A resolved one is stale after the rule's ``catch_up_days``.
+    """
     i = ctx.interactions
     i = i.filter(i.type == "complaint", i.ts.date() <= as_date(ctx.as_of))
     return candidates(
@@ -328,6 +340,9 @@ def complaint_72h(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
         trigger_key=i.interaction_id,
         trigger_date=i.ts.date(),
         evidence=evidence(interaction_id=i.interaction_id, logged_at=i.ts, resolved=i.resolved),
+        catch_up_days=ibis.ifelse(
+            i.resolved.fill_null(False), rule.catch_up_days, ibis.null("int64")
+        ),
     )
 
 
