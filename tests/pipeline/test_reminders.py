@@ -120,18 +120,33 @@ def test_r_remind_time_wins(reminder_results):
     assert (t["due_date"], t["due_reason"]) == (D(2025, 1, 15), "time")
     assert t["time_due_date"] == D(2025, 1, 15)
     assert t["customer_id"] == "CT" and t["as_of_date"] == AS_OF
+    # Two readings: no own forecast measured yet → the store-wide median error of every
+    # measured forecast: median(50 %, 25 % of V1; 25 % of K) = 25 % → 7.5 … 12.5 km/day.
+    assert (t["forecast_errors_measured"], t["forecast_median_abs_error_km"]) == (0, None)
+    assert (t["band_error_source"], t["forecast_error_pct"]) == ("store", pytest.approx(25.0))
+    assert (t["daily_km_low"], t["daily_km_high"]) == (pytest.approx(7.5), pytest.approx(12.5))
+    assert t["due_earliest_date"] == t["due_latest_date"] == D(2025, 1, 15)  # capped by time
 
 
-def test_r_remind_mileage_wins_with_band(reminder_results):
+def test_r_remind_mileage_wins_with_band_from_own_error(reminder_results):
     k = reminder_results["rem"][vin("K")]
     assert k["readings"] == 3
     assert k["daily_km"] == pytest.approx(90.0)
-    assert (k["daily_km_low"], k["daily_km_high"]) == (pytest.approx(80.0), pytest.approx(100.0))
+    # K's own past forecast: 36000 vs 34800 → 1200 km off over 4800 km driven = 25 %.
+    assert (k["forecast_errors_measured"], k["band_error_source"]) == (1, "own")
+    assert k["forecast_median_abs_error_km"] == pytest.approx(1200.0)
+    assert k["forecast_error_pct"] == pytest.approx(25.0)
+    assert (k["daily_km_low"], k["daily_km_high"]) == (pytest.approx(67.5), pytest.approx(112.5))
     # From 34800 on 2024-03-10 to 50000: 15200 km ÷ 90 = 168.9 → 169 days.
     assert (k["due_date"], k["due_reason"]) == (D(2024, 8, 26), "mileage")
-    assert k["due_earliest_date"] == D(2024, 8, 9)  # 15200 ÷ 100 = 152 days
-    assert k["due_latest_date"] == D(2024, 9, 16)  # 15200 ÷ 80 = 190 days
+    assert k["due_earliest_date"] == D(2024, 7, 24)  # 15200 ÷ 112.5 = 135.1 → 136 days
+    assert k["due_latest_date"] == D(2024, 10, 22)  # 15200 ÷ 67.5 = 225.2 → 226 days
     assert k["time_due_date"] == D(2025, 1, 10)
+
+
+# Own rates of the vehicles table: T 10, K 90, K2 50 → store median 50; a borrowed rate
+# misses them by |50 − 10| ÷ 10 = 400 %, |50 − 90| ÷ 90 = 44.4 %, 0 % → median 4/9.
+FALLBACK_ERROR = 4 / 9
 
 
 def test_r_remind_first_service_with_model_fallback(reminder_results):
@@ -143,21 +158,28 @@ def test_r_remind_first_service_with_model_fallback(reminder_results):
     assert f["target_km"] == 5000
     assert f["time_due_date"] == D(2024, 8, 1)  # delivery + 3 months
     assert (f["due_date"], f["due_reason"]) == (D(2024, 7, 12), "mileage")  # 5000 ÷ 70 → 72 d
-    assert f["due_earliest_date"] == D(2024, 6, 26)  # 5000 ÷ 90 → 56 days
-    assert f["due_latest_date"] == D(2024, 8, 1)  # 5000 ÷ 50 = 100 days, capped by time
+    assert f["band_error_source"] == "fallback"
+    assert f["forecast_error_pct"] == pytest.approx(100 * FALLBACK_ERROR)
+    assert f["daily_km_high"] == pytest.approx(70 * (1 + FALLBACK_ERROR))  # 101.1
+    assert f["due_earliest_date"] == D(2024, 6, 20)  # 5000 ÷ 101.1 = 49.5 → 50 days
+    assert f["due_latest_date"] == D(2024, 8, 1)  # 5000 ÷ 38.9 = 129 days, capped by time
     k2 = rem[vin("K2")]  # refunded maintenance is not a service
     assert k2["is_first_service"] is True and k2["daily_km"] == pytest.approx(50.0)
     assert (k2["due_date"], k2["due_reason"]) == (D(2024, 3, 1), "time")  # 70 days > 3 months
 
 
-def test_r_remind_brand_override_and_config_fallback(reminder_results):
+def test_r_remind_brand_override_and_store_fallback(reminder_results):
     rem = reminder_results["rem"]
-    b = rem[vin("B")]  # Tesla: 12 months / 20000 km; 20000 ÷ 40 = 500 days
-    assert b["rate_source"] == "config" and b["daily_km"] == pytest.approx(40.0)
+    b = rem[vin("B")]  # Tesla: 12 months / 20000 km; no model → the store median, 50/day
+    assert b["rate_source"] == "store" and b["daily_km"] == pytest.approx(50.0)
+    # 20000 ÷ 50 = 400 days: 12 months come first.
     assert (b["due_date"], b["due_reason"], b["target_km"]) == (D(2025, 6, 1), "time", 20000)
-    assert b["due_earliest_date"] is None and b["due_latest_date"] is None
-    q = rem[vin("Q")]  # Fast: 6 months / 2000 km; 2000 ÷ 40 = 50 days
-    assert (q["due_date"], q["due_reason"]) == (D(2024, 7, 21), "mileage")
+    # band: 50 × (1 + 4/9) = 72.2 km/day → 277 days; the slow end is capped by time.
+    assert b["due_earliest_date"] == D(2025, 3, 5)
+    assert b["due_latest_date"] == D(2025, 6, 1)
+    q = rem[vin("Q")]  # Fast: 6 months / 2000 km; 2000 ÷ 50 = 40 days
+    assert (q["due_date"], q["due_reason"]) == (D(2024, 7, 11), "mileage")
+    assert (q["due_earliest_date"], q["due_latest_date"]) == (D(2024, 6, 29), D(2024, 8, 12))
     n = rem[vin("N")]  # serviced without km: by time only
     assert n["target_km"] is None
     assert (n["due_date"], n["due_reason"]) == (D(2025, 2, 1), "time")

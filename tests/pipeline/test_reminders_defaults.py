@@ -57,3 +57,10 @@ def test_default_config_first_service_and_maintenance(backend):
     assert not rows[VIN_OLD]["is_first_service"]
     assert rows[VIN_OLD]["time_due_date"] == dt.date(2025, 2, 1)
     assert rows[VIN_OLD]["target_km"] == 60000
+    # No vehicle has two readings: no own, model or store rate → the config's 40 km/day,
+    # and no band (no error could be measured).
+    assert rows[VIN_OLD]["rate_source"] == "config"
+    assert rows[VIN_OLD]["daily_km"] == 40.0
+    assert rows[VIN_OLD]["band_error_source"] is None
+    assert rows[VIN_OLD]["due_earliest_date"] is None
+    assert rows[VIN_OLD]["due_latest_date"] is None

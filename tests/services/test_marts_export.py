@@ -3,8 +3,9 @@
 A small centre imported through the CLI, as of 2024-06-30, default config:
 
 - C1 (V1, model M-A, extended warranty to 2026): six visits on the 20th of Jan–Jun 2024,
-  2000 each at cost 1000; odometer 10000 km on 2024-01-20 and 25200 km on 2024-06-20
-  (152 days → 100 km/day); the June visit is a maintenance. R 10 d → 5, F 6 → 5,
+  2000 each at cost 1000; odometer 10000 km on 2024-01-20, 14800 on 2024-03-20 and 25200
+  km on 2024-06-20 (first to last: 15200 km in 152 days → 100 km/day); the June visit is a
+  maintenance. R 10 d → 5, F 6 → 5,
   M 12000 → 5, L +1 → 16 platinum.
 - C2 (V2, model M-A): one maintenance on 2023-12-01 at 30000 km, 500 paid; an NPS of 6 on
   2024-05-01 (low: 0–6). One reading → the model's median rate, 100 km/day.
@@ -46,7 +47,7 @@ ORDERS = (
             "customer",
             "2000",
             "1000",
-            {1: "10000", 6: "25200"}.get(i, ""),
+            {1: "10000", 3: "14800", 6: "25200"}.get(i, ""),
         ]
         for i in range(1, 7)
     ]
@@ -142,13 +143,27 @@ def test_vehicle_reminders_mart_columns_and_values(db, tmp_path):
         "daily_km",
         "rate_source",
         "target_km",
+        "forecast_errors_measured",
+        "forecast_median_abs_error_km",
+        "forecast_error_pct",
+        "band_error_source",
     } <= columns
     v1 = rows[V1]
     # (25200 − 10000) ÷ 152 days = 100 km/day; 20000 km ÷ 100 = 200 days after 2024-06-20.
     assert float(v1["daily_km"]) == pytest.approx(100.0)
     assert v1["rate_source"] == "own"
     assert (v1["target_km"], v1["due_date"], v1["due_reason"]) == ("45200", "2025-01-06", "mileage")
-    assert rows[V2]["rate_source"] == "model"
+    # R-REMIND error: the June reading was forecast at 80 km/day (Jan → Mar) from 14800:
+    # 14800 + 80 × 92 = 22160 vs 25200 → 3040 km off over 10400 km driven (29.2 %).
+    assert v1["forecast_errors_measured"] == "1" and v1["band_error_source"] == "own"
+    assert float(v1["forecast_median_abs_error_km"]) == pytest.approx(3040.0)
+    assert float(v1["forecast_error_pct"]) == pytest.approx(3040 / 10400 * 100)
+    # band 100 × (1 ± 0.2923) km/day: 20000 km in 155 … 283 days after 2024-06-20.
+    assert (v1["due_earliest_date"], v1["due_latest_date"]) == ("2024-11-22", "2025-03-30")
+    v2 = rows[V2]
+    assert v2["rate_source"] == "model"
+    # one vehicle with an own rate cannot measure how a borrowed rate misses: no band
+    assert (v2["band_error_source"], v2["due_earliest_date"]) == ("", "")
 
 
 def test_customer_value_mart_columns_and_values(db, tmp_path):

@@ -14,13 +14,23 @@ Definitions (SPEC is silent on some; decided here):
   the slope between the first and the last reading (equal to the time-weighted mean of the
   interval rates; robust to one odd reading in between). A negative slope (odometer swapped
   or mistyped) is not trusted. Otherwise ``'model'``: the median own rate of vehicles of the
-  same model; else ``'config'``: ``fallback_daily_km``.
+  same model; else ``'store'``: the median own rate of every vehicle in the data (the
+  centre's, or a dealer group's network when its data is loaded together; at least two
+  vehicles with an own rate); else ``'config'``: ``fallback_daily_km``.
 - *forecast*: from the latest reading (else delivery at 0 km), the date the odometer reaches
   the target km (last service km + ``maintenance_interval_km``); due date = the earlier of that
   and the time due (last service + ``maintenance_interval_months``); ties go to ``time``.
-- *uncertainty band*: the same forecast with the slowest and fastest interval rate between
-  consecutive readings (own), or the slowest/fastest own rate of the model (model);
-  none for the config rate. Both ends are capped by the time due, like the due date.
+- *forecast error* (:func:`forecast_error`): measured on each reading that arrives after
+  enough earlier ones to forecast it; its relative error is |forecast − actual| ÷ km driven.
+- *uncertainty band*: daily km × (1 ∓ e), the low end floored at 0 km/day, where e is the
+  median absolute relative error of past forecasts (``band_error_source``): ``'own'`` the
+  vehicle's own measured forecasts (it has more than ``min_readings_for_own_rate``
+  readings); else, for an own rate, ``'store'`` the median over every measured forecast in
+  the data; for a model/store rate, ``'fallback'`` the median of |store median − own rate|
+  ÷ own rate over the vehicles with an own rate (how far a borrowed rate misses); none
+  without a store median, and none for the config rate (nothing was measured). Both ends
+  are capped by the time due, like the due date. ``forecast_median_abs_error_km`` is the
+  vehicle's own median absolute error in km; ``forecast_error_pct`` is the e used, in %.
 - Vehicles marked sold or scrapped get no reminder (R-VEHICLE-SOLD).
 """
 
@@ -36,6 +46,8 @@ from aftercare.pipeline.lifecycle import GONE_STATUSES
 from aftercare.pipeline.staging import as_date, orders_up_to
 
 PERCENT = 100.0
+#: Fewest vehicles with an own rate that make a store median and measure its misses.
+MIN_VEHICLES_FOR_SPREAD = 2
 
 
 def odometer_readings(orders: ir.Table, *, as_of: dt.date | str) -> ir.Table:
@@ -65,28 +77,44 @@ def _slope(km_to: ir.Value, km_from: ir.Value, day_to: ir.Value, day_from: ir.Va
     return (km_to - km_from).cast("float64") / days.nullif(0.0)
 
 
+def _error_spread(orders: ir.Table, *, as_of: dt.date | str, config: ReminderConfig):
+    """The measured forecast errors: per VIN and store-wide (R-REMIND).
+
+    Returns ``(per_vin, store)``: per_vin has one row per VIN with a measured forecast
+    (forecast_errors_measured, forecast_median_abs_error_km, own_error_rel); store is one row
+    (store_error_rel). ``*_error_rel`` are median absolute relative errors (0.25 = 25 %).
+    """
+    errors = forecast_error(orders, as_of=as_of, config=config)
+    rel = errors.abs_error_pct / PERCENT
+    per_vin = errors.group_by("vin").aggregate(
+        forecast_errors_measured=errors.count(),
+        forecast_median_abs_error_km=errors.abs_error_km.median(),
+        own_error_rel=rel.median(),
+    )
+    store = errors.aggregate(store_error_rel=rel.median())
+    return per_vin, store
+
+
 def vehicle_daily_km(
     orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
 ) -> ir.Table:
-    """Each vehicle's daily km with its source and band (R-REMIND).
+    """Each vehicle's daily km with its source, measured error and band (R-REMIND).
 
-    Grain: one row per vehicle of ``vehicles`` (whatever its status).
+    Grain: one row per vehicle of ``vehicles`` (whatever its status). Definitions in the
+    module docstring.
 
     Returns
     -------
     ir.Table
         vin, readings, last_reading_date, last_reading_km, daily_km, daily_km_low,
-        daily_km_high, rate_source ('own', 'model', 'config').
+        daily_km_high, rate_source ('own', 'model', 'store', 'config'),
+        forecast_errors_measured, forecast_median_abs_error_km, forecast_error_pct,
+        band_error_source ('own', 'store', 'fallback'; NULL: no band).
     """
     r = _with_intervals(odometer_readings(orders, as_of=as_of))
-    r = r.mutate(interval_rate=_slope(r.odometer_km, r.prev_km, r.reading_date, r.prev_date))
     w_last = ibis.window(group_by="vin", order_by=ibis.desc("reading_date"))
     r = r.mutate(from_end=ibis.row_number().over(w_last))
-    per_vin = r.group_by("vin").aggregate(
-        readings=r.count(),
-        interval_rate_low=r.interval_rate.min(),
-        interval_rate_high=r.interval_rate.max(),
-    )
+    per_vin = r.group_by("vin").aggregate(readings=r.count())
     last = r.filter(r.from_end == 0).select(
         "vin",
         last_reading_date=r.reading_date,
@@ -103,29 +131,65 @@ def vehicle_daily_km(
     )
     v = vehicles.select("vin", "model").left_join(own, "vin")
     v = v.select(*[c for c in v.columns if c != "vin_right"])
-    peers = v.filter(v.own_rate.notnull(), v.model.notnull())
-    by_model = peers.group_by("model").aggregate(
-        model_rate=peers.own_rate.median(),
-        model_rate_low=peers.own_rate.min(),
-        model_rate_high=peers.own_rate.max(),
+    errors, store_error = _error_spread(orders, as_of=as_of, config=config)
+    v = v.left_join(errors, "vin")
+    v = v.select(*[c for c in v.columns if c != "vin_right"])
+    peers = v.filter(v.own_rate.notnull())
+    by_model = peers.filter(peers.model.notnull())
+    by_model = by_model.group_by("model").aggregate(model_rate=by_model.own_rate.median())
+    # One vehicle's rate is no store median (nor a spread of misses): both need two.
+    enough = peers.count() >= MIN_VEHICLES_FOR_SPREAD
+    store_rate = peers.aggregate(
+        store_rate=ibis.ifelse(enough, peers.own_rate.median(), ibis.null("float64"))
     )
-    j = v.left_join(by_model, "model")
+    # How far the store's median is from the vehicles' own rates: the error of a fallback.
+    spread = peers.cross_join(store_rate)
+    miss = (spread.store_rate - spread.own_rate).abs() / spread.own_rate.nullif(0.0)
+    fallback = spread.aggregate(fallback_error_rel=miss.median())
+    j = (
+        v.left_join(by_model, "model")
+        .cross_join(store_rate)
+        .cross_join(fallback)
+        .cross_join(store_error)
+    )
     has_own = j.own_rate.notnull()
     has_model = j.model_rate.notnull()
-    source = ibis.cases((has_own, "own"), (has_model, "model"), else_="config")
+    has_store = j.store_rate.notnull()
+    source = ibis.cases(
+        (has_own, "own"), (has_model, "model"), (has_store, "store"), else_="config"
+    )
+    rate = ibis.cases(
+        (has_own, j.own_rate),
+        (has_model, j.model_rate),
+        (has_store, j.store_rate),
+        else_=ibis.literal(str(config.fallback_daily_km)).cast("float64"),
+    )
+    band_source = ibis.cases(
+        (has_own & j.own_error_rel.notnull(), "own"),
+        (has_own & j.store_error_rel.notnull(), "store"),
+        (~has_own & (has_model | has_store) & j.fallback_error_rel.notnull(), "fallback"),
+        else_=ibis.null("string"),
+    )
+    error_rel = ibis.cases(
+        (band_source == "own", j.own_error_rel),
+        (band_source == "store", j.store_error_rel),
+        (band_source == "fallback", j.fallback_error_rel),
+        else_=ibis.null("float64"),
+    )
     return j.select(
         vin=j.vin,
         readings=j.readings.coalesce(0).cast("int64"),
         last_reading_date=j.last_reading_date,
         last_reading_km=j.last_reading_km,
-        daily_km=ibis.cases(
-            (has_own, j.own_rate),
-            (has_model, j.model_rate),
-            else_=ibis.literal(str(config.fallback_daily_km)).cast("float64"),
-        ),
-        daily_km_low=ibis.cases((has_own, j.interval_rate_low), else_=j.model_rate_low),
-        daily_km_high=ibis.cases((has_own, j.interval_rate_high), else_=j.model_rate_high),
+        daily_km=rate,
+        # not ibis.greatest: engines skip its NULLs, and a NULL error must give no band
+        daily_km_low=rate * ibis.ifelse(error_rel >= 1.0, 0.0, 1.0 - error_rel),
+        daily_km_high=rate * (1.0 + error_rel),
         rate_source=source,
+        forecast_errors_measured=j.forecast_errors_measured.coalesce(0).cast("int64"),
+        forecast_median_abs_error_km=j.forecast_median_abs_error_km,
+        forecast_error_pct=error_rel * PERCENT,
+        band_error_source=band_source,
     )
 
 
@@ -177,8 +241,10 @@ def vehicle_reminders(
     ir.Table
         as_of_date, vin, customer_id, brand, model, delivery_date, is_first_service,
         last_service_date, last_service_km, last_reading_date, last_reading_km, readings,
-        daily_km, daily_km_low, daily_km_high, rate_source, target_km, time_due_date,
-        due_date, due_reason ('time' | 'mileage'), due_earliest_date, due_latest_date.
+        daily_km, daily_km_low, daily_km_high, rate_source, forecast_errors_measured,
+        forecast_median_abs_error_km, forecast_error_pct, band_error_source, target_km,
+        time_due_date, due_date, due_reason ('time' | 'mileage'), due_earliest_date,
+        due_latest_date.
     """
     as_of_lit = as_date(as_of)
     active = vehicles.filter(
@@ -252,6 +318,10 @@ def vehicle_reminders(
         daily_km_low=facts.daily_km_low,
         daily_km_high=facts.daily_km_high,
         rate_source=facts.rate_source,
+        forecast_errors_measured=facts.forecast_errors_measured,
+        forecast_median_abs_error_km=facts.forecast_median_abs_error_km,
+        forecast_error_pct=facts.forecast_error_pct,
+        band_error_source=facts.band_error_source,
         target_km=facts.target_km,
         time_due_date=facts.time_due_date,
         due_date=facts.base_date + due_days.as_interval("D"),
@@ -315,6 +385,8 @@ def forecast_error(orders: ir.Table, *, as_of: dt.date | str, config: ReminderCo
     forecast = scored.prev_km.cast("float64") + rate * ahead
     error = forecast - scored.odometer_km.cast("float64")
     driven = (scored.odometer_km - scored.prev_km).cast("float64")
+    # Over no km driven (or a swapped odometer) a relative error means nothing: NULL.
+    driven = ibis.ifelse(driven > 0, driven, ibis.null("float64"))
     return scored.select(
         "vin",
         "reading_date",
@@ -322,7 +394,7 @@ def forecast_error(orders: ir.Table, *, as_of: dt.date | str, config: ReminderCo
         forecast_km=forecast,
         error_km=error,
         abs_error_km=error.abs(),
-        abs_error_pct=error.abs() * PERCENT / driven.nullif(0.0),
+        abs_error_pct=error.abs() * PERCENT / driven,
     )
 
 
