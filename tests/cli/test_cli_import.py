@@ -224,3 +224,55 @@ def test_export_unknown_table(db):
     result = runner.invoke(app, ["export", "nope", "--out", "x.csv", "--db", db])
     assert result.exit_code == 1
     assert "no table 'nope'" in result.output
+
+
+def _import_killed_mid_load(path: Path, db: str) -> None:
+    """Run `aftercare import` in a child that kills itself with -9 inside the write."""
+    import os
+    import subprocess
+    import sys
+
+    from aftercare.store.writer import FAULT_ENV
+
+    env = dict(os.environ, **{FAULT_ENV: "mid-load"})
+    code = "from aftercare.cli import main; main()"
+    argv = [sys.executable, "-c", code, "import", "service_orders", str(path), "--db", db]
+    proc = subprocess.run(argv, env=env, capture_output=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+
+
+def _system_rows(db: str) -> dict[str, int]:
+    with open_store(db) as store:
+        return {
+            name: int(store.table(name).count().to_pyarrow().as_py())
+            for name in ("load_log", "rejected_rows", "load_warnings", "row_history")
+        }
+
+
+def test_kill_9_during_first_import_leaves_an_empty_table(db, orders_csv):
+    """R-IN-3 through the CLI, on the first load's plain-insert path."""
+    open_store(db).close()
+    _import_killed_mid_load(orders_csv, db)
+    assert _orders(db) == {}
+    assert _system_rows(db) == {
+        "load_log": 0,
+        "rejected_rows": 0,
+        "load_warnings": 0,
+        "row_history": 0,
+    }
+
+
+def test_kill_9_during_reimport_keeps_rows_rejects_and_warnings(db, orders_csv, tmp_path):
+    """R-IN-3: a changed export killed mid-merge leaves every table as the last good load."""
+    assert runner.invoke(app, ["import", "service_orders", str(orders_csv), "--db", db]).exit_code
+    before, system = _orders(db), _system_rows(db)
+    assert system["rejected_rows"] == 6 and system["load_warnings"] == 1
+    changed = [
+        HEADER,
+        *[[*row[:-1], "1"] for row in GOOD],
+        ["RO99", "", "C1", "2024-05-05", "", "保养", "自费", "50"],
+    ]
+    _write_gbk(orders_csv, changed)  # same file, every amount changed, one new row, no rejects
+    _import_killed_mid_load(orders_csv, db)
+    assert _orders(db) == before
+    assert _system_rows(db) == system
