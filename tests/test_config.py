@@ -196,3 +196,128 @@ def test_partial_tier_min_total_keeps_other_tiers(tmp_path):
         "regular": 4,
         "lapsed": 1,
     }
+
+
+# --- `aftercare config check`: each problem at its key's line --------------------------------
+
+
+def _check(path):
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
+def test_tier_order_error_points_at_tier_min_total(tmp_path):
+    path = _write(
+        tmp_path,
+        "ingest:\n  currency: CNY\nscoring:\n  window_days: 365\n"
+        "  tier_min_total:\n    platinum: 10\n    gold: 12\n",
+    )
+    output = _check(path)
+    assert f"{path}: line 5: scoring.tier_min_total:" in output
+    assert "strictly descend" in output and "platinum 10, gold 12" in output
+
+
+def test_pyramid_shares_must_sum_to_one_at_check_time(tmp_path):
+    path = _write(tmp_path, "segmentation:\n  kmeans_k: 4\n  pyramid_shares: [0.5, 0.4, 0.2]\n")
+    output = _check(path)
+    assert f"{path}: line 3: segmentation.pyramid_shares:" in output
+    assert "sum to 1" in output and "sum 1.1" in output
+
+
+def test_pyramid_shares_exact_decimal_sum_passes(tmp_path):
+    # 0.1 + 0.2 + 0.7 is not 1.0 in floating point; the pyramid sums exact decimals.
+    path = _write(tmp_path, "segmentation:\n  pyramid_shares: [0.1, 0.2, 0.7]\n")
+    assert load_config(path).segmentation.pyramid_shares == (0.1, 0.2, 0.7)
+
+
+def test_rule_channel_typo_is_reported_with_its_line(tmp_path):
+    path = _write(
+        tmp_path,
+        "actions:\n  rules:\n    A-BIRTHDAY:\n      priority: high\n      channel: wechta\n",
+    )
+    output = _check(path)
+    assert f"{path}: line 5: actions.rules.A-BIRTHDAY.channel:" in output
+    assert "unknown channel 'wechta'" in output and "wechat" in output
+
+
+@pytest.mark.parametrize("channel", ["phone", "sms", "wechat", "app", "preferred"])
+def test_every_engine_channel_is_accepted(tmp_path, channel):
+    path = _write(tmp_path, f"actions:\n  rules:\n    A-CARE-90D: {{channel: {channel}}}\n")
+    assert load_config(path).actions.rules["A-CARE-90D"].channel == channel
+
+
+def test_by_reason_channel_is_for_winback_only(tmp_path):
+    ok = _write(tmp_path, "actions:\n  rules:\n    A-WINBACK: {channel: phone}\n")
+    assert load_config(ok).actions.rules["A-WINBACK"].channel == "phone"
+    path = _write(tmp_path, "actions:\n  rules:\n    A-DECLINED:\n      channel: by_reason\n")
+    output = _check(path)
+    assert f"{path}: line 4: actions.rules.A-DECLINED.channel:" in output
+    assert "A-WINBACK only" in output
+
+
+CUSTOM = """actions:
+  weekly_contact_cap: 2
+  custom_rules:
+    - rule_id: U-GOLD-AWAY
+      condition: "tier == 'gold' and recency_days > 120"
+      channel: wechat
+    - rule_id: U-BAD
+      condition: "tier == 'gold' or 1=1; drop table actions"
+    - rule_id: U-CALL
+      condition: "len(tier) > 3"
+    - rule_id: U-TYPO
+      channel: wechta
+      condition: "tier == 'gold'"
+"""
+
+
+def test_custom_rule_channel_typo_is_reported_with_its_line(tmp_path):
+    output = _check(_write(tmp_path, CUSTOM))
+    assert "line 12: actions.custom_rules.3.channel: unknown channel 'wechta'" in output
+
+
+def test_custom_rule_conditions_are_parsed_at_check_time(tmp_path):
+    path = _write(tmp_path, CUSTOM.replace("      channel: wechta\n", ""))
+    output = _check(path)
+    assert f"{path}: line 8: actions.custom_rules.1.condition: custom rule U-BAD" in output
+    assert "not a valid condition" in output
+    assert f"{path}: line 10: actions.custom_rules.2.condition: custom rule U-CALL" in output
+    assert "literals are allowed, not 'len(tier)'" in output  # no function calls
+    assert "U-GOLD-AWAY" not in output  # a good condition passes
+
+
+def test_custom_rule_unknown_column_and_good_file(tmp_path):
+    bad = _write(
+        tmp_path,
+        "actions:\n  custom_rules:\n    - {rule_id: U-X1, condition: \"tierr == 'gold'\"}\n",
+    )
+    output = _check(bad)
+    assert "line 3: actions.custom_rules.0.condition:" in output
+    assert "unknown column 'tierr'" in output
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "actions:\n  custom_rules:\n    - rule_id: U-RISK\n"
+        "      condition: \"risk_level in ['medium', 'high'] and move == 'down'\"\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["config", "check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output
+
+
+def test_custom_rule_id_used_twice(tmp_path):
+    path = _write(
+        tmp_path,
+        "actions:\n  custom_rules:\n"
+        "    - {rule_id: U-A1, condition: \"tier == 'gold'\"}\n"
+        "    - {rule_id: U-A1, condition: \"tier == 'silver'\"}\n",
+    )
+    output = _check(path)
+    assert "line 4: actions.custom_rules.1.rule_id: rule id U-A1 is used twice" in output
+
+
+def test_nps_promoter_min_must_be_above_detractors(tmp_path):
+    path = _write(tmp_path, "retention:\n  low_nps_max: 6\nkpis:\n  nps_promoter_min: 6\n")
+    output = _check(path)
+    assert f"{path}: line 4: kpis.nps_promoter_min:" in output

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from aftercare.cli.common import ConfigOption, app, console, guarded, read_config
-from aftercare.config import config_as_yaml, load_config
+from aftercare.config import config_as_yaml
+from aftercare.config_check import check_config
 
 config_app = typer.Typer(help="Show or check the configuration (defaults are SPEC.md's).")
 app.add_typer(config_app, name="config")
@@ -24,6 +25,10 @@ def show_cmd(config: ConfigOption = None) -> None:
 @config_app.command("check")
 @guarded
 def check_cmd(file: Annotated[Path, typer.Argument(help="YAML config file to validate.")]) -> None:
-    """Validate a config file; every problem is reported with its line."""
-    load_config(file)
+    """Validate a config file; every problem is reported with its line.
+
+    Checks every key and value, the tier order, the pyramid shares, each rule's channel and
+    each custom rule's condition (parsed as the engine parses it).
+    """
+    check_config(file)
     console.print(f"{file}: OK", highlight=False)
