@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from aftercare.cli import app
-from aftercare.config import DEFAULT_CONFIG, config_as_yaml, load_config
+from aftercare.config import DEFAULT_CONFIG, Config, config_as_yaml, load_config
 from aftercare.errors import ConfigError
 
 runner = CliRunner()
@@ -321,3 +322,50 @@ def test_nps_promoter_min_must_be_above_detractors(tmp_path):
     path = _write(tmp_path, "retention:\n  low_nps_max: 6\nkpis:\n  nps_promoter_min: 6\n")
     output = _check(path)
     assert f"{path}: line 4: kpis.nps_promoter_min:" in output
+
+
+# --- `aftercare config show` ------------------------------------------------------------------
+
+
+def _model_keys(model, prefix: str = "") -> set[str]:
+    keys = set()
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if hasattr(type(value), "model_fields"):
+            keys |= _model_keys(value, f"{prefix}{name}.")
+        else:
+            keys.add(f"{prefix}{name}")
+    return keys
+
+
+def _shown_keys(data: dict, model, prefix: str = "") -> set[str]:
+    keys = set()
+    for name, value in data.items():
+        sub = getattr(model, name)
+        if hasattr(type(sub), "model_fields"):
+            keys |= _shown_keys(value, sub, f"{prefix}{name}.")
+        else:
+            keys.add(f"{prefix}{name}")
+    return keys
+
+
+def test_show_prints_every_key_and_reads_back():
+    shown = runner.invoke(app, ["config", "show"])
+    assert shown.exit_code == 0
+    data = yaml.safe_load(shown.output)
+    expected = _model_keys(DEFAULT_CONFIG)
+    assert _shown_keys(data, DEFAULT_CONFIG) == expected
+    assert {"actions.templates_dir", "reports.top_risks", "segmentation.kmeans_k_range"} <= expected
+    assert len(data["actions"]["rules"]) == 13
+    assert data["actions"]["templates_dir"] is None
+    assert Config.model_validate(data) == DEFAULT_CONFIG
+
+
+def test_show_with_a_file_prints_the_merged_rules(tmp_path):
+    path = _write(tmp_path, "actions:\n  rules:\n    A-WELCOME: {offset_days: 10}\n")
+    shown = runner.invoke(app, ["config", "show", "--config", str(path)])
+    assert shown.exit_code == 0, shown.output
+    rules = yaml.safe_load(shown.output)["actions"]["rules"]
+    assert len(rules) == 13
+    assert rules["A-WELCOME"] == {**DEFAULT_CONFIG.actions.rules["A-WELCOME"].model_dump(),
+                                  "offset_days": 10}  # fmt: skip
