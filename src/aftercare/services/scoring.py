@@ -46,12 +46,20 @@ class ScoreRun:
     customers: int
     mix: TierMix
     downgrade_alerts: int
+    #: The later snapshot whose previous tier and move were recomputed (back-fill), if any.
+    refreshed_as_of: dt.date | None = None
 
 
 def previous_snapshot_date(store: Store, as_of: dt.date) -> dt.date | None:
     """The latest stored snapshot strictly before ``as_of``."""
     earlier = [d for d in snapshot_dates(store, SCORES_TABLE) if d < as_of]
     return earlier[-1] if earlier else None
+
+
+def next_snapshot_date(store: Store, as_of: dt.date) -> dt.date | None:
+    """The earliest stored snapshot strictly after ``as_of``."""
+    later = [d for d in snapshot_dates(store, SCORES_TABLE) if d > as_of]
+    return later[0] if later else None
 
 
 def snapshot(store: Store, as_of: dt.date) -> ir.Table:
@@ -77,6 +85,9 @@ def score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
 
     Each customer carries the tier of the previous stored snapshot and the move since
     (R-TIER-HIST). Rerunning for a date replaces that date's snapshot, never duplicates.
+    When a later snapshot exists (a back-fill, or an earlier date re-scored), that later
+    snapshot's previous tier and move are recomputed against this one, so no snapshot keeps
+    a move from a tier that is no longer the one before it.
     """
     tables = canonical_tables(store)
     current = score_customers(
@@ -97,13 +108,25 @@ def score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
     if previous_as_of:
         moves = tier_moves(previous, snapshot(store, as_of), config=config)
         alerts = int(moves.is_downgrade_alert.sum().to_pyarrow().as_py() or 0)
+    later = next_snapshot_date(store, as_of)
+    if later:
+        _refresh_previous_tier(store, later, as_of)
     return ScoreRun(
         as_of=as_of,
         previous_as_of=previous_as_of,
         customers=stored,
         mix=tier_mix(store, as_of, config),
         downgrade_alerts=alerts,
+        refreshed_as_of=later,
     )
+
+
+def _refresh_previous_tier(store: Store, later: dt.date, earlier: dt.date) -> None:
+    """Recompute ``later``'s previous tier and move against the ``earlier`` snapshot."""
+    scores = snapshot(store, later).drop("previous_tier", "move")
+    # Materialised first: the replacement deletes the very rows it is computed from.
+    rows = with_previous_tier(scores, snapshot(store, earlier)).to_pyarrow()
+    replace_snapshot(store, SCORES_TABLE, later, ibis.memtable(rows))
 
 
 def tier_mix(store: Store, as_of: dt.date, config: Config) -> TierMix:
