@@ -32,7 +32,27 @@ def test_defaults_are_spec_numbers():
     }
     assert c.scoring.spend_payers == ("customer", "insurance")  # R-IN-5
     assert c.value.cost_per_visit == 120 and c.value.cost_per_complaint == 300
-    assert c.value.lifetime_years["platinum"] == 8
+    assert c.value.lifetime_years == {
+        "platinum": 8,
+        "gold": 6,
+        "silver": 5,
+        "regular": 3,
+        "lapsed": 1,
+    }
+    assert c.value.tier_benefit_per_year == {
+        "platinum": 2500,
+        "gold": 800,
+        "silver": 200,
+        "regular": 0,
+        "lapsed": 0,
+    }
+    assert c.scoring.expected_mix == {
+        "platinum": 0.05,
+        "gold": 0.15,
+        "silver": 0.30,
+        "regular": 0.40,
+        "lapsed": 0.10,
+    }
     assert c.retention.care_after_days == 90 and c.retention.high_risk_after_days == 120
     assert c.actions.weekly_contact_cap == 2
     assert c.actions.rules["A-WELCOME"].offset_days == 7

@@ -30,6 +30,7 @@ from aftercare.config_base import (
     Frozen,
     TierName,
     over_field_default,
+    per_tier,
     problem,
 )
 from aftercare.config_scoring import Bin, ScoringConfig, TierServiceLevel
@@ -72,13 +73,7 @@ class ValueConfig(Frozen):
     cost_per_digital_contact: float = 0.5
     cost_per_complaint: float = 300.0
     tier_benefit_per_year: dict[TierName, float] = Field(
-        default_factory=lambda: {
-            "platinum": 2500.0,
-            "gold": 800.0,
-            "silver": 200.0,
-            "regular": 0.0,
-            "lapsed": 0.0,
-        }
+        default_factory=per_tier(2500.0, 800.0, 200.0, 0.0, 0.0)  # platinum … lapsed
     )
     # R-VAL-PROFIT: gross margin assumed when an order has no cost.
     default_margin_by_category: dict[str, float] = Field(
@@ -94,13 +89,7 @@ class ValueConfig(Frozen):
     )
     pareto_top_share: float = 0.20
     lifetime_years: dict[TierName, float] = Field(
-        default_factory=lambda: {
-            "platinum": 8.0,
-            "gold": 6.0,
-            "silver": 5.0,
-            "regular": 3.0,
-            "lapsed": 1.0,
-        }
+        default_factory=per_tier(8.0, 6.0, 5.0, 3.0, 1.0)  # platinum … lapsed
     )
 
     @field_validator(

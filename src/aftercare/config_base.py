@@ -5,14 +5,16 @@ point at its line).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
 TierName = Literal["platinum", "gold", "silver", "regular", "lapsed"]
 TIER_ORDER: tuple[TierName, ...] = ("platinum", "gold", "silver", "regular", "lapsed")
+
+_V = TypeVar("_V")
 
 #: Error type of :func:`problem`; its ``ctx["at"]`` is the key path below the failing model.
 PROBLEM_TYPE = "aftercare_config"
@@ -90,3 +92,8 @@ def over_field_default(model: type[BaseModel], field: str, value: Any) -> Any:
     """
     default = model.model_fields[field].get_default(call_default_factory=True)
     return merge_over_defaults(value, default)
+
+
+def per_tier(*values: _V) -> Callable[[], dict[TierName, _V]]:
+    """A ``default_factory`` of one value per tier, given platinum first … lapsed last."""
+    return lambda: dict(zip(TIER_ORDER, values, strict=True))

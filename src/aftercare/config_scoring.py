@@ -10,7 +10,14 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from aftercare.config_base import TIER_ORDER, Frozen, TierName, over_field_default, problem
+from aftercare.config_base import (
+    TIER_ORDER,
+    Frozen,
+    TierName,
+    over_field_default,
+    per_tier,
+    problem,
+)
 
 
 class Bin(Frozen):
@@ -85,16 +92,10 @@ class ScoringConfig(Frozen):
     loyalty_competitor_visit: int = -1
     # R-TIER: lowest total of each tier.
     tier_min_total: dict[TierName, int] = Field(
-        default_factory=lambda: {"platinum": 16, "gold": 12, "silver": 8, "regular": 4, "lapsed": 1}
+        default_factory=per_tier(16, 12, 8, 4, 1)  # platinum, gold, silver, regular, lapsed
     )
     expected_mix: dict[TierName, float] = Field(
-        default_factory=lambda: {
-            "platinum": 0.05,
-            "gold": 0.15,
-            "silver": 0.30,
-            "regular": 0.40,
-            "lapsed": 0.10,
-        }
+        default_factory=per_tier(0.05, 0.15, 0.30, 0.40, 0.10)  # platinum … lapsed
     )
     # R-TIER-HIST: default snapshot cadence.
     snapshot_every_months: int = 3
