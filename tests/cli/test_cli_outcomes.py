@@ -12,7 +12,7 @@ from aftercare.config import DEFAULT_CONFIG
 from aftercare.services.kpis import dashboard
 from aftercare.store import open_store
 from factories import make_table
-from outcome_rows import make_actions
+from outcome_rows import make_actions, make_outcomes
 from store_fixtures import make_store_url
 
 runner = CliRunner()
@@ -63,13 +63,24 @@ def _data() -> dict:
          "due_date": "2023-12-01"},
         {"action_id": "K4", "rule_id": "A-CARE-90D", "customer_id": "R4", "status": "holdout",
          "due_date": "2023-12-01"},
+        # R-ACT-OUTCOME: B10 booked 06-05, F10 came 06-10 (converted); B4 booked 06-01, F4
+        # has not come, its 30 days run to 07-01 (pending on 06-26).
+        {"action_id": "B10", "rule_id": "A-MAINTENANCE", "customer_id": "F10",
+         "due_date": "2024-06-05"},
+        {"action_id": "B4", "rule_id": "A-MAINTENANCE", "customer_id": "F4",
+         "due_date": "2024-06-01"},
     ]  # fmt: skip
+    outcomes = [
+        {"action_id": "B10", "result": "booked", "recorded_at": "2024-06-05 10:00:00"},
+        {"action_id": "B4", "result": "booked", "recorded_at": "2024-06-01 10:00:00"},
+    ]
     return {
         "customers": make_table("customers", customers),
         "vehicles": make_table("vehicles", vehicles),
         "service_orders": make_table("service_orders", orders),
         "interactions": make_table("interactions", interactions),
         "actions": make_actions(actions),
+        "action_outcomes": make_outcomes(outcomes),
     }
 
 
@@ -118,6 +129,11 @@ def test_kpis_match_hand_computations(db):
         "A-CARE-90D", 2, 1,
     )  # fmt: skip
     assert care["control_rate"] == pytest.approx(0.5) and care["lift"] is None
+    (booked,) = board.bookings
+    assert (booked.rule_id, booked.bookings, booked.converted, booked.pending) == (
+        "A-MAINTENANCE", 2, 1, 1,
+    )  # fmt: skip
+    assert booked.rate == pytest.approx(1.0)
 
 
 def test_outcome_command_records_and_reports(db):
@@ -148,7 +164,9 @@ def test_kpis_command_prints_the_seed_dashboard(db):
     for text in ("客户生命周期分布", "新客期(0-12月): 10人 ↔ 环比持平", "本周关键行动清单",
                  "【高优先级】", "新客户welcome call: 1人", "本月目标达成情况",
                  "新客户首保到店率", "90.0%", "✅ 达成", "❌ 需加强", "平均分 8.3",
-                 "规则效果（对照组）", "50.0% (n=2)"):  # fmt: skip
+                 "规则效果（对照组）", "50.0% (n=2)",
+                 "本月预约到店转化 (2024-06): 1/1 到店 (100.0%), 1 观察中",
+                 "常规保养提醒: 1/1 到店 (100.0%), 1 观察中"):  # fmt: skip
         assert text in zh.output, text
     en = _run("kpis", "--month", "2024-06", "--as-of", "2024-06-26", "--lang", "en", "--db", db)
     assert en.exit_code == 0, en.output

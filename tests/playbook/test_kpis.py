@@ -87,9 +87,10 @@ def _orders() -> list[dict]:
          "category": "value_added", "total_amount": 800},
         {"order_id": "VAN", "customer_id": "N1", "open_date": "2024-04-01",
          "category": "value_added", "total_amount": 800},
-        # Win-back visits: W1 60 days after first contact (returned), W2 61 days (not),
-        # W3 before its contact (not), W4 a refund (not), W12 came back but was not a win-back.
-        {"order_id": "W1", "customer_id": "W1", "open_date": "2024-08-02",
+        # Win-back visits: W1 60 days after its first contact (returned), W2 61 days (not),
+        # W3 before its contact (not), W4 a refund (not), W12 came back but was not a win-back,
+        # W13 came back but was high-risk, not lapsed (not counted at all).
+        {"order_id": "W1", "customer_id": "W1", "open_date": "2024-08-04",
          "category": "maintenance", "total_amount": 500},
         {"order_id": "W2", "customer_id": "W2", "open_date": "2024-08-10",
          "category": "maintenance", "total_amount": 500},
@@ -99,33 +100,48 @@ def _orders() -> list[dict]:
          "category": "maintenance", "total_amount": -500},
         {"order_id": "W12", "customer_id": "W12", "open_date": "2024-06-20",
          "category": "maintenance", "total_amount": 500},
+        {"order_id": "W13", "customer_id": "W13", "open_date": "2024-06-20",
+         "category": "maintenance", "total_amount": 500},
     ]  # fmt: skip
     return rows
+
+
+LAPSED = '{"churn_reason":"passive","tier":"lapsed","risk_level":"low"}'
+HIGH_RISK = '{"churn_reason":"price","tier":"regular","risk_level":"high"}'
 
 
 def _actions_and_outcomes():
     actions = [
         {"rule_id": "A-WINBACK", "customer_id": f"W{i}", "trigger_key": f"W{i}|2024-06",
-         "due_date": "2024-06-01"}
+         "due_date": "2024-06-01", "evidence": LAPSED}
         for i in range(1, 12)
     ]  # fmt: skip
+    actions.append({"rule_id": "A-WINBACK", "customer_id": "W13", "due_date": "2024-06-01",
+                    "evidence": HIGH_RISK})  # fmt: skip
     actions.append({"rule_id": "A-CARE-90D", "customer_id": "W12", "due_date": "2024-06-01"})
     acts = make_actions(actions).to_pylist()
     ids = {(a["rule_id"], a["customer_id"]): a["action_id"] for a in acts}
-    wb = {c: ids[("A-WINBACK", c)] for _, c in ids if _ == "A-WINBACK"}
+
+    def out(customer: str, result: str, at: str, rule: str = "A-WINBACK") -> dict:
+        return {"action_id": ids[(rule, customer)], "result": result, "recorded_at": at}
+
     outcomes = [
-        {"action_id": wb["W1"], "result": "no_answer", "recorded_at": "2024-06-03 10:00:00"},
-        {"action_id": wb["W1"], "result": "reached", "recorded_at": "2024-06-05 10:00:00"},
-        {"action_id": wb["W2"], "result": "declined", "recorded_at": "2024-06-10 10:00:00"},
+        # W1: the missed call of 06-03 is an attempt; the contact is 06-05.
+        out("W1", "no_answer", "2024-06-03 10:00:00"),
+        out("W1", "reached", "2024-06-05 10:00:00"),
+        out("W2", "declined", "2024-06-10 10:00:00"),
+        out("W3", "reached", "2024-06-15 09:00:00"),
+        out("W4", "visited", "2024-06-15 09:00:00"),
+        # Not contacts: a wrong number, an opt-out, missed calls (W7..W10).
+        out("W5", "wrong_number", "2024-06-15 09:00:00"),
+        out("W6", "opted_out", "2024-06-15 09:00:00"),
         # W11: contacted in May only.
-        {"action_id": wb["W11"], "result": "reached", "recorded_at": "2024-05-31 23:00:00"},
-        {"action_id": ids[("A-CARE-90D", "W12")], "result": "booked",
-         "recorded_at": "2024-06-10 10:00:00"},
-    ]  # fmt: skip
-    for i in range(3, 11):
-        outcomes.append(
-            {"action_id": wb[f"W{i}"], "result": "no_answer", "recorded_at": "2024-06-15 09:00:00"}
-        )
+        out("W11", "reached", "2024-05-31 23:00:00"),
+        out("W12", "booked", "2024-06-10 10:00:00", rule="A-CARE-90D"),
+        out("W13", "reached", "2024-06-10 10:00:00"),
+    ]
+    for i in range(7, 11):
+        outcomes.append(out(f"W{i}", "no_answer", "2024-06-15 09:00:00"))
     return make_actions(actions), make_outcomes(outcomes)
 
 
@@ -219,11 +235,13 @@ def test_growth_value_added_penetration_two_of_nine(kpis):
     }
 
 
-def test_winback_rate_one_of_ten_contacted_returned(kpis):
+def test_winback_rate_one_of_four_lapsed_reached_returned(kpis):
+    # Lapsed and reached in June: W1, W2, W3, W4; back within 60 days: W1. Not contacts:
+    # W5 (wrong number), W6 (opted out), W7..W10 (no answer); W11 in May; W13 not lapsed.
     assert kpis["winback"] == {
-        "winback_contacted": 10,
+        "winback_contacted": 4,
         "winback_returned": 1,
-        "winback_rate": pytest.approx(0.1),
+        "winback_rate": pytest.approx(0.25),
     }
 
 

@@ -9,29 +9,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from report_store import A, P, fill_store
+from report_store import A, P, hand  # noqa: F401  (hand: the session fixture)
 
-from aftercare.config import DEFAULT_CONFIG
-from aftercare.services.report import build_report, months_before
-from aftercare.services.scoring import SCORES_TABLE
-from aftercare.store.snapshots import snapshot_dates
-from store_fixtures import make_store_url
+from aftercare.services.report import months_before
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def reports(request, tmp_path_factory):
-    """(report at P, report at A) on a fresh store: P first, so A has a previous snapshot."""
-    urls = make_store_url(request.param, tmp_path_factory.mktemp(request.param))
-    url = next(urls)
-    store = fill_store(url)
-    try:
-        at_p = build_report(store, P, DEFAULT_CONFIG)
-        at_a = build_report(store, A, DEFAULT_CONFIG)
-        dates = snapshot_dates(store, SCORES_TABLE)
-    finally:
-        store.close()
-    yield at_p, at_a, dates
-    urls.close()
+@pytest.fixture(scope="module")
+def reports(hand):  # noqa: F811
+    """(report at P, report at A, stored snapshot dates) on DuckDB and PostgreSQL."""
+    return hand.at_p, hand.at_a, hand.dates
 
 
 @pytest.fixture(scope="module")

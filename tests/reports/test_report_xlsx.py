@@ -7,14 +7,15 @@ import zipfile
 
 import openpyxl
 import pytest
-from report_store import build_reports
+from report_store import hand  # noqa: F401  (hand: the session fixture)
 
 from aftercare.reports.xlsx import write_xlsx
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    return build_reports(tmp_path_factory.mktemp("xlsx"))[1]
+def report(hand):  # noqa: F811
+    """The report at A, on DuckDB and on PostgreSQL."""
+    return hand.at_a
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +32,16 @@ def cells(ws) -> dict[str, list]:
 def test_sheets_chinese_by_default(book):
     _, wb = book
     assert wb.sheetnames == ["概览", "分层结构", "等级迁移", "生命周期", "帕累托", "各等级利润",
-                             "留存率", "流失风险", "保养提醒"]  # fmt: skip
+                             "留存率", "流失风险", "保养提醒", "月度KPI", "本周行动"]  # fmt: skip
 
 
 def test_native_charts(book):
     path, _ = book
     with zipfile.ZipFile(path) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-    # tier mix, lifecycle, Pareto curve, profit by tier, churn levels + reasons, reminders
-    assert len(charts) == 7
+    # tier mix, lifecycle, Pareto curve, profit by tier, churn levels + reasons, reminders,
+    # KPIs vs targets, actions per advisor
+    assert len(charts) == 9
 
 
 def test_summary_numbers(book):

@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.tree import Tree
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.services.kpis import Dashboard, Kpi, dashboard
+from aftercare.reports.labels import KPI_LABELS, RULE_LABELS
+from aftercare.services.kpis import BookingConversion, Dashboard, Kpi, dashboard
 from aftercare.services.outcomes import OutcomeImport, RecordedOutcome, record_outcome
 from aftercare.store import open_store
 
@@ -29,6 +30,7 @@ WORDS = {
         "ok": "✅ 达成", "below": "❌ 需加强", "no_data": "— 无数据", "provisional": "（未定）",
         "high": "【高优先级】", "medium": "【中优先级】", "low": "【低优先级】",
         "none": "无", "lifts": "规则效果（对照组）", "mean": "平均分",
+        "bookings": "本月预约到店转化", "converted": "到店", "pending": "观察中",
     },
     "en": {
         "lifecycle": "Customer lifecycle", "flat": "↔ flat vs last month",
@@ -39,6 +41,8 @@ WORDS = {
         "provisional": " (provisional)", "high": "High priority", "medium": "Medium priority",
         "low": "Low priority",
         "none": "none", "lifts": "Rule lift (control groups)", "mean": "mean score",
+        "bookings": "Bookings that converted this month", "converted": "visited",
+        "pending": "pending",
     },
 }  # fmt: skip
 STAGES = {
@@ -47,29 +51,8 @@ STAGES = {
     "en": {"new": "New (0-1 y)", "activation": "Activation (1-3 y)", "growth": "Growth (3-5 y)",
            "mature": "Mature (5-8 y)", "decline": "Decline (8 y+)"},
 }  # fmt: skip
-KPIS = {
-    "zh": {"first_service_arrival_rate": "新客户首保到店率",
-           "growth_value_added_penetration": "成长期增值渗透率",
-           "winback_rate": "流失客户召回率", "nps": "客户NPS", "crr": "客户留存率CRR"},
-    "en": {"first_service_arrival_rate": "First-service arrival rate",
-           "growth_value_added_penetration": "Growth-stage value-added penetration",
-           "winback_rate": "Win-back rate", "nps": "NPS", "crr": "Customer retention (CRR)"},
-}  # fmt: skip
-RULES = {
-    "zh": {"A-WELCOME": "新客户welcome call", "A-FIRST-SERVICE": "首保预约提醒",
-           "A-FOLLOWUP-24H": "服务后24小时回访", "A-FIRST-SERVICE-30D": "首保后30天关怀",
-           "A-MAINTENANCE": "常规保养提醒", "A-EXT-WARRANTY": "延保到期提醒",
-           "A-CARE-90D": "流失预警客户关怀", "A-COMPLAINT-72H": "投诉72小时回访",
-           "A-BIRTHDAY": "VIP客户生日祝福", "A-DECLINED": "未做项目跟进",
-           "A-WINBACK": "流失客户召回", "A-TIER-UP": "升级白金欢迎", "A-TIER-DOWN": "降级客户关怀"},
-    "en": {"A-WELCOME": "Welcome call", "A-FIRST-SERVICE": "First-service booking",
-           "A-FOLLOWUP-24H": "24-hour follow-up", "A-FIRST-SERVICE-30D": "First service +30 d",
-           "A-MAINTENANCE": "Maintenance reminder", "A-EXT-WARRANTY": "Warranty ending",
-           "A-CARE-90D": "90-day care call", "A-COMPLAINT-72H": "Complaint follow-up (72 h)",
-           "A-BIRTHDAY": "VIP birthday", "A-DECLINED": "Declined work follow-up",
-           "A-WINBACK": "Win-back", "A-TIER-UP": "Welcome to platinum",
-           "A-TIER-DOWN": "Downgraded customer care"},
-}  # fmt: skip
+KPIS = KPI_LABELS
+RULES = RULE_LABELS
 
 
 def _check_lang(lang: str) -> str:
@@ -223,6 +206,7 @@ def print_dashboard(board: Dashboard, lang: str) -> None:
         grid.add_row(KPIS[lang][k.key], _value(k), target, status, " ".join(
             p for p in (ratio, detail) if p))  # fmt: skip
     console.print(grid)
+    _print_bookings(board, lang)
 
     if board.lifts:
         lifts = Table(title=w["lifts"])
@@ -237,6 +221,29 @@ def print_dashboard(board: Dashboard, lang: str) -> None:
                 _points(r["lift_itt"]),
             )
         console.print(lifts)
+
+
+def _print_bookings(board: Dashboard, lang: str) -> None:
+    """R-ACT-OUTCOME: the month's bookings that ended in a visit, overall and per rule."""
+    w = WORDS[lang]
+    if not board.bookings:
+        console.print(f"{w['bookings']}: {w['none']}", highlight=False)
+        return
+    total = BookingConversion(
+        "*",
+        sum(b.bookings for b in board.bookings),
+        sum(b.converted for b in board.bookings),
+        sum(b.pending for b in board.bookings),
+    )
+
+    def line(b: BookingConversion) -> str:
+        rate = "—" if b.rate is None else f"{b.rate * 100:.1f}%"
+        return f"{b.converted}/{b.decided} {w['converted']} ({rate}), {b.pending} {w['pending']}"
+
+    tree = Tree(f"[bold]{w['bookings']}[/] ({board.month}): {line(total)}")
+    for b in board.bookings:
+        tree.add(f"{RULES[lang].get(b.rule_id, b.rule_id)}: {line(b)}")
+    console.print(tree, highlight=False)
 
 
 def _rate(rate: float | None, n: int) -> str:

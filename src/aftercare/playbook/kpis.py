@@ -15,11 +15,17 @@ Definitions (SPEC leaves these open; decided here):
 - **Growth-stage value-added penetration** (成长期增值渗透率). Customers in the growth stage
   (R-LIFE) at the month's end; of those, the ones with a ``value_added`` order (not a refund)
   opened in the trailing ``window_days`` up to the month's end.
-- **Win-back rate** (流失客户召回率). *Contacted*: customers with an outcome of any result
-  recorded in the month on an ``A-WINBACK`` action (an attempt, reached or not; control-group
-  actions have none). *Returned*: a visit on or after the first such contact of the month and
-  at most ``visit_days`` later. The figure is provisional until ``visit_days`` after the end of
-  the month.
+- **Win-back rate** (流失客户召回率), SPEC: "lapsed customers contacted who visited within
+  60 days". *Lapsed*: the ``A-WINBACK`` attempt was made for a customer of the lapsed tier
+  (流失, R-TIER) — the tier the engine recorded in the action's evidence when it created the
+  attempt. A-WINBACK also calls high-risk customers of other tiers (流失预警, R-CHURN-RISK);
+  they are not lapsed yet, would flatter the rate, and are measured by the rule lift instead
+  (R-ACT-HOLDOUT). *Contacted*: an outcome recorded in the month that reached the customer
+  (``CONTACT_RESULTS``: reached, booked, visited, declined); a missed call or a wrong number
+  is an attempt, not a contact, and an opt-out leaves the win-back population. Counted per
+  customer. *Returned*: a visit (not a refund) on or after the customer's first contact of the
+  month and at most ``visit_days`` later. The figure is provisional until ``visit_days`` after
+  the end of the month.
 - **NPS** (客户NPS). ``nps_survey`` interactions with a score, dated in the month: promoters
   score ≥ ``promoter_min`` (9), detractors ≤ ``detractor_max`` (6); NPS = (promoters −
   detractors) ÷ surveys × 100, on −100…100. The mean score (0–10) is reported beside it.
@@ -36,7 +42,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.config import LifecycleConfig, ReminderConfig
+from aftercare.config import TIER_ORDER, LifecycleConfig, ReminderConfig
 from aftercare.errors import AftercareError
 from aftercare.pipeline.lifecycle import GONE_STATUSES, customer_lifecycle
 from aftercare.pipeline.staging import as_date
@@ -46,6 +52,9 @@ PERCENT = 100.0
 FIRST_SERVICE_CATEGORY = "maintenance"
 VALUE_ADDED_CATEGORY = "value_added"
 GROWTH_STAGE = "growth"
+#: Outcomes that reached the customer: a win-back *contact* (a missed call is only an attempt).
+CONTACT_RESULTS = ("reached", "booked", "visited", "declined")
+LAPSED_TIER = TIER_ORDER[-1]
 
 
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
@@ -181,10 +190,30 @@ def winback_rate(
     month_start: dt.date,
     month_end: dt.date,
     visit_days: int,
+    contact_results: tuple[str, ...] = CONTACT_RESULTS,
+    lapsed_tier: str = LAPSED_TIER,
 ) -> ir.Table:
     """Lapsed customers contacted in the month who came back within ``visit_days``.
 
-    Grain: one row (the month).
+    Grain: one row (the month). See the module docstring for *lapsed*, *contacted* and
+    *returned*.
+
+    Parameters
+    ----------
+    actions, outcomes
+        The stored ``actions`` (their ``evidence`` holds the tier at creation) and
+        ``action_outcomes``.
+    orders
+        Orders with their customer resolved (``staging.resolved_orders``).
+    month_start, month_end
+        The month of the contacts.
+    visit_days
+        Days after the first contact within which a visit is a return
+        (``kpis.winback_visit_days``).
+    contact_results
+        Outcome results that count as having reached the customer.
+    lapsed_tier
+        The tier whose customers the KPI is about.
 
     Returns
     -------
@@ -192,9 +221,17 @@ def winback_rate(
         winback_contacted, winback_returned, winback_rate (fraction; NULL if nobody was
         contacted).
     """
-    wb = actions.filter(actions.rule_id == WINBACK_RULE).select("action_id", "customer_id")
+    # The evidence is the engine's JSON text (rules.evidence): `"tier":"lapsed"` is exact.
+    was_lapsed = actions.evidence.contains(f'"tier":"{lapsed_tier}"').fill_null(False)
+    wb = actions.filter(actions.rule_id == WINBACK_RULE, was_lapsed).select(
+        "action_id", "customer_id"
+    )
     day = outcomes.recorded_at.date()
-    in_month = outcomes.filter(day >= as_date(month_start), day <= as_date(month_end))
+    in_month = outcomes.filter(
+        day >= as_date(month_start),
+        day <= as_date(month_end),
+        outcomes.result.isin(list(contact_results)),
+    )
     j = in_month.join(wb, "action_id")
     contacted = j.group_by("customer_id").aggregate(contact_date=j.recorded_at.date().min())
     seen = orders.filter(orders.customer_id.notnull(), orders.total_amount >= 0).select(

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from aftercare.services.kpis import AdvisorWeek, BookingConversion, Kpi, WeekActions
+
 Row = dict[str, Any]
 
 
@@ -60,6 +62,87 @@ class ReminderWeek:
 
 
 @dataclass(frozen=True)
+class ActionsWeek:
+    """Open actions due by the end of the week containing the as-of date (SPEC §7).
+
+    Attributes
+    ----------
+    week_start, week_end
+        Monday and Sunday of the week.
+    by_rule
+        The store's open actions per priority and rule (overdue ones included).
+    by_advisor
+        The same actions per advisor and priority (the unassigned pool last).
+    """
+
+    week_start: dt.date
+    week_end: dt.date
+    by_rule: list[WeekActions]
+    by_advisor: list[AdvisorWeek]
+
+    def priority_total(self, priority: str) -> int:
+        """The store's open actions of ``priority``."""
+        return sum(a.actions for a in self.by_rule if a.priority == priority)
+
+    @property
+    def total(self) -> int:
+        """All open actions due by the end of the week."""
+        return sum(a.actions for a in self.by_rule)
+
+    @property
+    def overdue(self) -> int:
+        """Of those, actions due before the week started."""
+        return sum(a.overdue for a in self.by_rule)
+
+
+@dataclass(frozen=True)
+class MonthKpis:
+    """The month's KPIs against targets, rule lifts and booking conversions (SPEC §7).
+
+    Attributes
+    ----------
+    month, month_start, month_end
+        ``YYYY-MM`` and its first and last day.
+    kpis
+        First-service arrival rate, growth-stage value-added penetration, win-back rate,
+        NPS (mean score in ``detail``) and CRR (band in ``detail``), from
+        :func:`aftercare.services.kpis.month_kpis`.
+    lifts
+        Rows of :func:`aftercare.playbook.holdout.rule_lift` for rules with a control group
+        (R-ACT-HOLDOUT).
+    bookings
+        Bookings recorded in the month per rule and their conversion to visits
+        (R-ACT-OUTCOME).
+    settings
+        The windows and thresholds behind the figures, for the notes: ``winback_visit_days``,
+        ``return_window_days``, ``booking_success_days``, ``nps_promoter_min``,
+        ``nps_detractor_max``.
+    """
+
+    month: str
+    month_start: dt.date
+    month_end: dt.date
+    kpis: list[Kpi]
+    lifts: list[Row]
+    bookings: list[BookingConversion]
+    settings: dict[str, int] = field(default_factory=dict)
+
+    def kpi(self, key: str) -> Kpi:
+        """The KPI called ``key`` (e.g. ``nps``)."""
+        return next(k for k in self.kpis if k.key == key)
+
+    @property
+    def bookings_total(self) -> BookingConversion:
+        """All rules' bookings together (``rule_id`` ``*``)."""
+        return BookingConversion(
+            "*",
+            sum(b.bookings for b in self.bookings),
+            sum(b.converted for b in self.bookings),
+            sum(b.pending for b in self.bookings),
+        )
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Every number of the manager's report for one as-of date.
 
@@ -103,6 +186,10 @@ class ReportData:
         ``alert_below``.
     churn
         Churn summary, ``None`` when churn risk is not available in this installation.
+    actions
+        This week's open actions by priority, for the store and per advisor.
+    month_kpis
+        The month's KPIs against targets, rule lifts and booking conversions.
     reminder_weeks, reminders_overdue
         Vehicles due per coming week, and vehicles already past due on the as-of date.
     """
@@ -122,6 +209,8 @@ class ReportData:
     crr: Row
     crr_thresholds: dict[str, float]
     churn: ChurnSummary | None
+    actions: ActionsWeek
+    month_kpis: MonthKpis
     reminder_weeks: list[ReminderWeek] = field(default_factory=list)
     reminders_overdue: int = 0
 

@@ -24,6 +24,7 @@ from aftercare.reports.formatting import (
     fmt_signed,
     fmt_signed_pct,
 )
+from aftercare.reports.html_playbook import playbook_context
 from aftercare.reports.labels import DEFAULT_LANG, Labels, labels
 
 _ENV = Environment(
@@ -330,6 +331,7 @@ def report_context(data: ReportData, lang: str = DEFAULT_LANG) -> dict[str, Any]
         "crr": crr,
         "churn": _churn(data, t),
         "reminders": _reminders(data, t),
+        **playbook_context(data, t),
     }
 
 

@@ -115,6 +115,80 @@ _ZH: dict[str, str] = {
     "reminders.note": "按每辆在用车辆的下次保养到期日（时间或预测里程，先到为准）统计。",
     "week_n": "第{n}周",
     "axis.vehicles": "车辆数",
+    # this week's actions (SPEC §7)
+    "sec.actions": "本周关键行动清单",
+    "actions.week": "本周",
+    "actions.by_rule": "门店：按优先级和规则",
+    "actions.by_advisor": "按服务顾问",
+    "actions.pool": "未分配（门店公共池）",
+    "actions.none": "本周没有待办行动。",
+    "actions.note": "截至本周日到期、尚未完成的行动（含逾期）；状态由已记录的回访结果推出。",
+    "kpi.week_actions": "本周待办行动",
+    "col.priority": "优先级",
+    "col.rule": "规则",
+    "col.actions": "行动数",
+    "col.overdue": "其中逾期",
+    "col.advisor": "服务顾问",
+    "col.total": "合计",
+    "priority.high": "高优先级",
+    "priority.medium": "中优先级",
+    "priority.low": "低优先级",
+    # monthly KPIs (SPEC §7)
+    "sec.kpis": "本月目标达成情况",
+    "col.kpi": "指标",
+    "col.actual": "实际",
+    "col.target": "目标",
+    "col.status": "状态",
+    "col.basis": "分子 / 分母",
+    "col.detail": "说明",
+    "status.ok": "达成",
+    "status.below": "需加强",
+    "status.no_data": "无数据",
+    "kpi.provisional": "（未定：观察期未结束）",
+    "kpi.mean_score": "平均分 {mean}",
+    "kpi.surveys": "{n}份问卷",
+    "kpi.crr_period": "统计期 {start} → {end}",
+    "kpis.chart": "各项比率：实际与目标",
+    "kpis.note": "首保到店率：本月首保窗口（交车至首保到期后宽限期）结束的车辆中按时首保的比例；"
+    "成长期增值渗透率：月末处于成长期、近一年购买增值服务的客户比例；"
+    "流失客户召回率：本月联系上（接通、预约、到店、拒绝）的流失等级客户中{winback_days}天内回厂的比例；"
+    "NPS：本月问卷（{promoter_min}–10分推荐者减0–{detractor_max}分贬损者）；CRR：截至月末的一年。",
+    "unit.points": "分",
+    # rule lift and bookings
+    "sec.lifts": "规则效果（对照组）",
+    "lifts.none": "没有设置对照组的规则（R-ACT-HOLDOUT：规则配置 holdout_share）或对照期尚未结束。",
+    "lifts.note": "回厂率：行动基准日起{days}天内到店的比例。效果 = 执行组 − 对照组；"
+    "意向处理效果 = 全部分配组 − 对照组。",
+    "col.control": "对照组回厂率",
+    "col.treated": "执行组回厂率",
+    "col.assigned": "分配组回厂率",
+    "col.lift": "效果（百分点）",
+    "col.lift_itt": "意向处理效果（百分点）",
+    "sec.bookings": "预约到店转化",
+    "bookings.none": "本月没有记录预约。",
+    "bookings.note": "预约后{days}天内到店即为成功（R-ACT-OUTCOME）；"
+    "转化率 = 成功 ÷（预约 − 观察中）。",
+    "col.bookings": "预约数",
+    "col.converted": "已到店",
+    "col.pending": "观察中",
+    "col.conversion": "转化率",
+    "kpi.bookings": "本月预约到店转化",
+    # call sheets
+    "calls.title": "服务顾问回访表",
+    "calls.summary": "汇总",
+    "calls.week": "行动周",
+    "calls.generated": "生成日期",
+    "calls.no_script": "（话术暂不可用）",
+    "col.due": "到期日",
+    "col.customer": "客户",
+    "col.phone": "电话",
+    "col.vehicle": "车辆",
+    "col.channel": "渠道",
+    "col.why": "原因",
+    "col.script": "话术",
+    "col.result": "回访结果",
+    "col.note": "备注",
+    "col.sheet": "工作表",
     # sheet names (≤ 31 characters)
     "sheet.summary": "概览",
     "sheet.tier_mix": "分层结构",
@@ -125,6 +199,8 @@ _ZH: dict[str, str] = {
     "sheet.crr": "留存率",
     "sheet.churn": "流失风险",
     "sheet.reminders": "保养提醒",
+    "sheet.actions": "本周行动",
+    "sheet.kpis": "月度KPI",
     "col.metric": "指标",
     "col.value": "数值",
     # values
@@ -246,6 +322,80 @@ _EN: dict[str, str] = {
     "whichever comes first).",
     "week_n": "Week {n}",
     "axis.vehicles": "Vehicles",
+    "sec.actions": "This week's actions",
+    "actions.week": "Week",
+    "actions.by_rule": "Store: by priority and rule",
+    "actions.by_advisor": "By advisor",
+    "actions.pool": "Unassigned (store pool)",
+    "actions.none": "No open actions this week.",
+    "actions.note": "Open actions due by Sunday (overdue ones included); status follows the "
+    "recorded outcomes.",
+    "kpi.week_actions": "Open actions this week",
+    "col.priority": "Priority",
+    "col.rule": "Rule",
+    "col.actions": "Actions",
+    "col.overdue": "Overdue",
+    "col.advisor": "Advisor",
+    "col.total": "Total",
+    "priority.high": "High priority",
+    "priority.medium": "Medium priority",
+    "priority.low": "Low priority",
+    "sec.kpis": "This month's targets",
+    "col.kpi": "KPI",
+    "col.actual": "Actual",
+    "col.target": "Target",
+    "col.status": "Status",
+    "col.basis": "Numerator / denominator",
+    "col.detail": "Detail",
+    "status.ok": "Met",
+    "status.below": "Below target",
+    "status.no_data": "No data",
+    "kpi.provisional": " (provisional: window still open)",
+    "kpi.mean_score": "mean score {mean}",
+    "kpi.surveys": "{n} surveys",
+    "kpi.crr_period": "period {start} → {end}",
+    "kpis.chart": "Rates: actual vs target",
+    "kpis.note": "First-service arrival: vehicles whose first-service window (delivery to due "
+    "+ grace) closed this month, serviced in time; growth-stage value-added: growth-stage "
+    "customers at month end who bought value-added in the trailing year; win-back: "
+    "lapsed-tier customers reached this month (reached, booked, visited, declined) who "
+    "visited within {winback_days} days; NPS: this month's surveys (promoters "
+    "{promoter_min}–10 minus detractors 0–{detractor_max}); CRR: the year to the month's end.",
+    "unit.points": "points",
+    "sec.lifts": "Rule lift (control groups)",
+    "lifts.none": "No rule has a control group (R-ACT-HOLDOUT: holdout_share in the rule's "
+    "config), or no control window has ended yet.",
+    "lifts.note": "Return rate: visited within {days} days of the action's base date. Lift = "
+    "treated − control; intention-to-treat lift = all assigned − control.",
+    "col.control": "Control return rate",
+    "col.treated": "Treated return rate",
+    "col.assigned": "Assigned return rate",
+    "col.lift": "Lift (pp)",
+    "col.lift_itt": "ITT lift (pp)",
+    "sec.bookings": "Bookings that converted",
+    "bookings.none": "No bookings recorded this month.",
+    "bookings.note": "A booking followed by a visit within {days} days is a success "
+    "(R-ACT-OUTCOME); rate = converted ÷ (bookings − pending).",
+    "col.bookings": "Bookings",
+    "col.converted": "Visited",
+    "col.pending": "Pending",
+    "col.conversion": "Conversion",
+    "kpi.bookings": "Bookings that converted this month",
+    "calls.title": "Advisor call sheet",
+    "calls.summary": "Summary",
+    "calls.week": "Week",
+    "calls.generated": "Generated",
+    "calls.no_script": "(script not available)",
+    "col.due": "Due",
+    "col.customer": "Customer",
+    "col.phone": "Phone",
+    "col.vehicle": "Vehicle",
+    "col.channel": "Channel",
+    "col.why": "Why",
+    "col.script": "Script",
+    "col.result": "Result",
+    "col.note": "Note",
+    "col.sheet": "Sheet",
     "sheet.summary": "Summary",
     "sheet.tier_mix": "Tier mix",
     "sheet.migration": "Migration",
@@ -255,6 +405,8 @@ _EN: dict[str, str] = {
     "sheet.crr": "CRR",
     "sheet.churn": "Churn risk",
     "sheet.reminders": "Reminders",
+    "sheet.actions": "Actions this week",
+    "sheet.kpis": "Monthly KPIs",
     "col.metric": "Metric",
     "col.value": "Value",
     "tier.platinum": "Platinum",
@@ -280,7 +432,40 @@ _EN: dict[str, str] = {
     "reason.experience": "Service experience",
 }
 
-TABLES: dict[Lang, dict[str, str]] = {"zh": _ZH, "en": _EN}
+#: Human labels of the playbook's rules (SPEC §6), as seed 004's dashboard names them.
+RULE_LABELS: dict[Lang, dict[str, str]] = {
+    "zh": {"A-WELCOME": "新客户welcome call", "A-FIRST-SERVICE": "首保预约提醒",
+           "A-FOLLOWUP-24H": "服务后24小时回访", "A-FIRST-SERVICE-30D": "首保后30天关怀",
+           "A-MAINTENANCE": "常规保养提醒", "A-EXT-WARRANTY": "延保到期提醒",
+           "A-CARE-90D": "流失预警客户关怀", "A-COMPLAINT-72H": "投诉72小时回访",
+           "A-BIRTHDAY": "VIP客户生日祝福", "A-DECLINED": "未做项目跟进",
+           "A-WINBACK": "流失客户召回", "A-TIER-UP": "升级白金欢迎", "A-TIER-DOWN": "降级客户关怀"},
+    "en": {"A-WELCOME": "Welcome call", "A-FIRST-SERVICE": "First-service booking",
+           "A-FOLLOWUP-24H": "24-hour follow-up", "A-FIRST-SERVICE-30D": "First service +30 d",
+           "A-MAINTENANCE": "Maintenance reminder", "A-EXT-WARRANTY": "Warranty ending",
+           "A-CARE-90D": "90-day care call", "A-COMPLAINT-72H": "Complaint follow-up (72 h)",
+           "A-BIRTHDAY": "VIP birthday", "A-DECLINED": "Declined work follow-up",
+           "A-WINBACK": "Win-back", "A-TIER-UP": "Welcome to platinum",
+           "A-TIER-DOWN": "Downgraded customer care"},
+}  # fmt: skip
+#: Names of the monthly KPIs (SPEC §7, seed 004).
+KPI_LABELS: dict[Lang, dict[str, str]] = {
+    "zh": {"first_service_arrival_rate": "新客户首保到店率",
+           "growth_value_added_penetration": "成长期增值渗透率",
+           "winback_rate": "流失客户召回率", "nps": "客户NPS", "crr": "客户留存率CRR"},
+    "en": {"first_service_arrival_rate": "First-service arrival rate",
+           "growth_value_added_penetration": "Growth-stage value-added penetration",
+           "winback_rate": "Win-back rate", "nps": "NPS", "crr": "Customer retention (CRR)"},
+}  # fmt: skip
+
+TABLES: dict[Lang, dict[str, str]] = {
+    lang: {
+        **words,
+        **{f"rule.{k}": v for k, v in RULE_LABELS[lang].items()},
+        **{f"kpi_name.{k}": v for k, v in KPI_LABELS[lang].items()},
+    }
+    for lang, words in (("zh", _ZH), ("en", _EN))
+}
 
 
 @dataclass(frozen=True)
@@ -298,7 +483,8 @@ class Labels:
         return self.words[key].format(**values)
 
     def value(self, kind: str, name: str | None) -> str:
-        """The label of a data value (``kind`` = tier, stage, band, level, reason)."""
+        """The label of a data value (``kind`` = tier, stage, band, level, reason, rule,
+        priority, status, kpi_name)."""
         if name is None:
             return self.words["none"]
         return self.words.get(f"{kind}.{name}", name)
@@ -306,6 +492,10 @@ class Labels:
     def tier(self, name: str | None) -> str:
         """A tier's label."""
         return self.value("tier", name)
+
+    def rule(self, rule_id: str | None) -> str:
+        """A rule's human label (a custom ``U-…`` rule shows its id)."""
+        return self.value("rule", rule_id)
 
 
 def labels(lang: str = DEFAULT_LANG) -> Labels:

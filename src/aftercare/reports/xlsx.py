@@ -18,6 +18,7 @@ from aftercare.config import TIER_ORDER
 from aftercare.reports import charts
 from aftercare.reports.data import ReportData
 from aftercare.reports.labels import DEFAULT_LANG, Labels, labels
+from aftercare.reports.xlsx_playbook import actions_sheet, kpis_sheet
 
 CHART_SIZE = {"x_scale": 1.3, "y_scale": 1.2}
 
@@ -37,6 +38,7 @@ class _Book:
             "money": self.wb.add_format({"num_format": "#,##0;[Red]-#,##0"}),
             "text": self.wb.add_format({}),
             "date": self.wb.add_format({"num_format": "yyyy-mm-dd"}),
+            "num": self.wb.add_format({"num_format": "0.0"}),
         }
 
     def sheet(self, key: str, heading: str) -> Worksheet:
@@ -381,6 +383,8 @@ def write_xlsx(data: ReportData, path: str | Path, lang: str = DEFAULT_LANG) -> 
         _crr,
         _churn,
         _reminders,
+        kpis_sheet,
+        actions_sheet,
     ):
         section(book, data)
     book.wb.close()

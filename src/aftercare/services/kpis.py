@@ -10,11 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.types as ir
 
 from aftercare.config import Config
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
 from aftercare.pipeline.retention import crr
-from aftercare.pipeline.staging import resolved_orders
+from aftercare.pipeline.staging import as_date, resolved_orders
 from aftercare.playbook.holdout import rule_lift
 from aftercare.playbook.kpis import (
     first_service_arrival,
@@ -24,7 +25,7 @@ from aftercare.playbook.kpis import (
     winback_rate,
 )
 from aftercare.playbook.model import PRIORITIES
-from aftercare.playbook.outcomes import current_status
+from aftercare.playbook.outcomes import booking_success, current_status
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 
@@ -51,6 +52,8 @@ class Kpi:
     denominator: int | None
     detail: str = ""
     provisional: bool = False
+    period_start: dt.date | None = None  # the period the figure covers, when not the month
+    period_end: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,50 @@ class WeekActions:
 
 
 @dataclass(frozen=True)
+class AdvisorWeek:
+    """One advisor's open actions due by the end of the week, per priority.
+
+    ``advisor_id`` is ``None`` for actions nobody is assigned to (the store's pool).
+    """
+
+    advisor_id: str | None
+    advisor_name: str | None
+    by_priority: dict[str, int]
+    overdue: int  # due before the week started, still open
+
+    @property
+    def actions(self) -> int:
+        """All of the advisor's open actions due by the end of the week."""
+        return sum(self.by_priority.values())
+
+
+@dataclass(frozen=True)
+class BookingConversion:
+    """Bookings recorded in the month on one rule's actions, and how many became visits.
+
+    R-ACT-OUTCOME: a booking that ends in a visit within ``actions.booking_success_days``
+    counts as a success. ``pending``: not converted yet but still inside that window, so
+    ``rate`` = converted ÷ (bookings − pending), the bookings whose fate is known (``None``
+    when none is).
+    """
+
+    rule_id: str
+    bookings: int
+    converted: int
+    pending: int
+
+    @property
+    def decided(self) -> int:
+        """Bookings that converted or whose window closed without a visit."""
+        return self.bookings - self.pending
+
+    @property
+    def rate(self) -> float | None:
+        """Share of decided bookings that converted (fraction)."""
+        return self.converted / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything ``aftercare kpis`` shows."""
 
@@ -87,6 +134,18 @@ class Dashboard:
     week_end: dt.date
     week_actions: list[WeekActions]
     lifts: list[dict]
+    bookings: list[BookingConversion]
+
+
+def kpi_settings(config: Config) -> dict[str, int]:
+    """The windows and thresholds the KPIs, lifts and booking conversions use."""
+    return {
+        "winback_visit_days": config.kpis.winback_visit_days,
+        "return_window_days": config.actions.return_window_days,
+        "booking_success_days": config.actions.booking_success_days,
+        "nps_promoter_min": config.kpis.nps_promoter_min,
+        "nps_detractor_max": config.retention.low_nps_max,
+    }
 
 
 def _one(table: ibis.Table) -> dict:
@@ -172,7 +231,8 @@ def month_kpis(
         Kpi("crr", crr_value, config.retention.crr_average_min, "%",
             "no_data" if band is None else ("ok" if band in CRR_OK_BANDS else "below"),
             retention["customers_at_end"] - retention["new_customers"],
-            retention["customers_at_start"], detail=band or ""),
+            retention["customers_at_start"], detail=band or "",
+            period_start=retention["period_start"], period_end=retention["period_end"]),
     ]  # fmt: skip
 
 
@@ -197,10 +257,12 @@ def lifecycle_change(store: Store, month_end: dt.date, config: Config) -> list[S
     ]
 
 
-def week_actions(store: Store, day: dt.date, config: Config) -> tuple[dt.date, dt.date, list]:
-    """Open actions (status derived from outcomes) due by the end of ``day``'s week (Mon–Sun).
+def _open_this_week(
+    store: Store, day: dt.date, config: Config
+) -> tuple[dt.date, dt.date, ir.Table]:
+    """Monday and Sunday of ``day``'s week and the open actions due by that Sunday.
 
-    Returns the week's Monday and Sunday and one :class:`WeekActions` per priority and rule.
+    Status is derived from the outcomes (R-ACT-OUTCOME), so a booked call leaves the list.
     """
     monday = day - dt.timedelta(days=day.weekday())
     sunday = monday + dt.timedelta(days=6)
@@ -212,20 +274,98 @@ def week_actions(store: Store, day: dt.date, config: Config) -> tuple[dt.date, d
         winback_max_attempts=config.actions.winback_max_attempts,
         orders=resolved_orders(t.service_orders, t.vehicles),
     )
-    due = status.filter(status.status == "open", status.due_date <= sunday)
+    due = status.filter(status.status == "open", status.due_date <= as_date(sunday))
+    return monday, sunday, due
+
+
+def _priority_rank(priority: str) -> int:
+    rank = {p: i for i, p in enumerate(PRIORITIES)}
+    return rank.get(priority, len(rank))
+
+
+def week_actions(store: Store, day: dt.date, config: Config) -> tuple[dt.date, dt.date, list]:
+    """Open actions (status derived from outcomes) due by the end of ``day``'s week (Mon–Sun).
+
+    Returns the week's Monday and Sunday and one :class:`WeekActions` per priority and rule.
+    """
+    monday, sunday, due = _open_this_week(store, day, config)
     grouped = due.group_by(["priority", "rule_id"]).aggregate(
         actions=due.count(),
         customers=due.customer_id.nunique(),
-        overdue=due.count(where=due.due_date < monday),
+        overdue=due.count(where=due.due_date < as_date(monday)),
     )
     rows = grouped.to_pyarrow().to_pylist()
-    rank = {p: i for i, p in enumerate(PRIORITIES)}
-    rows.sort(key=lambda r: (rank.get(r["priority"], len(rank)), -r["actions"], r["rule_id"]))
+    rows.sort(key=lambda r: (_priority_rank(r["priority"]), -r["actions"], r["rule_id"]))
     return monday, sunday, [
         WeekActions(r["priority"], r["rule_id"], int(r["actions"]), int(r["customers"]),
                     int(r["overdue"]))
         for r in rows
     ]  # fmt: skip
+
+
+def advisor_week_actions(store: Store, day: dt.date, config: Config) -> list[AdvisorWeek]:
+    """The week's open actions (as :func:`week_actions`) per advisor and priority.
+
+    Ordered by the advisor's number of actions (most first), then advisor id; the pool
+    (no advisor) comes last.
+    """
+    monday, _, due = _open_this_week(store, day, config)
+    advisors = store.table("advisors").select(adv_id="advisor_id", advisor_name="name")
+    j = due.left_join(advisors, due.advisor_id == advisors.adv_id)
+    rows = (
+        j.group_by(["advisor_id", "advisor_name", "priority"])
+        .aggregate(actions=j.count(), overdue=j.count(where=j.due_date < as_date(monday)))
+        .to_pyarrow()
+        .to_pylist()
+    )
+    found: dict[str | None, dict] = {}
+    for r in rows:
+        entry = found.setdefault(
+            r["advisor_id"],
+            {"name": r["advisor_name"], "by": dict.fromkeys(PRIORITIES, 0), "overdue": 0},
+        )
+        entry["by"][r["priority"]] = entry["by"].get(r["priority"], 0) + int(r["actions"])
+        entry["overdue"] += int(r["overdue"])
+    out = [AdvisorWeek(a, e["name"], e["by"], e["overdue"]) for a, e in found.items()]
+    out.sort(key=lambda w: (w.advisor_id is None, -w.actions, w.advisor_id or ""))
+    return out
+
+
+def booking_conversions(
+    store: Store, config: Config, *, month: str, today: dt.date
+) -> list[BookingConversion]:
+    """Bookings recorded in ``month`` per rule and how many ended in a visit (R-ACT-OUTCOME).
+
+    Uses :func:`aftercare.playbook.outcomes.booking_success` with
+    ``actions.booking_success_days``; a booking not converted by ``today`` whose window is
+    still open is ``pending``. Ordered by rule id.
+    """
+    start, end = month_bounds(month)
+    days = config.actions.booking_success_days
+    t = canonical_tables(store)
+    b = booking_success(
+        store.table("actions"),
+        store.table("action_outcomes"),
+        resolved_orders(t.service_orders, t.vehicles),
+        success_days=days,
+    )
+    b = b.filter(b.booked_date >= as_date(start), b.booked_date <= as_date(end))
+    still_open = b.booked_date + ibis.interval(days=days) > as_date(today)
+    rows = (
+        b.group_by("rule_id")
+        .aggregate(
+            bookings=b.count(),
+            converted=b.count(where=b.is_success),
+            pending=b.count(where=~b.is_success & still_open),
+        )
+        .order_by("rule_id")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return [
+        BookingConversion(r["rule_id"], int(r["bookings"]), int(r["converted"]), int(r["pending"]))
+        for r in rows
+    ]
 
 
 def rule_lifts(store: Store, config: Config, *, as_of: dt.date) -> list[dict]:
@@ -260,4 +400,5 @@ def dashboard(
         week_end=sunday,
         week_actions=actions,
         lifts=lifts,
+        bookings=booking_conversions(store, config, month=month, today=today),
     )

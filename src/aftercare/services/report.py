@@ -22,8 +22,24 @@ from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.staging import as_date, resolved_orders
 from aftercare.pipeline.value import customer_value, pareto_curve, pareto_summary, profit_by_tier
-from aftercare.reports.data import ChurnSummary, ReminderWeek, ReportData, Row
+from aftercare.playbook.kpis import month_bounds
+from aftercare.reports.data import (
+    ActionsWeek,
+    ChurnSummary,
+    MonthKpis,
+    ReminderWeek,
+    ReportData,
+    Row,
+)
 from aftercare.services.inputs import CanonicalTables, canonical_tables
+from aftercare.services.kpis import (
+    advisor_week_actions,
+    booking_conversions,
+    kpi_settings,
+    month_kpis,
+    rule_lifts,
+    week_actions,
+)
 from aftercare.services.scoring import (
     SCORES_TABLE,
     previous_snapshot_date,
@@ -184,8 +200,33 @@ def _reminder_config(config: ReminderConfig) -> ReminderConfig:
     return config.model_copy(update={"first_service_by_brand": {_NO_BRAND: {}}})
 
 
+def actions_week(store: Store, as_of: dt.date, config: Config) -> ActionsWeek:
+    """Open actions due by the end of ``as_of``'s week, for the store and per advisor."""
+    monday, sunday, by_rule = week_actions(store, as_of, config)
+    return ActionsWeek(monday, sunday, by_rule, advisor_week_actions(store, as_of, config))
+
+
+def kpi_month(store: Store, month: str, config: Config, *, today: dt.date) -> MonthKpis:
+    """The month's KPIs, the lifts of rules with a control group, and booking conversions."""
+    start, end = month_bounds(month)
+    return MonthKpis(
+        month=month,
+        month_start=start,
+        month_end=end,
+        kpis=month_kpis(store, month, config, today=today),
+        lifts=[r for r in rule_lifts(store, config, as_of=today) if r["control_actions"]],
+        bookings=booking_conversions(store, config, month=month, today=today),
+        settings=kpi_settings(config),
+    )
+
+
 def build_report(
-    store: Store, as_of: dt.date, config: Config, *, weeks: int | None = None
+    store: Store,
+    as_of: dt.date,
+    config: Config,
+    *,
+    weeks: int | None = None,
+    month: str | None = None,
 ) -> ReportData:
     """Compute every section of the manager's report as of ``as_of`` (SPEC §7).
 
@@ -204,6 +245,9 @@ def build_report(
         The configuration (scorecard, value, lifecycle, retention, reminders).
     weeks
         Coming weeks of reminder load to show (default ``reports.reminder_weeks``, 8).
+    month
+        ``YYYY-MM`` of the KPI section (default: the month of ``as_of``); its figures are
+        as known on ``as_of``.
 
     Returns
     -------
@@ -278,6 +322,8 @@ def build_report(
             "alert_below": retention.crr_alert_below,
         },
         churn=churn,
+        actions=actions_week(store, as_of, config),
+        month_kpis=kpi_month(store, month or f"{as_of:%Y-%m}", config, today=as_of),
         reminder_weeks=reminder_weeks,
         reminders_overdue=overdue,
     )
