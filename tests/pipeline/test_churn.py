@@ -56,6 +56,9 @@ ORDERS = [
     visit("INT2", 370),  # usual interval 30; 370 absent = 340 overdue → high
     visit("REM", 10),
     visit("REMF", 200),
+    visit("NPS6", 95),
+    visit("NPS7", 95),
+    visit("BOTH", 30),
 ]
 INTERACTIONS = [
     event("A89", 600, "complaint"),  # outside the window
@@ -66,6 +69,10 @@ INTERACTIONS = [
     event("CMPRES", 10, "complaint", resolved=True),
     event("CAP", 5, "nps_survey", score=2),
     event("A120", 50, "competitor_visit"),
+    event("NPS6", 10, "nps_survey", score=6),  # 0–6 is low (R-CHURN-RISK)
+    event("NPS7", 10, "nps_survey", score=7),  # 7 is not
+    event("BOTH", 10, "nps_survey", score=0),
+    event("BOTH", 12, "complaint", resolved=False),
 ]
 IDS = [
     "A89",
@@ -81,6 +88,9 @@ IDS = [
     "INT2",
     "REM",
     "REMF",
+    "NPS6",
+    "NPS7",
+    "BOTH",
     "NEVER",
     "LAP_P",
     "LAP_D",
@@ -190,6 +200,22 @@ def test_r_churn_risk_raised_by_low_nps_or_unresolved_complaint(churn_results):
     assert (risk["CAP"]["risk_level"], risk["CAP"]["reasons"]) == ("high", "absent_125d;low_nps")
 
 
+def test_r_churn_risk_nps_boundary_6_low_7_not(churn_results):
+    risk = churn_results["risk"]
+    # Both 95 days absent (medium); an NPS of 6 raises to high, 7 does not.
+    assert (risk["NPS6"]["risk_level"], risk["NPS6"]["reasons"]) == ("high", "absent_95d;low_nps")
+    assert risk["NPS6"]["has_low_nps"] is True
+    assert (risk["NPS7"]["risk_level"], risk["NPS7"]["reasons"]) == ("medium", "absent_95d")
+    assert risk["NPS7"]["has_low_nps"] is False
+
+
+def test_r_churn_risk_low_nps_and_complaint_raise_one_level_only(churn_results):
+    # 30 days absent → low; a low NPS and an unresolved complaint together raise it by one.
+    both = churn_results["risk"]["BOTH"]
+    assert (both["has_low_nps"], both["has_unresolved_complaint"]) == (True, True)
+    assert (both["risk_level"], both["reasons"]) == ("medium", "low_nps;unresolved_complaint")
+
+
 def test_r_churn_risk_against_own_interval_and_expected_service(churn_results):
     risk = churn_results["risk"]
     assert risk["INT"]["usual_interval_days"] == pytest.approx(100.0)
@@ -215,6 +241,7 @@ def test_r_churn_reason_precedence(churn_results):
         "NPS95",
         "CAP",
         "INT2",
+        "NPS6",
     }
     got = {c: (r["churn_reason"], r["reason_evidence"]) for c, r in reason.items()}
     assert got == {
@@ -227,6 +254,7 @@ def test_r_churn_reason_precedence(churn_results):
         "NPS95": ("experience", "low_nps"),
         "CAP": ("experience", "low_nps;price_sensitivity_high"),
         "INT2": ("passive", None),
+        "NPS6": ("experience", "low_nps"),
     }
     assert reason["LAP_S"]["conversation"] == "trade_in"  # R-VEHICLE-SOLD
     assert reason["LAP_X"]["conversation"] == "winback"

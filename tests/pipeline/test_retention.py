@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 
 from aftercare.config import RetentionConfig
-from aftercare.pipeline.retention import active_customers, crr, crr_band, crr_pct
+from aftercare.pipeline.retention import (
+    active_customers,
+    crr,
+    crr_band,
+    crr_band_expr,
+    crr_pct,
+    crr_pct_expr,
+)
 from aftercare.pipeline.staging import resolved_orders
 from conftest import load_tables
 from factories import make_table
@@ -115,3 +123,46 @@ def test_active_customers_trailing_window(crr_results):
     assert set(active) == {"a", "b", "c", "i"}
     assert active["a"]["last_visit_date"] == dt.date(2023, 6, 1)
     assert active["c"]["visits_in_window"] == 1
+
+
+# (start, end, new) → (end − new) ÷ start × 100 lands exactly on each edge (floats exact here).
+EDGE_COUNTS = {
+    "c90": (50, 45, 0),  # 90.0
+    "c89_8": (500, 459, 10),  # 89.8
+    "c88": (50, 46, 2),  # 88.0
+    "c82": (50, 41, 0),  # 82.0
+    "c81_8": (500, 419, 10),  # 81.8
+    "c80": (50, 40, 0),  # 80.0
+    "c79_8": (500, 409, 10),  # 79.8
+    "none": (0, 5, 1),  # nobody at start
+}
+
+
+def test_r_crr_band_edges_in_engine(backend):
+    # R-CRR bands at 80 / 82 / 88 / 90 computed by the engine, from the same counts crr() uses.
+    names = list(EDGE_COUNTS)
+    counts = pa.table(
+        {
+            "case": names,
+            "at_start": [EDGE_COUNTS[n][0] for n in names],
+            "at_end": [EDGE_COUNTS[n][1] for n in names],
+            "new": [EDGE_COUNTS[n][2] for n in names],
+        }
+    )
+    t = load_tables(backend, {"counts": counts})["counts"]
+    pct = crr_pct_expr(t.at_start, t.at_end, t.new)
+    rows = t.select("case", pct=pct, band=crr_band_expr(pct, CONFIG)).to_pyarrow().to_pylist()
+    got = {r["case"]: r["band"] for r in rows}
+    assert got == {
+        "c90": "excellent",
+        "c89_8": "good",
+        "c88": "average",
+        "c82": "average",
+        "c81_8": "below_average",
+        "c80": "below_average",
+        "c79_8": "alert",
+        "none": None,
+    }
+    # the Python definition agrees on every value the engine computed
+    assert all(crr_band(r["pct"], CONFIG) == r["band"] for r in rows)
+    assert {r["case"]: r["pct"] for r in rows}["c88"] == pytest.approx(88.0)

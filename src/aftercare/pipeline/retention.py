@@ -22,6 +22,8 @@ Bands (SPEC: ≥90 excellent; 82–88 industry average; <80 alert) with the gaps
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -42,30 +44,52 @@ def crr_pct(customers_at_start: int, customers_at_end: int, new_customers: int) 
     return (customers_at_end - new_customers) * PERCENT / customers_at_start
 
 
+def _band_rules(config: RetentionConfig) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The CRR bands, best first, as (name, test): the one definition of R-CRR's bands.
+
+    Each test takes a float or an Ibis numeric value, so :func:`crr_band` (Python) and
+    :func:`crr_band_expr` (engine) cannot drift apart. Below the last test: ``alert``.
+    """
+    return (
+        ("excellent", lambda pct: pct >= config.crr_excellent_min),
+        ("good", lambda pct: pct > config.crr_average_max),
+        ("average", lambda pct: pct >= config.crr_average_min),
+        ("below_average", lambda pct: pct >= config.crr_alert_below),
+    )
+
+
+ALERT_BAND = "alert"
+
+
 def crr_band(pct: float | None, config: RetentionConfig) -> str | None:
     """The band of a CRR percentage (R-CRR; see the module docstring for the gaps)."""
     if pct is None:
         return None
-    if pct >= config.crr_excellent_min:
-        return "excellent"
-    if pct > config.crr_average_max:
-        return "good"
-    if pct >= config.crr_average_min:
-        return "average"
-    if pct >= config.crr_alert_below:
-        return "below_average"
-    return "alert"
+    for name, test in _band_rules(config):
+        if test(pct):
+            return name
+    return ALERT_BAND
 
 
-def _crr_band_expr(pct: ir.FloatingValue, config: RetentionConfig) -> ir.StringValue:
-    """:func:`crr_band` in the engine."""
+def crr_band_expr(pct: ir.FloatingValue, config: RetentionConfig) -> ir.StringValue:
+    """:func:`crr_band` in the engine (NULL for a NULL percentage)."""
     return ibis.cases(
-        (pct >= config.crr_excellent_min, "excellent"),
-        (pct > config.crr_average_max, "good"),
-        (pct >= config.crr_average_min, "average"),
-        (pct >= config.crr_alert_below, "below_average"),
-        (pct.notnull(), "alert"),
+        *[(test(pct), name) for name, test in _band_rules(config)],
+        (pct.notnull(), ALERT_BAND),
         else_=ibis.null("string"),
+    )
+
+
+def crr_pct_expr(
+    customers_at_start: ir.IntegerValue,
+    customers_at_end: ir.IntegerValue,
+    new_customers: ir.IntegerValue,
+) -> ir.FloatingValue:
+    """:func:`crr_pct` in the engine: (end − new) ÷ start × 100, NULL when start is 0."""
+    return (
+        (customers_at_end - new_customers).cast("float64")
+        * PERCENT
+        / customers_at_start.cast("float64").nullif(0)
     )
 
 
@@ -150,7 +174,7 @@ def crr(
     start_n = joined.customers_at_start.cast("int64")
     end_n = joined.customers_at_end.cast("int64")
     new_n = joined.new_customers.cast("int64")
-    pct = (end_n - new_n).cast("float64") * PERCENT / start_n.cast("float64").nullif(0)
+    pct = crr_pct_expr(start_n, end_n, new_n)
     return joined.select(
         period_start=start_lit,
         period_end=end_lit,
@@ -160,5 +184,5 @@ def crr(
         retained_customers=joined.retained_customers.cast("int64"),
         reactivated_customers=joined.reactivated_customers.cast("int64"),
         crr_pct=pct,
-        band=_crr_band_expr(pct, config),
+        band=crr_band_expr(pct, config),
     )
