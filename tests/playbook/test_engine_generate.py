@@ -410,3 +410,51 @@ def test_r_act_catchup_staleness_per_rule_after_a_gap(tmp_path):
         ("H", "A-BIRTHDAY"): (AS_OF, D("2024-06-07")),
     }
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_r_act_cap_new_high_priority_displaces_stored_lower_priority(kind, tmp_path):
+    """Run 1 (Mon 06-10, planning the week): Z's two declined quotes, medium, due 06-12 and
+    06-13, fill the week (cap 2). A complaint logged 06-11 (high, due 06-14) arrives; run 2
+    (06-11) gives it the week and moves the later quote to Monday 06-17, same id, logged."""
+    gen = make_store_url(kind, tmp_path)
+    store = open_store(next(gen))
+    store.con.insert("customers", make_table("customers", [{"customer_id": "Z"}]))
+    store.con.insert(
+        "declined_services",
+        make_table("declined_services", [
+            {"order_id": "QA", "item": "wipers", "customer_id": "Z", "declined_date": "2024-05-13"},
+            {"order_id": "QB", "item": "tyres", "customer_id": "Z", "declined_date": "2024-05-14"},
+        ]),
+    )  # fmt: skip
+    week_end = D("2024-06-16")
+    first = generate_actions(store, D("2024-06-10"), DEFAULT_CONFIG, through=week_end)
+    assert (first.created, first.moved_by_cap, first.displaced) == (2, 0, 0)
+    store.con.insert(
+        "interactions",
+        make_table("interactions", [{"interaction_id": "IZ", "customer_id": "Z",
+                                     "ts": "2024-06-11 09:00:00", "type": "complaint"}]),
+    )  # fmt: skip
+    second = generate_actions(store, D("2024-06-11"), DEFAULT_CONFIG, through=week_end)
+    assert (second.created, second.moved_by_cap, second.displaced) == (1, 0, 1)
+    due = {r["trigger_key"]: (r["action_id"], r["due_date"]) for r in _rows(store)}
+    assert due == {
+        "IZ": (action_id("A-COMPLAINT-72H", "IZ"), D("2024-06-14")),
+        "QA": (action_id("A-DECLINED", "QA"), D("2024-06-12")),
+        "QB": (action_id("A-DECLINED", "QB"), D("2024-06-17")),
+    }
+    moves = store.table("action_moves").to_pyarrow().to_pylist()
+    assert moves == [
+        {
+            "action_id": action_id("A-DECLINED", "QB"),
+            "moved_on": D("2024-06-11"),
+            "from_due_date": D("2024-06-13"),
+            "to_due_date": D("2024-06-17"),
+            "reason": "R-ACT-CAP",
+        }
+    ]
+    # A third run changes nothing: the week holds its two contacts.
+    assert generate_actions(store, D("2024-06-12"), DEFAULT_CONFIG, through=week_end).created == 0
+    assert {r["trigger_key"]: r["due_date"] for r in _rows(store)}["QB"] == D("2024-06-17")
+    store.close()
+    next(gen, None)

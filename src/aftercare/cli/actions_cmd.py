@@ -47,7 +47,8 @@ def _print_run(run: GenerationRun) -> None:
     console.print(
         f"generated {run.created} new actions due by {run.through} ({scores}); "
         f"{run.holdout} held out, {run.blocked} blocked by consent, "
-        f"{run.moved_by_cap} moved by the weekly cap, {run.stopped} stopped",
+        f"{run.moved_by_cap} moved by the weekly cap, {run.displaced} earlier ones moved "
+        f"to a later week for higher-priority ones, {run.stopped} stopped",
         highlight=False,
     )
 

@@ -20,9 +20,12 @@ Decisions:
   a manager (win-back after a bad experience) go to the store's least-loaded active
   manager, when there is one.
 - Cap (R-ACT-CAP): at most ``weekly_contact_cap`` contacts per customer per ISO week by due
-  date, counting stored open and done actions. A customer's new actions are placed by
-  priority, then expected value, then due date; one that finds its week full moves to the
-  Monday of the first later week with room (``original_due_date`` keeps the old date).
+  date, counting stored open and done actions. A customer's new actions and their stored
+  open, untried actions of this week or later are placed together by priority (stored
+  first within one priority), then expected value, then due date; one that finds its week
+  full moves to the Monday of the first later week with room. So a new complaint displaces
+  a stored maintenance reminder, never the other way round (``original_due_date`` keeps a
+  new action's date before the move; a stored action's move is logged by the service).
 """
 
 from __future__ import annotations
@@ -189,37 +192,24 @@ def monday(days: np.ndarray) -> np.ndarray:
     return days - (days + 3) % 7
 
 
-def apply_weekly_cap(plan: pd.DataFrame, week_counts: pd.DataFrame, cap: int) -> np.ndarray:
-    """R-ACT-CAP: due day numbers after moving what does not fit the customer's week.
+def _place(items: pd.DataFrame, counts: pd.DataFrame, cap: int) -> np.ndarray:
+    """Due day of each item after the cap: its own week if it has room, else the Monday of
+    the first later week with room; items are placed in row order (by rounds per customer).
 
-    Parameters
-    ----------
-    plan
-        customer_id, due_day (days since epoch), priority, expected_value, action_id,
-        is_contact (holdout actions are not contacts and never move).
-    week_counts
-        customer_id, week_start (day number of a Monday), contacts: stored contacts.
-    cap
-        Contacts allowed per customer per ISO week.
+    ``items``: customer_id, due_day; ``counts``: customer_id, week, contacts (fixed ones).
     """
-    if cap < 1:
-        raise ConfigError("actions.weekly_contact_cap must be at least 1")
-    due = plan.due_day.to_numpy(dtype=np.int64).copy()
-    todo = plan[plan.is_contact].assign(
-        rank=plan.priority.map({p: i for i, p in enumerate(PRIORITY_ORDER)}).fillna(
-            len(PRIORITY_ORDER)
-        ),
-        week=monday(plan.due_day.to_numpy(dtype=np.int64))[plan.is_contact.to_numpy()],
-        pos=np.flatnonzero(plan.is_contact.to_numpy()),
-    )
-    if todo.empty:
+    due = items.due_day.to_numpy(dtype=np.int64).copy()
+    if items.empty:
         return due
-    todo = todo.sort_values(
-        ["customer_id", "rank", "expected_value", "due_day", "action_id"],
-        ascending=[True, True, False, True, True],
+    todo = pd.DataFrame(
+        {
+            "customer_id": items.customer_id.to_numpy(),
+            "week": monday(due),
+            "pos": np.arange(len(items)),
+        }
     )
     todo["round"] = todo.groupby("customer_id").cumcount()
-    counts = week_counts.rename(columns={"week_start": "week"})[["customer_id", "week", "contacts"]]
+    counts = counts[["customer_id", "week", "contacts"]]
     for rnd in range(int(todo["round"].max()) + 1):
         pending = todo[todo["round"] == rnd][["customer_id", "week", "pos"]]
         while not pending.empty:
@@ -237,3 +227,75 @@ def apply_weekly_cap(plan: pd.DataFrame, week_counts: pd.DataFrame, cap: int) ->
             )
             pending = m[~fits][["customer_id", "week", "pos"]].assign(week=lambda t: t.week + 7)
     return due
+
+
+def apply_weekly_cap(
+    plan: pd.DataFrame,
+    week_counts: pd.DataFrame,
+    cap: int,
+    movable: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """R-ACT-CAP: due day numbers after moving what does not fit the customer's week.
+
+    A customer's contacts are placed by priority — stored movable ones before new ones of
+    the same priority (first come keeps its slot) — then expected value, due date and id.
+    So a new higher-priority action (a complaint) takes the slot of a stored lower-priority
+    one, which waits: it moves to the Monday of the first later week with room.
+
+    Parameters
+    ----------
+    plan
+        customer_id, due_day (days since epoch), priority, expected_value, action_id,
+        is_contact (holdout actions are not contacts and never move).
+    week_counts
+        customer_id, week_start (day number of a Monday), contacts: stored contacts that
+        never move (done, tried, or from earlier weeks).
+    cap
+        Contacts allowed per customer per ISO week.
+    movable
+        Stored open actions not yet tried, of the current week or later (same columns as
+        ``plan`` without ``is_contact``); only those of customers with a new contact are
+        placed again.
+
+    Returns
+    -------
+    tuple
+        (due day of each ``plan`` row, DataFrame action_id / from_day / to_day of the
+        stored actions that had to move).
+    """
+    if cap < 1:
+        raise ConfigError("actions.weekly_contact_cap must be at least 1")
+    cols = ["customer_id", "due_day", "priority", "expected_value", "action_id"]
+    due = plan.due_day.to_numpy(dtype=np.int64).copy()
+    no_moves = pd.DataFrame({"action_id": [], "from_day": [], "to_day": []})
+    contact = plan.is_contact.to_numpy(dtype=bool)
+    if not contact.any():
+        return due, no_moves
+    new = plan.loc[contact, cols].assign(newcomer=1, pos=np.flatnonzero(contact))
+    parts = [new]
+    if movable is not None and not movable.empty:
+        mine = movable[movable.customer_id.isin(new.customer_id)]
+        parts.append(mine[cols].assign(newcomer=0, pos=-1))
+    items = pd.concat(parts, ignore_index=True)
+    items["rank"] = items.priority.map({p: i for i, p in enumerate(PRIORITY_ORDER)}).fillna(
+        len(PRIORITY_ORDER)
+    )
+    items = items.sort_values(
+        ["customer_id", "rank", "newcomer", "expected_value", "due_day", "action_id"],
+        ascending=[True, True, True, False, True, True],
+        kind="stable",
+    ).reset_index(drop=True)
+    counts = week_counts.rename(columns={"week_start": "week"})
+    placed = _place(items, counts, cap)
+    is_new = items.pos.to_numpy() >= 0
+    due[items.pos.to_numpy()[is_new]] = placed[is_new]
+    old_day = items.due_day.to_numpy(dtype=np.int64)
+    moved = ~is_new & (placed != old_day)
+    moves = pd.DataFrame(
+        {
+            "action_id": items.action_id.to_numpy()[moved],
+            "from_day": old_day[moved],
+            "to_day": placed[moved],
+        }
+    )
+    return due, moves

@@ -44,6 +44,19 @@ DEDICATED_SCHEMA = ibis.schema(
 )
 #: Statuses that are (or were) contacts, for the weekly cap.
 CONTACT_STATUSES = ("open", "done")
+#: Proposed playbook table: every move of a stored action by R-ACT-CAP (a new
+#: higher-priority action took its week), appended; the action keeps its id.
+MOVES_TABLE = "action_moves"
+MOVES_SCHEMA = ibis.schema(
+    {
+        "action_id": "string",
+        "moved_on": "date",
+        "from_due_date": "date",
+        "to_due_date": "date",
+        "reason": "string",
+    }
+)
+EPOCH = dt.date(1970, 1, 1)
 
 __all__ = ["GenerationRun", "action_list", "actions_export", "generate_actions", "iso_week"]
 
@@ -59,6 +72,7 @@ class GenerationRun:
     holdout: int = 0
     blocked: int = 0
     moved_by_cap: int = 0
+    displaced: int = 0  # stored lower-priority actions moved to a later week (R-ACT-CAP)
     stopped: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
 
@@ -224,23 +238,12 @@ def generate_actions(
     advisors = _pandas(store.table("advisors").select("advisor_id", "store_id", "role", "active"))
     per_action, new_dedicated = schedule.assign_advisors(new, advisors, dedicated, open_loads)
 
-    week_start = schedule.monday(np.array([(as_of - dt.date(1970, 1, 1)).days]))[0]
-    contacts = actions.filter(
-        actions.status.isin(list(CONTACT_STATUSES)),
-        actions.due_date >= ibis.literal(dt.date(1970, 1, 1) + dt.timedelta(int(week_start))),
-    )
-    stored = _pandas(
-        contacts.group_by("customer_id", "due_date").aggregate(contacts=contacts.count())
-    )
-    if stored.empty:
-        week_counts = pd.DataFrame(columns=["customer_id", "week_start", "contacts"])
-    else:
-        stored["week_start"] = schedule.monday(stored.due_date.to_numpy(dtype=np.int64))
-        week_counts = stored.groupby(["customer_id", "week_start"], as_index=False).contacts.sum()
-    due = schedule.apply_weekly_cap(
+    week_counts, movable = _stored_contacts(store, as_of)
+    due, moves = schedule.apply_weekly_cap(
         new.assign(due_day=new.due_date, is_contact=~held),
         week_counts,
         config.actions.weekly_contact_cap,
+        movable,
     )
     out = _actions_table(new, held, per_action, due, as_of)
     with transaction(store):
@@ -256,6 +259,8 @@ def generate_actions(
                     )
                 ),
             )
+        if not moves.empty:
+            _move(store, moves, as_of)
         if stopping:
             _stop(store, stop_ids)
     counts = new.rule_id.value_counts()
@@ -267,9 +272,74 @@ def generate_actions(
         holdout=int(held.sum()),
         blocked=blocked,
         moved_by_cap=int((due != new.due_date.to_numpy()).sum()),
+        displaced=len(moves),
         stopped=stopping,
         by_rule={str(k): int(v) for k, v in counts.items()},
     )
+
+
+def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stored contacts from the Monday of ``as_of``'s week on, for R-ACT-CAP.
+
+    Returns the fixed ones counted per customer and week (customer_id, week_start,
+    contacts) and the movable ones (open, no outcome yet: customer_id, due_day, priority,
+    expected_value, action_id).
+    """
+    week_start = int(schedule.monday(np.array([(as_of - EPOCH).days]))[0])
+    a = store.table("actions")
+    tried = store.table("action_outcomes").select(t_action_id="action_id").distinct()
+    a = a.filter(
+        a.status.isin(list(CONTACT_STATUSES)),
+        a.due_date >= ibis.literal(EPOCH + dt.timedelta(days=week_start)),
+    )
+    a = a.left_join(tried, a.action_id == tried.t_action_id)
+    rows = _pandas(
+        a.select(
+            "action_id",
+            "customer_id",
+            "due_date",
+            "priority",
+            "expected_value",
+            is_movable=(a.status == "open") & a.t_action_id.isnull(),
+        )
+    )
+    if rows.empty:
+        empty = pd.DataFrame(columns=["customer_id", "week_start", "contacts"])
+        return empty, pd.DataFrame(
+            columns=["customer_id", "due_day", "priority", "expected_value", "action_id"]
+        )
+    rows["week_start"] = schedule.monday(rows.due_date.to_numpy(dtype=np.int64))
+    fixed = rows[~rows.is_movable.astype(bool)]
+    counts = fixed.groupby(["customer_id", "week_start"], as_index=False).size()
+    movable = rows[rows.is_movable.astype(bool)].rename(columns={"due_date": "due_day"})
+    return counts.rename(columns={"size": "contacts"}), movable.reset_index(drop=True)
+
+
+def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> None:
+    """Give the stored actions in ``moves`` their new due dates, and log each move."""
+    if not store.has_table(MOVES_TABLE):
+        store.con.create_table(MOVES_TABLE, schema=MOVES_SCHEMA)
+    log = pa.table(
+        {
+            "action_id": pa.array(moves.action_id, pa.string()),
+            "moved_on": pa.array([as_of] * len(moves), pa.date32()),
+            "from_due_date": _dates(moves.from_day.to_numpy()),
+            "to_due_date": _dates(moves.to_day.to_numpy()),
+            "reason": pa.array(["R-ACT-CAP"] * len(moves), pa.string()),
+        },
+        schema=MOVES_SCHEMA.to_pyarrow(),
+    )
+    store.con.insert(MOVES_TABLE, ibis.memtable(log))
+    pairs = [
+        (EPOCH + dt.timedelta(days=int(day)), str(aid))
+        for aid, day in zip(moves.action_id, moves.to_day, strict=True)
+    ]
+    sql = "UPDATE actions SET due_date = {p} WHERE action_id = {p}"
+    if store.kind == "duckdb":
+        store.con.con.executemany(sql.format(p="?"), pairs)
+    else:
+        with store.con.con.cursor() as cur:
+            cur.executemany(sql.format(p="%s"), pairs)
 
 
 def _stop(store: Store, stop_ids: ir.Table) -> None:
