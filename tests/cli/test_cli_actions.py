@@ -151,3 +151,28 @@ def test_mask_phone_and_short_evidence():
     assert mask_phone("12345") == "*****"
     assert mask_phone(None) == ""
     assert short_evidence('{"a":"1","b":null,"c":"x","d":"y","e":"z"}') == "a=1, c=x, d=y"
+
+
+def test_scripts_in_the_list_and_the_call_sheet_export(tmp_path):
+    db = _store(tmp_path)
+    store = open_store(db)
+    store.con.insert(
+        "vehicles",
+        make_table("vehicles", [{"vin": "LSVAA4182E2000009", "customer_id": "C1",
+                                 "plate": "沪A12345", "model": "Model 3",
+                                 "delivery_date": "2024-06-01"}]),
+    )  # fmt: skip
+    store.close()
+    result = runner.invoke(app, ["actions", "--as-of", "2024-06-12", "--scripts", "--db", db])
+    assert result.exit_code == 0, result.output
+    # C1's complaint (logged 06-09) and the welcome call of the car delivered 06-01.
+    complaint = "王伟您好，我是李明。关于您2024年6月9日反映的问题，我们非常重视。"
+    assert complaint in result.output.replace("\n", "")
+    assert "138****5678" in result.output and "13812345678" not in result.output
+    rows = _export(tmp_path, db)
+    welcome = rows[action_id("A-WELCOME", "LSVAA4182E2000009|2024-06-01")]
+    assert (welcome["customer_name"], welcome["phone"]) == ("王伟", "13812345678")  # unmasked
+    assert (welcome["plate"], welcome["model"]) == ("沪A12345", "Model 3")
+    assert "沪A12345" in welcome["script"] and welcome["script"].startswith("王伟")
+    assert rows[C1_COMPLAINT]["script"].startswith(complaint)
+    assert rows[C1_COMPLAINT]["advisor_name"] == "李明"

@@ -10,12 +10,14 @@ import pytest
 
 from aftercare.config import DEFAULT_CONFIG, ActionsConfig, Config, CustomRuleConfig
 from aftercare.errors import AftercareError
+from aftercare.playbook.engine import RULES as ENGINE_RULES
 from aftercare.playbook.scripts import action_context, render_scripts, template_context
 from aftercare.store import open_store
 from factories import make_table
 from outcome_rows import make_actions
 
-RULES = tuple(DEFAULT_CONFIG.actions.rules)
+#: Every built-in rule the engine knows, the optional A-TRADE-IN included.
+RULES = tuple(ENGINE_RULES)
 ROW = {
     "action_id": "A1",
     "customer_id": "C1",
@@ -50,7 +52,8 @@ def test_every_rule_has_a_personal_script(rule, lang):
         assert ("2024年6月1日" if lang == "zh-CN" else "1 June 2024") in text
     if rule in ("A-WELCOME", "A-FIRST-SERVICE", "A-MAINTENANCE", "A-EXT-WARRANTY"):
         assert "比亚迪 汉" in text and "粤B12345" in text
-    if rule in ("A-WELCOME", "A-FIRST-SERVICE", "A-TIER-UP", "A-WINBACK", "A-CARE-90D"):
+    if rule in ("A-WELCOME", "A-FIRST-SERVICE", "A-TIER-UP", "A-WINBACK", "A-CARE-90D",
+                "A-TRADE-IN"):  # fmt: skip
         assert "李明" in text
 
 
