@@ -219,3 +219,30 @@ def test_large_demo_path_writes_parquet_and_imports_it(tmp_path, monkeypatch):
     assert result.rejected == 0
     assert result.loads["service_orders"].inserted == result.orders
     assert result.loads["customers"].inserted == 300
+
+
+def test_demo_command_runs_the_main_job(tmp_path):
+    """The main job on the demo dealer: tiers, headline, this week's actions, KPIs, report."""
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(
+        app,
+        ["demo", "--customers", "300", "--seed", "4", "--as-of", "2025-06-30", "--out", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    text = res.output
+    assert "Tier mix as of 2025-06-30 (300 customers)" in text
+    assert "Retention (CRR, 2024-06-30 → 2025-06-30)" in text
+    assert "Pareto: the top 20% of customers (60)" in text
+    assert "planned for the week 2025-06-30 – 2025-07-06" in text
+    assert "本周关键行动清单" in text and "本月目标达成情况" in text
+    report = out / "report.html"
+    assert f"Report: {report}" in text
+    assert report.stat().st_size > 10_000 and "<svg" in report.read_text(encoding="utf-8")
+    advisor = text.split("aftercare actions --advisor ", 1)[1].split()[0]
+    listed = CliRunner().invoke(
+        app,
+        ["actions", "--advisor", advisor, "--week", "--as-of", "2025-06-30", "--no-generate",
+         "--db", str(out / "aftercare.duckdb")],
+    )  # fmt: skip
+    assert listed.exit_code == 0, listed.output
+    assert f"Call list for advisor {advisor}, week 2025-06-30 – 2025-07-06" in listed.output

@@ -18,10 +18,17 @@ from aftercare.cli.common import (
     read_config,
 )
 from aftercare.cli.headline_view import print_headline
+from aftercare.cli.outcome_cmds import print_dashboard
+from aftercare.config import Config
 from aftercare.demo.run import DEFAULT_OUT, print_summary, run_demo
+from aftercare.reports.html import write_html
+from aftercare.services.actions import generate_actions, iso_week
+from aftercare.services.call_list import action_list
+from aftercare.services.kpis import dashboard
+from aftercare.services.report import build_report
 from aftercare.services.scoring import score_snapshot
 from aftercare.services.summary import headline
-from aftercare.store import open_store
+from aftercare.store import Store, open_store
 
 
 @app.command()
@@ -51,9 +58,13 @@ def demo(
     no_load: Annotated[
         bool, typer.Option("--no-load", help="Only generate and write the files.")
     ] = False,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Dashboard and report language: zh or en.")
+    ] = "zh",
 ) -> None:
     """Generate a realistic synthetic service centre, write DMS exports, import them.
 
+    Then the main job: scores, summary, this week's actions, KPIs and the HTML report.
     Without --db the data goes into a fresh DuckDB file inside --out, never into your store.
     """
     result = run_demo(
@@ -68,13 +79,47 @@ def demo(
     )
     print_summary(result, console)
     if result.db_url is not None:
-        cfg = read_config(config)
-        with open_store(result.db_url) as store:
-            err_console.print(
-                f"[dim]… scoring {result.customers:,} customers as of {result.as_of}[/]"
-            )
-            score_snapshot(store, result.as_of, cfg)
-            err_console.print("[dim]… value, retention and churn risk[/]")
-            print_headline(headline(store, result.as_of, cfg), console)
+        run_main_job(result.db_url, result.as_of, read_config(config), out, lang)
     if result.rejected:
         raise typer.Exit(3)
+
+
+def run_main_job(db_url: str, as_of: dt.date, cfg: Config, out: Path, lang: str) -> None:
+    """Score, summarise, plan this week's calls, show the KPIs and write the report.
+
+    The main job a service manager runs each week, on the demo dealer here: RFM+L tiers
+    (SPEC §2), the headline (tier mix, CRR, Pareto, top risks), this week's actions for every
+    advisor (SPEC §6), the seed 004 dashboard (SPEC §7) and the HTML report.
+    """
+    with open_store(db_url) as store:
+        err_console.print(f"[dim]… scoring customers as of {as_of}[/]")
+        score_snapshot(store, as_of, cfg)
+        err_console.print("[dim]… value, retention and churn risk[/]")
+        print_headline(headline(store, as_of, cfg), console)
+        monday, sunday = iso_week(as_of)
+        err_console.print(f"[dim]… this week's actions ({monday} – {sunday})[/]")
+        run = generate_actions(store, as_of, cfg, through=sunday)
+        console.print(
+            f"Actions: {run.created:,} planned for the week {monday} – {sunday} "
+            f"({run.blocked:,} blocked by consent, {run.moved_by_cap:,} moved by the weekly cap)",
+            highlight=False,
+        )
+        print_dashboard(dashboard(store, cfg, today=as_of), lang)
+        busiest = _busiest_advisor(store, monday, sunday, cfg)
+        err_console.print("[dim]… the manager's report[/]")
+        report = out / "report.html"
+        write_html(build_report(store, as_of, cfg), report, lang)
+    console.print(f"Report: {report}", highlight=False)
+    if busiest:
+        console.print(
+            f"An advisor's call list: aftercare actions --advisor {busiest} --week "
+            f"--as-of {as_of} --db {db_url}",
+            highlight=False,
+        )
+
+
+def _busiest_advisor(store: Store, monday: dt.date, sunday: dt.date, cfg: Config) -> str | None:
+    """The advisor with the most open actions this week (to show where a list is)."""
+    rows = action_list(store, until=sunday, since=monday, config=cfg, scripts=False)
+    ids = [a for a in rows.column("advisor_id").to_pylist() if a]
+    return max(sorted(set(ids)), key=ids.count) if ids else None
