@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import openpyxl
 import pytest
-import typer
 from report_store import fill_store
 from typer.testing import CliRunner
 
-import aftercare.cli
 from aftercare.cli import app
 
-# Until cli/__init__.py imports report_cmd (and README documents `aftercare report`), importing
-# it here must not add the command to the shared app (tests/test_docs.py would then demand the
-# README entry): `report` runs on a small app of its own.
-_WIRED = "report_cmd" in Path(aftercare.cli.__file__).read_text(encoding="utf-8")
-from aftercare.cli import report_cmd  # noqa: E402  (registers `report` on the shared app)
-
-if not _WIRED:
-    app.registered_commands[:] = [
-        c for c in app.registered_commands if c.callback is not report_cmd.report_cmd
-    ]
-report_app = typer.Typer()
-report_app.callback()(lambda: None)  # a group, so `report` is a subcommand as in `aftercare`
-report_app.command("report")(report_cmd.report_cmd)
-
 runner = CliRunner()
+report_app = app
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +46,32 @@ def test_html_english_and_xlsx(db, tmp_path):
     assert openpyxl.load_workbook(xlsx).sheetnames[0] == "概览"
 
 
+def test_call_sheets_and_report_in_one_run(db, tmp_path):
+    calls, out = tmp_path / "calls.xlsx", tmp_path / "r.xlsx"
+    args = ["report", "--as-of", "2024-06-30", "--db", db, "--call-sheets", str(calls)]
+    result = runner.invoke(report_app, [*args, "--out", str(out), "--month", "2024-05"])
+    assert result.exit_code == 0, result.output
+    assert "call sheets of 2024-06-24 – 2024-06-30: 5 open actions for 3 advisors" in (
+        result.output
+    )
+    assert openpyxl.load_workbook(calls).sheetnames[1] == "王顾问 (S1)"
+    kpis = openpyxl.load_workbook(out)["月度KPI"]
+    assert kpis["A1"].value == "本月目标达成情况 · 2024-05"
+    only = runner.invoke(report_app, [*args[:-1], str(tmp_path / "c2.xlsx"), "--lang", "en"])
+    assert only.exit_code == 0 and "report as of" not in only.output
+    assert openpyxl.load_workbook(tmp_path / "c2.xlsx").sheetnames[0] == "Summary"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--out", "r.pdf"], "use a file ending in .html or .xlsx"),
         (["--out", "no/such/dir/r.html"], "does not exist"),
         (["--out", "r.html", "--lang", "fr"], "fr"),
+        ([], "nothing to write"),
+        (["--call-sheets", "c.csv"], "use a file ending in .xlsx"),
+        (["--call-sheets", "no/such/dir/c.xlsx"], "does not exist"),
+        (["--out", "r.html", "--month", "June"], "YYYY-MM"),
     ],
 )
 def test_bad_arguments(db, tmp_path, monkeypatch, args, message):

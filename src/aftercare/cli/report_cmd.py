@@ -12,9 +12,10 @@ import typer
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
 from aftercare.errors import AftercareError
+from aftercare.reports.call_sheets import write_call_sheets
 from aftercare.reports.html import write_html
 from aftercare.reports.xlsx import write_xlsx
-from aftercare.services.report import build_report
+from aftercare.services.report import build_call_sheets, build_report
 from aftercare.store import open_store
 
 WRITERS = {".html": write_html, ".htm": write_html, ".xlsx": write_xlsx}
@@ -31,12 +32,24 @@ class Lang(StrEnum):
 @guarded
 def report_cmd(
     out: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--out",
             help="Output file: .html (one self-contained page) or .xlsx (one sheet per section).",
         ),
-    ],
+    ] = None,
+    call_sheets: Annotated[
+        Path | None,
+        typer.Option(
+            "--call-sheets",
+            help="Also (or only) write the advisors' call sheets of the as-of week to this "
+            ".xlsx: a summary and one sheet per advisor, phones unmasked, result/note to fill.",
+        ),
+    ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option("--month", help="YYYY-MM of the KPI section (default: the as-of month)."),
+    ] = None,
     as_of: Annotated[
         dt.datetime | None,
         typer.Option(
@@ -51,22 +64,46 @@ def report_cmd(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Write the manager's report: tier mix, migration, lifecycle, Pareto, CRR, churn, reminders."""
-    writer = WRITERS.get(out.suffix.lower())
-    if writer is None:
-        raise AftercareError(f"--out {out}: use a file ending in .html or .xlsx")
-    if out.parent and not out.parent.exists():
-        raise AftercareError(f"--out {out}: folder {out.parent} does not exist")
+    """Write the manager's report (tiers, lifecycle, value, CRR, churn, reminders, this week's
+    actions, monthly KPIs, rule lift) and/or the advisors' call sheets."""
+    if out is None and call_sheets is None:
+        raise AftercareError("nothing to write: give --out FILE and/or --call-sheets FILE.xlsx")
+    writer = None
+    if out is not None:
+        writer = WRITERS.get(out.suffix.lower())
+        if writer is None:
+            raise AftercareError(f"--out {out}: use a file ending in .html or .xlsx")
+        _check_folder("--out", out)
+    if call_sheets is not None:
+        if call_sheets.suffix.lower() != ".xlsx":
+            raise AftercareError(f"--call-sheets {call_sheets}: use a file ending in .xlsx")
+        _check_folder("--call-sheets", call_sheets)
     cfg = read_config(config)
     day = as_of.date() if as_of else dt.date.today()
     started = time.perf_counter()
     with open_store(db, create=False) as store:
-        data = build_report(store, day, cfg)
-    writer(data, out, lang.value)
-    if data.scored_now:
-        console.print(f"scored {data.customers} customers as of {day} (no snapshot yet)")
-    console.print(
-        f"report as of {day} ({data.customers} customers) written to {out} "
-        f"in {time.perf_counter() - started:.1f} s",
-        highlight=False,
-    )
+        data = build_report(store, day, cfg, month=month) if writer else None
+        sheets = build_call_sheets(store, day, cfg) if call_sheets else None
+    if writer is not None and data is not None and out is not None:
+        writer(data, out, lang.value)
+        if data.scored_now:
+            console.print(f"scored {data.customers} customers as of {day} (no snapshot yet)")
+        console.print(
+            f"report as of {day} ({data.customers} customers) written to {out} "
+            f"in {time.perf_counter() - started:.1f} s",
+            highlight=False,
+        )
+    if sheets is not None and call_sheets is not None:
+        write_call_sheets(sheets, call_sheets, lang.value)
+        console.print(
+            f"call sheets of {sheets.week_start} – {sheets.week_end}: {len(sheets.rows)} open "
+            f"actions for {len(sheets.advisors())} advisors written to {call_sheets}",
+            highlight=False,
+        )
+        if not sheets.rows:
+            console.print("no open actions this week: run `aftercare actions --week` first")
+
+
+def _check_folder(option: str, path: Path) -> None:
+    if path.parent and not path.parent.exists():
+        raise AftercareError(f"{option} {path}: folder {path.parent} does not exist")

@@ -188,6 +188,8 @@ _ZH: dict[str, str] = {
     "col.script": "话术",
     "col.result": "回访结果",
     "col.note": "备注",
+    "col.called_at": "回访时间",
+    "col.action_id": "任务编号",
     "col.sheet": "工作表",
     # sheet names (≤ 31 characters)
     "sheet.summary": "概览",
@@ -395,6 +397,8 @@ _EN: dict[str, str] = {
     "col.script": "Script",
     "col.result": "Result",
     "col.note": "Note",
+    "col.called_at": "Called at",
+    "col.action_id": "Action id",
     "col.sheet": "Sheet",
     "sheet.summary": "Summary",
     "sheet.tier_mix": "Tier mix",

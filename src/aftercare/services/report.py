@@ -23,6 +23,7 @@ from aftercare.pipeline.retention import crr
 from aftercare.pipeline.staging import as_date, resolved_orders
 from aftercare.pipeline.value import customer_value, pareto_curve, pareto_summary, profit_by_tier
 from aftercare.playbook.kpis import month_bounds
+from aftercare.reports.call_sheets import CallSheets
 from aftercare.reports.data import (
     ActionsWeek,
     ChurnSummary,
@@ -31,6 +32,7 @@ from aftercare.reports.data import (
     ReportData,
     Row,
 )
+from aftercare.services.actions import action_list, iso_week
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.kpis import (
     advisor_week_actions,
@@ -198,6 +200,19 @@ def _reminder_config(config: ReminderConfig) -> ReminderConfig:
     if config.first_service_by_brand:
         return config
     return config.model_copy(update={"first_service_by_brand": {_NO_BRAND: {}}})
+
+
+def build_call_sheets(store: Store, as_of: dt.date, config: Config) -> CallSheets:
+    """The advisors' call sheets of ``as_of``'s week (Monday–Sunday).
+
+    Rows: :func:`aftercare.services.actions.action_list` through the week's Sunday (open by
+    current status, overdue ones included, in call order R-ACT-RANK), each with its script
+    in the customer's language. Reads the stored actions: ``aftercare actions --week``
+    generates them.
+    """
+    monday, sunday = iso_week(as_of)
+    rows = action_list(store, until=sunday, since=monday, config=config).to_pylist()
+    return CallSheets(as_of=as_of, week_start=monday, week_end=sunday, rows=rows)
 
 
 def actions_week(store: Store, as_of: dt.date, config: Config) -> ActionsWeek:
