@@ -91,6 +91,9 @@ class ValueConfig(Frozen):
     lifetime_years: dict[TierName, float] = Field(
         default_factory=per_tier(8.0, 6.0, 5.0, 3.0, 1.0)  # platinum … lapsed
     )
+    # R-VAL-LTV probabilistic CLV (BG/NBD + Gamma-Gamma): horizon, and fewest customers to fit.
+    clv_horizon_days: int = Field(default=365, ge=1)
+    clv_min_customers: int = Field(default=30, ge=2)
 
     @field_validator(
         "tier_benefit_per_year", "default_margin_by_category", "lifetime_years", mode="before"
