@@ -40,6 +40,7 @@ from aftercare.playbook.outcomes import (
 from aftercare.store.connect import Store
 from aftercare.store.snapshots import transaction
 from aftercare.store.system_tables import LOAD_LOG, REJECTED_ROWS
+from aftercare.store.writer import replace_file_rows_sql
 
 OUTCOMES_TABLE = "action_outcomes"
 
@@ -110,13 +111,14 @@ def _append(store: Store, table: str, rows: pa.Table) -> None:
         )
 
 
-def _delete_file_rejects(store: Store, source_file: str) -> None:
-    sql = 'DELETE FROM "rejected_rows" WHERE table_name = {p} AND source_file = {p}'
+def _delete_file_rejects(store: Store, source_file: str, source_path: str) -> None:
+    """Replace the quarantine of earlier imports of this same log (same name and path)."""
+    params = [source_file, source_path]
     if store.kind == "duckdb":
-        store.con.con.execute(sql.format(p="?"), [OUTCOMES_TABLE, source_file])
+        store.con.con.execute(replace_file_rows_sql("rejected_rows", OUTCOMES_TABLE, "?"), params)
     else:
         with store.con.con.cursor() as cur:
-            cur.execute(sql.format(p="%s"), [OUTCOMES_TABLE, source_file])
+            cur.execute(replace_file_rows_sql("rejected_rows", OUTCOMES_TABLE, "%s"), params)
 
 
 def _existing_ids(store: Store, ids: list[str]) -> set[str]:
@@ -351,13 +353,14 @@ def import_outcomes(
             "rows_unchanged": pa.array([len(picked) - len(new)], pa.int64()),
             "rows_rejected": pa.array([len({r[0] for r in reject_rows})], pa.int64()),
             "warnings": pa.array([0], pa.int64()),
+            "source_path": [str(path.resolve())],
         },
         schema=LOAD_LOG.to_pyarrow(),
     )
     with transaction(store):
         _append(store, OUTCOMES_TABLE, outcomes)
         _append(store, "contact_preferences", _preference_rows(opted, opted_customers))
-        _delete_file_rejects(store, name)
+        _delete_file_rejects(store, name, str(path.resolve()))
         _append(store, "rejected_rows", rejected)
         _append(store, "load_log", log_row)
     return OutcomeImport(

@@ -96,7 +96,7 @@ def _count_sql(spec: TableSpec) -> str:
       FROM _incoming i LEFT JOIN {_quote(spec.name)} t ON {match}"""
 
 
-def _replace_file_rows(table: str, spec_name: str, param: str) -> str:
+def replace_file_rows_sql(table: str, spec_name: str, param: str) -> str:
     """Delete the quarantine of earlier loads of the same file (same name and path).
 
     ``param`` is the engine's placeholder; it binds the file name, then its resolved path.
@@ -159,7 +159,7 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
                 ("load_warnings", "_warnings_arrow"),
             ):
                 con.execute(
-                    _replace_file_rows(table, spec.name, "?"),
+                    replace_file_rows_sql(table, spec.name, "?"),
                     [batch.source_file, batch.source_path],
                 )
                 con.execute(f"INSERT INTO {table} SELECT * FROM {arrow}")
@@ -227,7 +227,8 @@ def _apply_postgres(store: Store, batch: LoadBatch) -> MergeCounts:
             cur.execute(sql.replace("AS VARCHAR", "AS text"))
         for table, data in (("rejected_rows", batch.rejects), ("load_warnings", batch.warnings)):
             cur.execute(
-                _replace_file_rows(table, spec.name, "%s"), [batch.source_file, batch.source_path]
+                replace_file_rows_sql(table, spec.name, "%s"),
+                [batch.source_file, batch.source_path],
             )
             _copy_into(cur, table, data)
         _copy_into(cur, "load_log", _log_with_counts(batch.log, counts))
