@@ -12,11 +12,14 @@ The CDNOW data cannot be downloaded here, so the published parameters (FHL 2005:
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from scipy import integrate, stats
 
+from aftercare.config import ValueConfig
 from aftercare.models import bgnbd, gamma_gamma
 from aftercare.models.bgnbd import BgNbdParams
+from aftercare.models.clv import CLV_COLUMNS, probabilistic_clv
 from aftercare.models.gamma_gamma import GammaGammaParams
 
 CDNOW = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -150,3 +153,56 @@ def test_r_val_ltv_gamma_gamma_recovers_published_parameters():
     assert fitted.p == pytest.approx(CDNOW_GG.p, rel=0.1)
     assert fitted.q == pytest.approx(CDNOW_GG.q, rel=0.1)
     assert fitted.gamma == pytest.approx(CDNOW_GG.gamma, rel=0.1)
+
+
+def _clv_inputs_table(n: int, seed: int) -> pa.Table:
+    """Simulated engine inputs (one row per customer) from the published parameters."""
+    T = np.random.default_rng(seed).uniform(27.0, 39.0, n)
+    x, t_x, T, _ = simulate_bgnbd(CDNOW, T, 0.0, seed=seed + 1)
+    _, m, _ = simulate_gamma_gamma(CDNOW_GG, n, seed=seed + 2)
+    return pa.table(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "visit_days": (x + 1).astype("int64"),
+            "frequency": x.astype("int64"),
+            "recency_weeks": t_x,
+            "age_weeks": T,
+            "spend_per_visit_cny": m,
+            "gross_margin_history": np.full(n, 0.4),
+        }
+    )
+
+
+def test_r_val_ltv_probabilistic_clv_combines_the_two_models():
+    inputs = _clv_inputs_table(5000, seed=10)
+    result = probabilistic_clv(inputs, config=ValueConfig(clv_horizon_days=364))
+    assert result.status == "fitted" and result.visits_params is not None
+    rows = result.estimates.to_pylist()
+    assert result.estimates.column_names == list(CLV_COLUMNS)
+    one, data = rows[7], inputs.slice(7, 1).to_pylist()[0]
+    # By hand from the fitted parameters: 52 weeks of expected visits × expected spend × 40 %.
+    visits = bgnbd.expected_visits_conditional(
+        result.visits_params,
+        52.0,
+        [data["frequency"]],
+        [data["recency_weeks"]],
+        [data["age_weeks"]],
+    )[0]
+    spend = gamma_gamma.expected_spend_per_visit(
+        result.spend_params, [data["visit_days"]], [data["spend_per_visit_cny"]]
+    )[0]
+    assert one["expected_visits_horizon"] == pytest.approx(visits)
+    assert one["expected_spend_per_visit_cny"] == pytest.approx(spend)
+    assert one["clv_probabilistic_cny"] == pytest.approx(visits * spend * 0.4)
+    assert one["clv_model"] == "BG/NBD + Gamma-Gamma (probabilistic)"
+    assert one["clv_horizon_days"] == 364
+
+
+def test_r_val_ltv_probabilistic_clv_not_fitted_on_too_few_customers():
+    inputs = _clv_inputs_table(10, seed=20)
+    result = probabilistic_clv(inputs, config=ValueConfig())  # needs 30
+    assert result.status == "not fitted: 10 customers with a visit, fewer than 30"
+    rows = result.estimates.to_pylist()
+    assert len(rows) == 10
+    assert all(r["clv_probabilistic_cny"] is None for r in rows)
+    assert all(r["expected_visits_horizon"] is None for r in rows)

@@ -185,6 +185,20 @@ def test_customer_value_mart_columns_and_values(db, tmp_path):
     assert float(c1["ltv"]) == pytest.approx(48000.0)
     # R-VAL-PROFIT: 6000 − (6 visits × 120 + platinum benefit 2500) = 2780.
     assert float(c1["net_profit"]) == pytest.approx(2780.0)
+    # R-VAL-LTV probabilistic CLV: labelled columns beside the simple LTV; two customers with
+    # a visit are too few to fit (default 30), so no estimate is guessed.
+    assert {
+        "clv_model",
+        "clv_status",
+        "clv_horizon_days",
+        "probability_active",
+        "expected_visits_horizon",
+        "expected_spend_per_visit_cny",
+        "clv_probabilistic_cny",
+    } <= set(c1)
+    assert c1["clv_status"] == "not fitted: 2 customers with a visit, fewer than 30"
+    assert (c1["clv_probabilistic_cny"], c1["expected_visits_horizon"]) == ("", "")
+    assert rows["C3"]["clv_status"] == "no visit"
 
 
 def test_mart_exports_to_parquet_and_xlsx(db, tmp_path):
@@ -210,3 +224,40 @@ def test_stored_table_export_still_works(db, tmp_path):
     result = runner.invoke(app, ["export", "service_orders", "--out", str(out), "--db", db])
     assert result.exit_code == 0, result.output
     assert "7 rows of service_orders" in result.output
+
+
+def test_customer_value_mart_with_a_fitted_probabilistic_clv(tmp_path):
+    # 40 customers, customer k visiting every (20 + 7k) days from 2022-01-0k until their own
+    # last visit, each visit 1000 at cost 500 (margin 50 %): enough to fit both models.
+    start = dt.date(2022, 1, 1)
+    customers = [["customer_id"]] + [[f"K{k:02d}"] for k in range(40)]
+    orders = [["order_id", "customer_id", "open_date", "total_amount", "cost_amount"]]
+    for k in range(40):
+        day, stop = start + dt.timedelta(days=k), dt.date(2023, 6, 1) + dt.timedelta(days=9 * k)
+        while day <= stop:
+            orders.append([f"O{k}-{day}", f"K{k:02d}", day.isoformat(), "1000", "500"])
+            day += dt.timedelta(days=20 + 7 * k)
+    url = next(make_store_url("duckdb", tmp_path))
+    for table, rows in (("customers", customers), ("service_orders", orders)):
+        result = runner.invoke(
+            app, ["import", table, str(_write(tmp_path / f"{table}.csv", rows)), "--db", url]
+        )
+        assert result.exit_code == 0, result.output
+    rows = _export_csv(url, "customer_value", tmp_path / "value.csv")
+    assert len(rows) == 40
+    for r in rows.values():
+        assert r["clv_status"] == "fitted"
+        assert r["clv_model"] == "BG/NBD + Gamma-Gamma (probabilistic)"
+        visits, spend = (
+            float(r["expected_visits_horizon"]),
+            float(r["expected_spend_per_visit_cny"]),
+        )
+        assert 0.0 < float(r["probability_active"]) <= 1.0 and visits > 0
+        # every visit is worth 1000: the expected spend of a visit is near it
+        assert spend == pytest.approx(1000.0, rel=0.05)
+        assert float(r["clv_probabilistic_cny"]) == pytest.approx(visits * spend * 0.5)
+    # K00 came every 20 days and then not for 13 months: BG/NBD judges it gone, whereas
+    # K39, who comes every 293 days and was last seen six weeks ago, is expected back.
+    k00, k39 = rows["K00"], rows["K39"]
+    assert float(k00["probability_active"]) < 0.01 < 0.5 < float(k39["probability_active"])
+    assert float(k00["expected_visits_horizon"]) < float(k39["expected_visits_horizon"])

@@ -32,7 +32,16 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.config import TIER_ORDER, ScoringConfig, TierName, ValueConfig
-from aftercare.pipeline.staging import as_date, orders_in_window, spend_orders, visits
+from aftercare.pipeline.staging import (
+    as_date,
+    orders_in_window,
+    orders_up_to,
+    spend_orders,
+    visits,
+)
+
+#: Days per week: the probabilistic CLV's time unit is the week (R-VAL-LTV).
+DAYS_PER_WEEK = 7.0
 
 #: Interaction types that are outbound contacts, by unit cost (R-VAL-PROFIT).
 PHONE_CONTACT_TYPES = ("call",)
@@ -190,6 +199,61 @@ def customer_value(
         ltv=facts.annual_spend * gross_margin * _tier_lookup(facts.tier, value.lifetime_years),
     )
     return priced.mutate(is_loss_making=priced.net_profit < 0)
+
+
+def clv_inputs(
+    orders: ir.Table, *, as_of: dt.date | str, value: ValueConfig, scoring: ScoringConfig
+) -> ir.Table:
+    """Per-customer inputs of the probabilistic CLV (R-VAL-LTV, BG/NBD + Gamma-Gamma).
+
+    Grain: one row per customer with at least one visit on or before ``as_of`` (all history,
+    not only the scoring window). A *visit* is a visit day of the customer (several vehicles
+    or orders on one day are one transaction for the model).
+
+    - ``visit_days``; ``frequency`` = visit_days − 1 (repeat visits, the BG/NBD x);
+    - ``recency_weeks`` = (last − first visit) ÷ 7 (t_x); ``age_weeks`` = (as_of − first
+      visit) ÷ 7 (T);
+    - ``spend_cny``, ``gross_profit_cny``: spend per R-IN-5 (refunds net) and its gross profit
+      over the same history; ``spend_per_visit_cny`` = spend ÷ visit days (the Gamma-Gamma
+      mean spend m over ``visit_days`` visits); ``gross_margin_history`` = profit ÷ spend
+      (NULL when spend ≤ 0).
+
+    Returns
+    -------
+    ir.Table
+        customer_id, visit_days, frequency, recency_weeks, age_weeks, spend_cny,
+        gross_profit_cny, spend_per_visit_cny, gross_margin_history.
+    """
+    history = orders_up_to(orders, as_of)
+    seen = visits(history)
+    days = seen.select("customer_id", "open_date").distinct()
+    span = days.group_by("customer_id").aggregate(
+        first_visit_date=days.open_date.min(),
+        last_visit_date=days.open_date.max(),
+        visit_days=days.count(),
+    )
+    spend = order_profit(spend_orders(history, scoring.spend_payers), config=value)
+    money = spend.group_by("customer_id").aggregate(
+        spend_cny=spend.total_cny.sum(), gross_profit_cny=spend.gross_profit_cny.sum()
+    )
+    j = span.left_join(money, "customer_id")
+    visit_days = j.visit_days.cast("int64")
+    total = j.spend_cny.coalesce(0.0)
+    weeks = ibis.literal(str(DAYS_PER_WEEK)).cast("float64")
+    return j.select(
+        customer_id=j.customer_id,
+        visit_days=visit_days,
+        frequency=visit_days - 1,
+        recency_weeks=j.last_visit_date.delta(j.first_visit_date, unit="day").cast("float64")
+        / weeks,
+        age_weeks=as_date(as_of).delta(j.first_visit_date, unit="day").cast("float64") / weeks,
+        spend_cny=total,
+        gross_profit_cny=j.gross_profit_cny.coalesce(0.0),
+        spend_per_visit_cny=total / visit_days.cast("float64"),
+        gross_margin_history=ibis.ifelse(
+            total > 0, j.gross_profit_cny / total, ibis.null("float64")
+        ),
+    )
 
 
 def _ceil_share(count: ir.IntegerValue, share: float) -> ir.IntegerValue:

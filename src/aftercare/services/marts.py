@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
 
 from aftercare.config import Config
@@ -19,7 +20,7 @@ from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals
 from aftercare.pipeline.lifecycle import customer_lifecycle
 from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
 from aftercare.pipeline.staging import resolved_orders
-from aftercare.pipeline.value import customer_value
+from aftercare.pipeline.value import clv_inputs, customer_value
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, score_snapshot, snapshot
 from aftercare.store.connect import Store
@@ -146,7 +147,36 @@ def churn_risk_mart(marts: Marts) -> ir.Table:
     )
 
 
-def mart(marts: Marts, name: str) -> ir.Table:
+def customer_value_mart(marts: Marts, config: Config) -> ir.Table:
+    """Customer value with the simple LTV and the probabilistic CLV beside it (R-VAL-LTV).
+
+    Grain: one row per scored customer as of the date. Every column of ``marts.value``, then
+    the clearly labelled model estimates of :mod:`aftercare.models.clv` (``clv_model``,
+    ``clv_status``, ``clv_horizon_days``, ``probability_active``, ``expected_visits_horizon``,
+    ``expected_spend_per_visit_cny``, ``clv_probabilistic_cny``). The models are fitted here,
+    on the engine's one-row-per-customer inputs pulled as Arrow; a customer without any visit
+    has no estimate (``clv_status`` = ``no visit``).
+    """
+    from aftercare.models.clv import CLV_COLUMNS, probabilistic_clv
+
+    known = marts.orders.filter(marts.orders.customer_id.isin(marts.tables.customers.customer_id))
+    inputs = clv_inputs(known, as_of=marts.as_of, value=config.value, scoring=config.scoring)
+    fit = probabilistic_clv(inputs.order_by("customer_id").to_pyarrow(), config=config.value)
+    estimates = ibis.memtable(fit.estimates).rename(e_customer_id="customer_id")
+    value = marts.value
+    j = value.left_join(estimates, value.customer_id == estimates.e_customer_id)
+    return j.select(
+        *[j[c] for c in value.columns],
+        *[j[c] for c in CLV_COLUMNS if c not in {"customer_id", "clv_status"}],
+        clv_status=j.clv_status.coalesce(NO_VISIT),
+    )
+
+
+#: ``clv_status`` of a customer with no visit on record: the models have nothing to go on.
+NO_VISIT = "no visit"
+
+
+def mart(marts: Marts, name: str, config: Config) -> ir.Table:
     """The per-entity mart called ``name`` (one of :data:`MART_GRAINS`).
 
     Raises
@@ -159,7 +189,7 @@ def mart(marts: Marts, name: str) -> ir.Table:
     if name == "vehicle_reminders":
         return marts.reminders
     if name == "customer_value":
-        return marts.value
+        return customer_value_mart(marts, config)
     raise AftercareError(f"no mart {name!r}; marts: {', '.join(MART_GRAINS)}")
 
 
@@ -168,6 +198,6 @@ def export_mart(store: Store, name: str, out: Path, *, as_of: dt.date, config: C
 
     The ``as_of`` score snapshot is computed and stored first when it is missing.
     """
-    table = mart(build_marts(store, as_of, config), name)
+    table = mart(build_marts(store, as_of, config), name, config)
     key = ["vin"] if name == "vehicle_reminders" else ["customer_id"]
     return export_expr(table, out, order_by=key)
