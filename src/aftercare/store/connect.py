@@ -2,7 +2,9 @@
 
 - a file path, ``duckdb:///path`` or nothing (``$AFTERCARE_DB``, else ``./aftercare.duckdb``):
   DuckDB, the embedded default;
-- ``postgresql://user@host:port/db``: PostgreSQL, for multi-user deployments.
+- ``postgresql://user@host:port/db``: PostgreSQL, for multi-user deployments;
+- ``spark:///path/to/lake``: a folder of Parquet datasets read and written by PySpark
+  (:mod:`aftercare.store.spark_lake`), what a car maker's data platform holds.
 
 All reads go through Ibis. Writes that Ibis cannot express (transactions, deletes, COPY) live in
 :mod:`aftercare.store.writer`.
@@ -13,18 +15,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.errors import NotBuiltError, StoreError
+from aftercare.errors import StoreError
 from aftercare.playbook.model import PLAYBOOK_TABLES
 from aftercare.schema import TABLES
 from aftercare.store.system_tables import SYSTEM_TABLES
 
 DEFAULT_DB = "aftercare.duckdb"
-EngineKind = Literal["duckdb", "postgres"]
+EngineKind = Literal["duckdb", "postgres", "spark"]
+
+
+def store_schemas() -> dict[str, ibis.Schema]:
+    """Every table a store holds from the start: canonical, system and playbook."""
+    wanted = {name: spec.ibis_schema() for name, spec in TABLES.items()}
+    wanted.update(SYSTEM_TABLES)
+    wanted.update(PLAYBOOK_TABLES)
+    return wanted
 
 
 @dataclass
@@ -36,14 +46,17 @@ class Store:
     url
         The URL it was opened with (without password).
     kind
-        ``duckdb`` or ``postgres``.
+        ``duckdb``, ``postgres`` or ``spark``.
     con
         The Ibis backend.
+    lake
+        On ``spark``: the lake's manifest and directories (:class:`~.spark_lake.Lake`).
     """
 
     url: str
     kind: EngineKind
     con: ibis.BaseBackend
+    lake: Any = None
 
     def table(self, name: str) -> ir.Table:
         """The Ibis table called ``name``."""
@@ -51,14 +64,25 @@ class Store:
 
     def has_table(self, name: str) -> bool:
         """Whether the store holds a table called ``name``."""
+        if self.lake is not None:
+            return bool(self.lake.has(name))
         return name in self.con.list_tables()
+
+    def list_tables(self) -> list[str]:
+        """The names of the store's tables."""
+        if self.lake is not None:
+            return list(self.lake.tables())
+        return list(self.con.list_tables())
 
     def ensure_schema(self) -> None:
         """Create every canonical and system table that does not exist yet (empty)."""
+        wanted = store_schemas()
+        if self.lake is not None:
+            # Older lakes gain new columns as typed NULLs in the views (files stay as written).
+            self.lake.create_empty(wanted)
+            self.lake.register_all(wanted)
+            return
         existing = set(self.con.list_tables())
-        wanted = {name: spec.ibis_schema() for name, spec in TABLES.items()}
-        wanted.update(SYSTEM_TABLES)
-        wanted.update(PLAYBOOK_TABLES)
         for name, schema in wanted.items():
             if name not in existing:
                 self.con.create_table(name, schema=schema)
@@ -74,7 +98,10 @@ class Store:
                 self.con.raw_sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {to_sql(dtype)}')
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (a lake keeps the process's Spark context for the next one)."""
+        if self.lake is not None:
+            self.lake.drop_views(self.lake.tables())
+            return
         self.con.disconnect()
 
     def __enter__(self) -> Store:
@@ -128,9 +155,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
             raise StoreError(f"cannot connect to {shown}: {exc}".splitlines()[0]) from None
         store = Store(url=shown, kind="postgres", con=con)
     elif url.startswith(("spark:", "pyspark:")):
-        raise NotBuiltError(
-            "a Spark store is not built yet; run the pipeline on DuckDB or PostgreSQL"
-        )
+        store = _open_lake(url, create=create)
     else:
         # duckdb:///abs/path.duckdb -> /abs/path.duckdb; a plain path is taken as it is.
         path = Path(url.removeprefix("duckdb://"))
@@ -149,4 +174,38 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
         store = Store(url=str(path), kind="duckdb", con=con)
     if create:
         store.ensure_schema()
+    return store
+
+
+def lake_path(url: str) -> Path:
+    """The folder of ``spark:///abs/path`` (or ``spark:relative/path``)."""
+    rest = url.split(":", 1)[1]
+    if rest.startswith("//"):
+        rest = rest[2:]
+    if not rest:
+        raise StoreError(f"{url!r}: name the lake folder, e.g. spark:///data/aftercare-lake")
+    return Path(rest)
+
+
+def _open_lake(url: str, *, create: bool) -> Store:
+    """Open the Spark lake at ``url`` (see :mod:`aftercare.store.spark_lake`)."""
+    from aftercare.store.spark_lake import MANIFEST, STAGING, Lake, spark_session
+
+    root = lake_path(url).absolute()
+    if not (root / MANIFEST).exists():
+        if not create:
+            raise StoreError(f"no store at {root}: import data or run `aftercare demo` first")
+        if not root.parent.exists():
+            raise StoreError(f"cannot create store {root}: folder {root.parent} does not exist")
+        root.mkdir(exist_ok=True)
+    session = spark_session(root)
+    from aftercare.store.spark_backend import LakeBackend
+
+    con = LakeBackend().connect(session)
+    lake = Lake(root, session)
+    con.scratch = root / STAGING / f"memtables-{id(lake):x}"
+    store = Store(url=f"spark://{root}", kind="spark", con=con, lake=lake)
+    if not create:
+        # Register what is there (create=True registers in ensure_schema, after creating).
+        lake.register_all(store_schemas())
     return store
