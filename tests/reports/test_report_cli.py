@@ -30,7 +30,8 @@ def test_html_chinese_by_default(db, tmp_path):
     assert result.exit_code == 0, result.output
     assert "scored 7 customers as of 2024-06-30" in result.output
     html = out.read_text(encoding="utf-8")
-    assert "客户经营月报" in html and "75.0%" in html and "2024-03-31 → 2024-06-30" in html
+    assert "客户经营月报" in html and "50.0%" in html and "2024-03-31 → 2024-06-30" in html
+    assert "2023-06-30 → 2024-06-30" in html  # the CRR period: the year to as-of
 
 
 def test_html_english_and_xlsx(db, tmp_path):

@@ -129,24 +129,40 @@ def test_profit_by_tier(report):
         assert r["mean_ltv"] == (pytest.approx(ltv) if ltv is not None else None)
 
 
-def test_crr_with_band_r_crr(reports):
+def test_crr_over_the_year_to_as_of_r_crr(reports):
     at_p, at_a, _ = reports
     c = at_a.crr
-    # At start (P): C1 C2 C5 C6; at end (A): C1 C3 C4 C5 C6; new: C3, C4.
-    assert (c["customers_at_start"], c["customers_at_end"], c["new_customers"]) == (4, 5, 2)
-    assert (c["retained_customers"], c["reactivated_customers"]) == (3, 0)
-    assert c["crr_pct"] == pytest.approx((5 - 2) / 4 * 100)
+    # R-CRR over the year 2023-06-30 .. 2024-06-30 (not since the previous snapshot): at
+    # start (visit in the 365 days to 2023-06-30) C2 C5; at end C1 C3 C4 C5 C6; new (first
+    # visit in the period) C1 C3 C4 C6 -> (5 - 4) / 2 = 50 %.
+    assert (c["period_start"], c["period_end"]) == (dt.date(2023, 6, 30), A)
+    assert (c["customers_at_start"], c["customers_at_end"], c["new_customers"]) == (2, 5, 4)
+    assert (c["retained_customers"], c["reactivated_customers"]) == (1, 0)
+    assert c["crr_pct"] == pytest.approx((5 - 4) / 2 * 100)
     assert c["band"] == "alert"
-    assert (c["period_start"], c["period_end"]) == (P, A)
-    # At P over (2023-12-31, P]: start C2 C5; end C1 C2 C5 C6; new C1 C6 → 100 %.
-    assert at_p.crr["crr_pct"] == pytest.approx(100.0)
-    assert at_p.crr["band"] == "excellent"
+    # One date, one CRR: the KPI table's CRR of June (the year to 2024-06-30) is the same.
+    kpi = at_a.month_kpis.kpi("crr")
+    assert kpi.value == pytest.approx(c["crr_pct"])
+    assert (kpi.period_start, kpi.period_end) == (c["period_start"], c["period_end"])
+    # At P (2023-03-31 .. 2024-03-31) nobody had a visit in the year before the start.
+    assert (at_p.crr["customers_at_start"], at_p.crr["customers_at_end"]) == (0, 4)
+    assert at_p.crr["crr_pct"] is None and at_p.crr["band"] is None
     assert at_a.crr_thresholds == {
         "excellent_min": 90.0,
         "average_max": 88.0,
         "average_min": 82.0,
         "alert_below": 80.0,
     }
+
+
+def test_crr_matches_the_headline_of_the_same_date(hand):  # noqa: F811
+    from aftercare.config import DEFAULT_CONFIG
+    from aftercare.services.summary import headline
+    from aftercare.store import open_store
+
+    with open_store(hand.url, create=False) as store:
+        head = headline(store, A, DEFAULT_CONFIG)
+    assert head.crr == hand.at_a.crr
 
 
 def test_churn_levels_and_reasons_r_churn(report):

@@ -76,8 +76,8 @@ def test_every_label_has_both_languages():
 def test_headline_kpis(zh):
     kpis = re.search(r'id="kpis">(.*?)<div class="mix"', zh, re.S).group(1)
     values = re.findall(r'<div class="value">([^<]*)</div>', kpis)
-    # customers; CRR (5 − 2) ÷ 4; top 20 % = 5970 ÷ 7390; loss-making 1 ÷ 7; high risk; due
-    assert values == ["7", "75.0%", "80.8%", "14.3%", "2", "2"]
+    # customers; CRR (5 − 4) ÷ 2; top 20 % = 5970 ÷ 7390; loss-making 1 ÷ 7; high risk; due
+    assert values == ["7", "50.0%", "80.8%", "14.3%", "2", "2"]
     assert "警戒" in kpis
     mix = re.search(r'id="kpi-tier-mix">(.*?)</div>', zh, re.S).group(1)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", mix))
@@ -120,9 +120,10 @@ def test_pareto_and_profit_sections(zh):
 
 def test_crr_section(zh):
     s = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section(zh, "crr")))
-    assert "75.0%" in s and "警戒" in s
-    for label, value in (("期初客户数", "4"), ("期末客户数", "5"), ("期间新增客户数", "2"),
-                         ("留存客户数", "3")):  # fmt: skip
+    assert "50.0%" in s and "警戒" in s
+    assert "客户留存率（CRR） · 2023-06-30 → 2024-06-30" in s  # the year to as-of, labelled
+    for label, value in (("期初客户数", "2"), ("期末客户数", "5"), ("期间新增客户数", "4"),
+                         ("留存客户数", "1")):  # fmt: skip
         assert f"{label} {value}" in s
 
 
@@ -150,14 +151,11 @@ def test_all_sections_in_both_languages(zh, en):
             assert section(html, name).strip()
 
 
-def test_missing_churn_and_migration_say_so(report):
-    html = render_html(dataclasses.replace(report, churn=None, migration=None))
-    assert "流失风险模块在此安装中不可用" in section(html, "churn")
+def test_missing_migration_says_so(report):
+    html = render_html(dataclasses.replace(report, migration=None))
     assert "没有更早的评分快照" in section(html, "migration")
-    kpis = re.search(r'id="kpis">(.*?)<div class="mix"', html, re.S).group(1)
-    assert re.findall(r'<div class="value">([^<]*)</div>', kpis)[4] == "—"
-    en = render_html(dataclasses.replace(report, churn=None), "en")
-    assert "Churn risk is not available" in section(en, "churn")
+    en = render_html(dataclasses.replace(report, migration=None), "en")
+    assert "No earlier score snapshot" in section(en, "migration")
 
 
 def test_text_is_escaped(report):

@@ -47,7 +47,8 @@ def test_native_charts(book):
 def test_summary_numbers(book):
     rows = cells(book[1]["概览"])
     assert rows["客户总数"][0] == 7
-    assert rows["客户留存率 CRR"][0] == pytest.approx(75.0)
+    assert rows["客户留存率 CRR"][0] == pytest.approx(50.0)
+    assert rows["统计期"][0] == "2023-06-30 → 2024-06-30"
     assert rows["水平"][0] == "警戒"
     assert rows["前20%客户贡献净利润"][0] == pytest.approx(5970 / 7390)
     assert rows["亏损客户占比"][0] == pytest.approx(1 / 7)
@@ -70,7 +71,7 @@ def test_section_sheets(book):
     profit = cells(wb["各等级利润"])
     assert profit["白银"][:5] == pytest.approx([3, 11700, 5750, 1620, 4130])
     crr = cells(wb["留存率"])
-    assert (crr["期初客户数"][0], crr["期末客户数"][0], crr["期间新增客户数"][0]) == (4, 5, 2)
+    assert (crr["期初客户数"][0], crr["期末客户数"][0], crr["期间新增客户数"][0]) == (2, 5, 4)
     churn = cells(wb["流失风险"])
     assert (churn["低"][0], churn["中"][0], churn["高"][0]) == (4, 1, 2)
     assert (churn["被动流失（搬迁、忙碌等）"][0], churn["价格因素"][0], churn["服务体验"][0]) == (
@@ -84,10 +85,7 @@ def test_section_sheets(book):
 
 
 def test_english_and_missing_sections(report, tmp_path):
-    path = write_xlsx(
-        dataclasses.replace(report, churn=None, migration=None), tmp_path / "e.xlsx", "en"
-    )
+    path = write_xlsx(dataclasses.replace(report, migration=None), tmp_path / "e.xlsx", "en")
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[0] == "Summary" and "Churn risk" in wb.sheetnames
-    assert "not available" in wb["Churn risk"]["A3"].value
     assert "No earlier score snapshot" in wb["Migration"]["A3"].value

@@ -153,8 +153,9 @@ class ReportData:
     previous_as_of
         The previous stored score snapshot (migration), ``None`` when there is none.
     period_start
-        Start of the comparison period for lifecycle change and CRR: the previous snapshot
-        date, else as_of minus ``scoring.snapshot_every_months``.
+        Start of the comparison period of the lifecycle change: the previous snapshot date,
+        else as_of minus ``scoring.snapshot_every_months`` (CRR has its own period, in
+        ``crr``).
     scored_now
         The as-of snapshot did not exist and was computed for this report.
     currency
@@ -180,12 +181,13 @@ class ReportData:
     crr
         ``period_start``, ``period_end``, ``customers_at_start``, ``customers_at_end``,
         ``new_customers``, ``retained_customers``, ``reactivated_customers``, ``crr_pct``,
-        ``band`` (R-CRR).
+        ``band`` (R-CRR). The period is the year ending at as-of unless the report was asked
+        for another one: the same CRR as the headline and the KPI table for that date.
     crr_thresholds
         The band limits in percent: ``excellent_min``, ``average_max``, ``average_min``,
         ``alert_below``.
     churn
-        Churn summary, ``None`` when churn risk is not available in this installation.
+        Churn-risk levels and likely reasons.
     actions
         This week's open actions by priority, for the store and per advisor.
     month_kpis
@@ -208,7 +210,7 @@ class ReportData:
     profit_by_tier: list[Row]
     crr: Row
     crr_thresholds: dict[str, float]
-    churn: ChurnSummary | None
+    churn: ChurnSummary
     actions: ActionsWeek
     month_kpis: MonthKpis
     reminder_weeks: list[ReminderWeek] = field(default_factory=list)

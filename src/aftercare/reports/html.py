@@ -247,10 +247,8 @@ def _crr(data: ReportData, t: Labels) -> dict[str, Any]:
     }
 
 
-def _churn(data: ReportData, t: Labels) -> dict[str, Any] | None:
+def _churn(data: ReportData, t: Labels) -> dict[str, Any]:
     ch = data.churn
-    if ch is None:
-        return None
     levels, reasons = list(ch.levels), list(ch.reasons)
 
     def share(n: int, total: int) -> str:
@@ -315,7 +313,7 @@ def report_context(data: ReportData, lang: str = DEFAULT_LANG) -> dict[str, Any]
         (t["kpi.loss_making"], fmt_pct(data.pareto["loss_making_share"]), ""),
         (
             t["kpi.high_risk"],
-            fmt_int(data.churn.levels.get("high", 0)) if data.churn else "—",
+            fmt_int(data.churn.levels.get("high", 0)),
             "",
         ),
         (t.fmt("kpi.reminders", weeks=len(data.reminder_weeks)), fmt_int(data.reminders_due), ""),

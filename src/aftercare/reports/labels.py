@@ -104,7 +104,6 @@ _ZH: dict[str, str] = {
     "churn.levels": "按风险等级",
     "churn.reasons": "流失/高风险客户的可能原因",
     "churn.trade_in": "其中车辆已售出或报废（转置换沟通）",
-    "churn.na": "流失风险模块在此安装中不可用，本节暂无数据。",
     "col.level": "风险等级",
     "col.reason": "原因",
     # reminders
@@ -313,7 +312,6 @@ _EN: dict[str, str] = {
     "churn.levels": "By risk level",
     "churn.reasons": "Likely reason of lapsed / high-risk customers",
     "churn.trade_in": "Of whom all vehicles sold or scrapped (trade-in conversation)",
-    "churn.na": "Churn risk is not available in this installation; this section has no data.",
     "col.level": "Risk level",
     "col.reason": "Reason",
     "col.week": "Week",

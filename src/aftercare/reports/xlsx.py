@@ -105,13 +105,10 @@ def _summary(b: _Book, data: ReportData) -> None:
         (t["kpi.customers"], data.customers, "int"),
         (t["kpi.crr"], data.crr["crr_pct"], "pctv"),
         (t["crr.band"], t.value("band", data.crr["band"]), "text"),
+        (t["crr.period"], f"{data.crr['period_start']} → {data.crr['period_end']}", "text"),
         (t.fmt("kpi.top_share", top=top), data.pareto["top_net_profit_share"], "pct"),
         (t["kpi.loss_making"], data.pareto["loss_making_share"], "pct"),
-        (
-            t["kpi.high_risk"],
-            data.churn.levels.get("high", 0) if data.churn else t["churn.na"],
-            "int" if data.churn else "text",
-        ),
+        (t["kpi.high_risk"], data.churn.levels.get("high", 0), "int"),
         (t.fmt("kpi.reminders", weeks=len(data.reminder_weeks)), data.reminders_due, "int"),
     ]
     for r, (label, value, kind) in enumerate(rows, start=2):
@@ -299,9 +296,6 @@ def _churn(b: _Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("churn", t["sec.churn"])
     ch = data.churn
-    if ch is None:
-        ws.write(2, 0, t["churn.na"])
-        return
     levels = [(t.value("level", k), n) for k, n in ch.levels.items()]
     first, last = b.table(ws, 2, [t["col.level"], t["col.customers"]], levels, ["text", "int"])
     level_points = [{"fill": {"color": charts.LEVEL_COLOURS.get(k, charts.PRIMARY)}}

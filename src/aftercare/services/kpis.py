@@ -158,7 +158,8 @@ def _status(value: float | None, target: float) -> str:
     return "ok" if value >= target - 1e-9 else "below"
 
 
-def _year_before(day: dt.date) -> dt.date:
+def year_before(day: dt.date) -> dt.date:
+    """The same calendar day a year earlier (29 February → 28 February): CRR's period start."""
     try:
         return day.replace(year=day.year - 1)
     except ValueError:  # 29 February
@@ -204,7 +205,7 @@ def month_kpis(
         )
     )  # fmt: skip
     retention = _one(
-        crr(orders, period_start=_year_before(end), period_end=end,
+        crr(orders, period_start=year_before(end), period_end=end,
             config=config.retention, customers=t.customers)
     )  # fmt: skip
 

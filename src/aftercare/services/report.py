@@ -1,8 +1,9 @@
 """Build the manager's report from a store for one as-of date (SPEC §7).
 
-Every mart is computed in the engine through the pipeline functions; only small aggregates
-come back (``to_pyarrow`` of a handful of rows per section), so the report never pulls
-per-customer rows into Python, whatever the size of the store.
+Every mart comes from :func:`aftercare.services.marts.build_marts`, so each figure is computed
+the way every other command computes it; only small aggregates come back (``to_pyarrow`` of a
+handful of rows per section), so the report never pulls per-customer rows into Python,
+whatever the size of the store.
 """
 
 from __future__ import annotations
@@ -11,17 +12,15 @@ import calendar
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import ibis.expr.types as ir
 
-from aftercare.config import TIER_ORDER, Config, ReminderConfig
+from aftercare.config import TIER_ORDER, Config
 from aftercare.pipeline.history import migration_matrix
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
-from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
 from aftercare.pipeline.retention import crr
-from aftercare.pipeline.staging import as_date, resolved_orders
-from aftercare.pipeline.value import customer_value, pareto_curve, pareto_summary, profit_by_tier
+from aftercare.pipeline.staging import as_date
+from aftercare.pipeline.value import pareto_curve, pareto_summary, profit_by_tier
 from aftercare.playbook.kpis import month_bounds
 from aftercare.reports.call_sheets import CallSheets
 from aftercare.reports.data import (
@@ -33,7 +32,6 @@ from aftercare.reports.data import (
     Row,
 )
 from aftercare.services.actions import action_list, iso_week
-from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.kpis import (
     advisor_week_actions,
     booking_conversions,
@@ -41,11 +39,12 @@ from aftercare.services.kpis import (
     month_kpis,
     rule_lifts,
     week_actions,
+    year_before,
 )
+from aftercare.services.marts import Marts, build_marts
 from aftercare.services.scoring import (
     SCORES_TABLE,
     previous_snapshot_date,
-    score_snapshot,
     snapshot,
 )
 from aftercare.store.connect import Store
@@ -87,18 +86,8 @@ def _tier_counts(scores: ir.Table) -> dict[str, int]:
     return counts
 
 
-def _value_sections(
-    tables: CanonicalTables, orders: ir.Table, scores: ir.Table, as_of: dt.date, config: Config
-) -> tuple[Row, list[Row], list[Row]]:
+def _value_sections(value: ir.Table, config: Config) -> tuple[Row, list[Row], list[Row]]:
     """Pareto figures, curve and profit by tier (R-VAL-PROFIT, R-VAL-PARETO)."""
-    value = customer_value(
-        orders,
-        tables.interactions,
-        scores,
-        as_of=as_of,
-        scoring=config.scoring,
-        value=config.value,
-    )
     with _cached(value) as cv:
         summary = _rows(pareto_summary(cv, value=config.value))[0]
         curve = _rows(pareto_curve(cv, points=PARETO_POINTS).order_by("point"))
@@ -110,52 +99,15 @@ def _value_sections(
     return summary, curve, by_tier
 
 
-def _churn_available() -> Any:
-    """The churn pipeline module, or ``None`` when this installation has none yet."""
-    try:
-        from aftercare.pipeline import churn
-    except ImportError:
-        return None
-    needed = ("churn_signals", "churn_risk", "churn_reason")
-    return churn if all(hasattr(churn, n) for n in needed) else None
-
-
-def _churn_section(
-    tables: CanonicalTables,
-    orders: ir.Table,
-    reminders: ir.Table,
-    scores: ir.Table,
-    as_of: dt.date,
-    config: Config,
-) -> ChurnSummary | None:
-    """Risk levels and likely reasons (R-CHURN-RISK, R-CHURN-REASON); ``None`` if unavailable."""
-    churn = _churn_available()
-    if churn is None:
-        return None
-    signals = churn.churn_signals(
-        tables.interactions,
-        tables.declined_services,
-        as_of=as_of,
-        config=config.retention,
-        vehicles=tables.vehicles,
-    )
-    risk = churn.churn_risk(
-        orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
-    )
-    with _cached(risk) as risk:
-        level_rows = _rows(risk.group_by("risk_level").aggregate(n=risk.count()))
-        reasons = churn.churn_reason(
-            risk,
-            scores,
-            tables.customers,
-            signals,
-            vehicle_flags=vehicle_status_flags(tables.vehicles),
+def _churn_section(marts: Marts) -> ChurnSummary:
+    """Risk levels and likely reasons (R-CHURN-RISK, R-CHURN-REASON, R-VEHICLE-SOLD)."""
+    risk, reasons = marts.risk, marts.churn_reasons
+    level_rows = _rows(risk.group_by("risk_level").aggregate(n=risk.count()))
+    reason_rows = _rows(
+        reasons.group_by("churn_reason").aggregate(
+            n=reasons.count(), trade_in=reasons.count(where=reasons.conversation == "trade_in")
         )
-        reason_rows = _rows(
-            reasons.group_by("churn_reason").aggregate(
-                n=reasons.count(), trade_in=reasons.count(where=reasons.conversation == "trade_in")
-            )
-        )
+    )
     levels = dict.fromkeys(CHURN_LEVELS, 0)
     levels.update({r["risk_level"]: int(r["n"]) for r in level_rows})
     counted = dict.fromkeys(CHURN_REASONS, 0)
@@ -184,22 +136,6 @@ def _reminder_load(
         for k in range(weeks)
     ]
     return load, int(row["overdue"] or 0)
-
-
-#: A brand no vehicle has: see :func:`_reminder_config`.
-_NO_BRAND = "__aftercare_no_brand_override__"
-
-
-def _reminder_config(config: ReminderConfig) -> ReminderConfig:
-    """``config`` with at least one first-service brand override.
-
-    Work-around: ``vehicle_reminders`` builds ``ibis.cases()`` from the per-brand overrides
-    and Ibis 12 raises TypeError on zero branches, i.e. with the default config. An override
-    for a brand nobody has, with the default months/km, changes no due date.
-    """
-    if config.first_service_by_brand:
-        return config
-    return config.model_copy(update={"first_service_by_brand": {_NO_BRAND: {}}})
 
 
 def build_call_sheets(store: Store, as_of: dt.date, config: Config) -> CallSheets:
@@ -242,13 +178,15 @@ def build_report(
     *,
     weeks: int | None = None,
     month: str | None = None,
+    crr_start: dt.date | None = None,
 ) -> ReportData:
     """Compute every section of the manager's report as of ``as_of`` (SPEC §7).
 
     When the store has no score snapshot of ``as_of`` it is computed and stored first
-    (:func:`~aftercare.services.scoring.score_snapshot`). The comparison period for the
-    lifecycle change and CRR starts at the previous stored snapshot, else
-    ``config.scoring.snapshot_every_months`` before ``as_of``.
+    (:func:`~aftercare.services.marts.build_marts`). The lifecycle change compares with the
+    previous stored snapshot, else ``config.scoring.snapshot_every_months`` before ``as_of``.
+    CRR (R-CRR) covers the year ending at ``as_of`` unless ``crr_start`` is given: the same
+    figure as the headline (``aftercare demo``/summary) and the KPI table for that date.
 
     Parameters
     ----------
@@ -257,12 +195,14 @@ def build_report(
     as_of
         The report date.
     config
-        The configuration (scorecard, value, lifecycle, retention, reminders).
+        The configuration (scorecard, value, lifecycle, retention, reminders, KPIs).
     weeks
         Coming weeks of reminder load to show (default ``reports.reminder_weeks``, 8).
     month
         ``YYYY-MM`` of the KPI section (default: the month of ``as_of``); its figures are
         as known on ``as_of``.
+    crr_start
+        Start of the CRR period (default: one year before ``as_of``).
 
     Returns
     -------
@@ -270,14 +210,10 @@ def build_report(
         Small aggregates only.
     """
     scored_now = as_of not in snapshot_dates(store, SCORES_TABLE)
-    if scored_now:
-        score_snapshot(store, as_of, config)
+    marts = build_marts(store, as_of, config)
     previous_as_of = previous_snapshot_date(store, as_of)
     period_start = previous_as_of or months_before(as_of, config.scoring.snapshot_every_months)
-
-    tables = canonical_tables(store)
-    orders = resolved_orders(tables.service_orders, tables.vehicles)
-    scores = snapshot(store, as_of)
+    tables, scores = marts.tables, marts.scores
 
     migration = None
     if previous_as_of is not None:
@@ -287,34 +223,30 @@ def build_report(
     life_cfg = config.lifecycle
     lifecycle = _rows(
         stage_distribution(
-            customer_lifecycle(tables.vehicles, as_of=as_of, config=life_cfg),
+            marts.lifecycle,
             customer_lifecycle(tables.vehicles, as_of=period_start, config=life_cfg),
             config=life_cfg,
         ).order_by("stage_order")
     )
 
-    pareto, curve, by_tier = _value_sections(tables, orders, scores, as_of, config)
+    pareto, curve, by_tier = _value_sections(marts.value, config)
 
     retention = config.retention
     crr_row = _rows(
         crr(
             # view(): crr's semi-join on a projected join chain raises IntegrityError in Ibis 12.
-            orders.view(),
-            period_start=period_start,
+            marts.orders.view(),
+            period_start=crr_start or year_before(as_of),
             period_end=as_of,
             config=retention,
             customers=tables.customers,
         )
     )[0]
 
-    reminders = vehicle_reminders(
-        orders, tables.vehicles, as_of=as_of, config=_reminder_config(config.reminders)
-    )
-    with _cached(reminders.select("customer_id", "vin", "due_date")) as due:
+    with _cached(marts.reminders.select("customer_id", "vin", "due_date")) as due:
         reminder_weeks, overdue = _reminder_load(
             due, as_of, config.reports.reminder_weeks if weeks is None else weeks
         )
-        churn = _churn_section(tables, orders, due, scores, as_of, config)
 
     return ReportData(
         as_of=as_of,
@@ -336,7 +268,7 @@ def build_report(
             "average_min": retention.crr_average_min,
             "alert_below": retention.crr_alert_below,
         },
-        churn=churn,
+        churn=_churn_section(marts),
         actions=actions_week(store, as_of, config),
         month_kpis=kpi_month(store, month or f"{as_of:%Y-%m}", config, today=as_of),
         reminder_weeks=reminder_weeks,
