@@ -233,24 +233,31 @@ class Lake:
     def frame(self, name: str, schema: ibis.Schema | None = None) -> Any:
         """The table as a Spark DataFrame; ``schema`` adds columns it lacks as typed NULLs."""
         from pyspark.sql import functions as F
-        from pyspark.sql.types import StructType
 
         from aftercare.store.spark_backend import spark_type
 
-        paths = [str(self.root / rel) for rel in self.parts(name).values()]
-        # recursiveFileLookup: no partition inference from as_of_date=… directory names (the
-        # column is in the files).
-        reader = self.session.read.option("recursiveFileLookup", "true")
-        stored = self.manifest["tables"][name].get("schema")
-        if stored:
-            reader = reader.schema(StructType.fromJson(json.loads(stored)))
-        frame = reader.parquet(*paths)
+        frame = self.frame_of(name, list(self.parts(name).values()))
         if schema is not None:
             have = set(frame.columns)
             for column, dtype in schema.items():
                 if column not in have:  # a lake made by an older version
                     frame = frame.withColumn(column, F.lit(None).cast(spark_type(dtype)))
         return frame
+
+    def frame_of(self, name: str, rels: list[str]) -> Any:
+        """The directories ``rels`` of table ``name`` as one Spark DataFrame."""
+        from pyspark.sql.types import StructType
+
+        # recursiveFileLookup: no partition inference from as_of_date=… directory names (the
+        # column is in the files).
+        reader = self.session.read.option("recursiveFileLookup", "true")
+        entry = self.manifest["tables"].get(name, {})
+        stored = entry.get("schema") or next(
+            (self._written[r] for r in rels if r in self._written), None
+        )
+        if stored:
+            reader = reader.schema(StructType.fromJson(json.loads(stored)))
+        return reader.parquet(*(str(self.root / rel) for rel in rels))
 
     def register(self, name: str, schema: ibis.Schema | None = None) -> None:
         """(Re)register ``name`` as a temporary view over its current parts."""

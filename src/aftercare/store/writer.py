@@ -128,7 +128,7 @@ def apply_load(store: Store, batch: LoadBatch) -> MergeCounts:
     Parameters
     ----------
     store
-        The open store (DuckDB or PostgreSQL).
+        The open store (DuckDB, PostgreSQL or a Spark lake).
     batch
         Validated rows, rejects, warnings and the load-log row.
 
@@ -139,6 +139,10 @@ def apply_load(store: Store, batch: LoadBatch) -> MergeCounts:
     """
     if store.kind == "duckdb":
         return _apply_duckdb(store, batch)
+    if store.kind == "spark":
+        from aftercare.store.spark_writer import apply_load_spark  # PySpark is optional
+
+        return apply_load_spark(store, batch)
     return _apply_postgres(store, batch)
 
 
