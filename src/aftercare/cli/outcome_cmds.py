@@ -51,8 +51,9 @@ STAGES = {
     "en": {"new": "New (0-1 y)", "activation": "Activation (1-3 y)", "growth": "Growth (3-5 y)",
            "mature": "Mature (5-8 y)", "decline": "Decline (8 y+)"},
 }  # fmt: skip
-KPIS = KPI_LABELS
-RULES = RULE_LABELS
+#: KPI and rule names, shared with the report (``reports.labels``).
+KPIS: dict[str, dict[str, str]] = {str(k): v for k, v in KPI_LABELS.items()}
+RULES: dict[str, dict[str, str]] = {str(k): v for k, v in RULE_LABELS.items()}
 
 
 def _check_lang(lang: str) -> str:

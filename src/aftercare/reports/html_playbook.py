@@ -110,7 +110,7 @@ def _actions(data: ReportData, t: Labels) -> dict[str, Any]:
     chart = None
     if week.by_advisor:
         chart = charts.bar_chart(
-            [r["label"] for r in advisors],
+            [str(r["label"]) for r in advisors],
             [
                 charts.Series(
                     t.value("priority", p),

@@ -460,14 +460,16 @@ KPI_LABELS: dict[Lang, dict[str, str]] = {
            "winback_rate": "Win-back rate", "nps": "NPS", "crr": "Customer retention (CRR)"},
 }  # fmt: skip
 
-TABLES: dict[Lang, dict[str, str]] = {
-    lang: {
+
+def _table(lang: Lang, words: dict[str, str]) -> dict[str, str]:
+    return {
         **words,
         **{f"rule.{k}": v for k, v in RULE_LABELS[lang].items()},
         **{f"kpi_name.{k}": v for k, v in KPI_LABELS[lang].items()},
     }
-    for lang, words in (("zh", _ZH), ("en", _EN))
-}
+
+
+TABLES: dict[Lang, dict[str, str]] = {"zh": _table("zh", _ZH), "en": _table("en", _EN)}
 
 
 @dataclass(frozen=True)
