@@ -13,7 +13,17 @@ from aftercare.store.connect import Store
 
 @contextmanager
 def transaction(store: Store) -> Iterator[None]:
-    """One transaction around several statements (Ibis has none of its own)."""
+    """One transaction around several statements (Ibis has none of its own).
+
+    Raises
+    ------
+    NotBuiltError
+        On a Spark lake: it has no transactions, so the playbook cannot write there.
+    """
+    if store.kind == "spark":
+        from aftercare.store.spark_backend import not_on_spark
+
+        raise not_on_spark("actions and outcomes")
     if store.kind == "duckdb":
         native = store.con.con
         native.execute("BEGIN TRANSACTION")
@@ -36,6 +46,10 @@ def replace_snapshot(store: Store, table: str, as_of: dt.date, rows: ir.Table) -
     """
     if "as_of_date" not in rows.columns:
         raise ValueError("a snapshot needs an as_of_date column")
+    if store.kind == "spark":
+        from aftercare.store.spark_writer import replace_snapshot_spark  # PySpark is optional
+
+        return replace_snapshot_spark(store, table, as_of, rows)
     if not store.has_table(table):
         store.con.create_table(table, schema=rows.schema())
     with transaction(store):
@@ -57,6 +71,10 @@ def snapshot_dates(store: Store, table: str) -> list[dt.date]:
     """The as-of dates stored in ``table``, oldest first."""
     if not store.has_table(table):
         return []
+    if store.kind == "spark":
+        from aftercare.store.spark_writer import snapshot_dates_spark
+
+        return snapshot_dates_spark(store, table)
     t = store.table(table)
     dates = t.select("as_of_date").distinct().order_by("as_of_date").to_pyarrow()
     return list(dates.column("as_of_date").to_pylist())

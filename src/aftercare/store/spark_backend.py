@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
@@ -26,6 +27,10 @@ from ibis.backends.pyspark.datatypes import PySparkType
 from ibis.formats.pyarrow import PyArrowData
 
 from aftercare.errors import NotBuiltError
+
+# Loading the backend through ``ibis`` registers its options (``ibis.options.pyspark``), which
+# its compiler reads; importing the class alone does not.
+_ = ibis.pyspark
 
 #: The feature each playbook table belongs to, for the message when a command tries to write it.
 PLAYBOOK_FEATURE = {

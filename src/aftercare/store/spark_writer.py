@@ -10,8 +10,10 @@ then one manifest switch makes all of it visible at once — or, after a crash, 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -144,3 +146,29 @@ def apply_load_spark(store: Store, batch: LoadBatch) -> MergeCounts:
         for view in ("_incoming", "_changed"):
             lake.session.catalog.dropTempView(view)
     return counts
+
+
+def replace_snapshot_spark(store: Store, table: str, as_of: dt.date, rows: ir.Table) -> int:
+    """Store ``rows`` as the ``as_of`` partition of ``table``; other dates are not touched.
+
+    The partition is written to a new directory (``<table>/as_of_date=YYYY-MM-DD/v-…``) and
+    swapped in by the manifest. Returns the rows stored.
+    """
+    lake: Lake = store.lake
+    day = as_of.isoformat()
+    rel = lake.write_frame(lake.new_dir(table, f"as_of_date={day}"), store.con.frame(rows))
+    stored = lake.rows(rel)
+    parts = {k: v for k, v in lake.parts(table).items() if k not in (day, "empty")}
+    if stored:
+        parts[day] = rel
+    elif not parts:
+        parts["empty"] = rel  # keeps the table (and its schema) without listing a date
+    change = LakeChange(parts={table: parts}, partition={table: "as_of_date"})
+    lake.commit(change)
+    return stored
+
+
+def snapshot_dates_spark(store: Store, table: str) -> list[dt.date]:
+    """The as-of dates stored in ``table`` (from the manifest: no Spark job), oldest first."""
+    lake: Lake = store.lake
+    return sorted(dt.date.fromisoformat(k) for k in lake.parts(table) if k != "empty")
