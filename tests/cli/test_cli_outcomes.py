@@ -105,6 +105,13 @@ def _run(*args: str):
     return runner.invoke(app, list(args))
 
 
+def test_a_finished_month_is_measured_to_its_end(db):
+    with open_store(db) as store:
+        board = dashboard(store, DEFAULT_CONFIG, month="2024-05", today=TODAY)
+    assert board.month_end == dt.date(2024, 5, 31)
+    assert {k.key: k for k in board.kpis}["crr"].period_end == dt.date(2024, 5, 31)
+
+
 def test_kpis_match_hand_computations(db):
     with open_store(db) as store:
         board = dashboard(store, DEFAULT_CONFIG, month="2024-06", today=TODAY)
@@ -116,6 +123,8 @@ def test_kpis_match_hand_computations(db):
                                                                  "8.3")  # fmt: skip
     assert k["crr"].value == pytest.approx(75.0)
     assert (k["crr"].status, k["crr"].detail) == ("below", "alert")
+    # June is still in progress on the 26th: measured to that day, never over days to come.
+    assert board.month_end == TODAY and k["crr"].period_end == TODAY
     assert k["winback_rate"].status == "no_data" and k["winback_rate"].provisional
     assert k["growth_value_added_penetration"].status == "no_data"
     new = next(s for s in board.lifecycle if s.stage == "new")

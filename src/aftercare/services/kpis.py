@@ -127,6 +127,7 @@ class Dashboard:
 
     month: str
     month_start: dt.date
+    #: The month's last day, or today while the month is in progress (see measured_until).
     month_end: dt.date
     kpis: list[Kpi]
     lifecycle: list[StageCount]
@@ -170,12 +171,22 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else value * PERCENT
 
 
+def measured_until(month_end: dt.date, today: dt.date) -> dt.date:
+    """The last day a month can be measured on: its end, or today while it is in progress."""
+    return min(month_end, max(today, month_end.replace(day=1)))
+
+
 def month_kpis(
     store: Store, month: str, config: Config, *, today: dt.date | None = None
 ) -> list[Kpi]:
-    """The five KPIs of one month (``YYYY-MM``) against their targets (SPEC §7)."""
-    start, end = month_bounds(month)
+    """The five KPIs of one month (``YYYY-MM``) against their targets (SPEC §7).
+
+    A month still in progress is measured to ``today``: stocks (CRR, penetration) as of today,
+    flows (first services, surveys, win-backs) over the month so far, never over days to come.
+    """
     today = today or dt.date.today()
+    start, end = month_bounds(month)
+    end = measured_until(end, today)
     t = canonical_tables(store)
     orders = resolved_orders(t.service_orders, t.vehicles)
     targets = config.kpis
@@ -389,6 +400,7 @@ def dashboard(
     today = today or dt.date.today()
     month = month or f"{today:%Y-%m}"
     start, end = month_bounds(month)
+    end = measured_until(end, today)
     monday, sunday, actions = week_actions(store, today, config)
     lifts = [r for r in rule_lifts(store, config, as_of=today) if r["control_actions"]]
     return Dashboard(
