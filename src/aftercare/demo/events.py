@@ -110,14 +110,14 @@ def make_interactions(
         type_parts.append(np.full(len(cust), code))
     cust = np.concatenate(cust_parts)
     day = np.concatenate(day_parts).astype(np.int64)
-    kind = np.concatenate(type_parts)
+    kind_code = np.concatenate(type_parts)
     type_names = [*RATE_TYPES[:-1], *CONTACT_TYPES, "nps_survey", NEW_TYPE_TEXT]
     type_code = np.where(
-        kind == len(RATE_TYPES) - 1,
-        len(RATE_TYPES) - 1 + rng.integers(0, len(CONTACT_TYPES), len(kind)),
-        kind,
+        kind_code == len(RATE_TYPES) - 1,
+        len(RATE_TYPES) - 1 + rng.integers(0, len(CONTACT_TYPES), len(kind_code)),
+        kind_code,
     )
-    score = np.full(len(kind), -1)
+    score = np.full(len(kind_code), -1)
 
     # NPS surveys after a share of the orders (seed 004: NPS around 60-90 by stage).
     src = np.flatnonzero(
