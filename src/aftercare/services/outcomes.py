@@ -201,6 +201,7 @@ def record_outcome(
         Unknown action id, unknown result, or an action of a control group (R-ACT-HOLDOUT:
         it must not be contacted, or the rule's lift is measured on a biased group).
     """
+    store.require_transactions("outcomes")
     canonical = normalise_result(result)
     if canonical is None:
         raise AftercareError(f"unknown result {result!r}: {result_help()}")
@@ -280,6 +281,7 @@ def import_outcomes(
         The file cannot be read or lacks a required column.
     """
     del config  # the same rules as record_outcome; kept for a uniform service signature
+    store.require_transactions("outcomes")
     path = Path(path)
     started = dt.datetime.now()
     log = read_call_log(path, encoding=encoding)

@@ -68,6 +68,19 @@ class Store:
             return bool(self.lake.has(name))
         return name in self.con.list_tables()
 
+    def require_transactions(self, feature: str) -> None:
+        """Refuse ``feature`` (e.g. ``outcomes``) on a store without transactions (a lake).
+
+        Raises
+        ------
+        NotBuiltError
+            On a Spark lake, with a plain one-line message.
+        """
+        if self.kind == "spark":
+            from aftercare.store.spark_backend import not_on_spark
+
+            raise not_on_spark(feature)
+
     def list_tables(self) -> list[str]:
         """The names of the store's tables."""
         if self.lake is not None:
