@@ -30,8 +30,8 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="Store URL: a DuckDB file (default ./aftercare.duckdb or $AFTERCARE_DB) "
-        "or postgresql://user@host:port/db.",
+        help="Store URL: a DuckDB file (default ./aftercare.duckdb or $AFTERCARE_DB), "
+        "postgresql://user@host:port/db, or spark:///path/to/lake (a Parquet lake).",
         show_default=False,
     ),
 ]
