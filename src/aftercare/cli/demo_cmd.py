@@ -97,13 +97,17 @@ def run_main_job(db_url: str, as_of: dt.date, cfg: Config, out: Path, lang: str)
         err_console.print("[dim]… value, retention and churn risk[/]")
         print_headline(headline(store, as_of, cfg), console)
         monday, sunday = iso_week(as_of)
-        err_console.print(f"[dim]… this week's actions ({monday} – {sunday})[/]")
-        run = generate_actions(store, as_of, cfg, through=sunday)
-        console.print(
-            f"Actions: {run.created:,} planned for the week {monday} – {sunday} "
-            f"({run.blocked:,} blocked by consent, {run.moved_by_cap:,} moved by the weekly cap)",
-            highlight=False,
-        )
+        if store.kind == "spark":  # the playbook updates rows in place: not on a Parquet lake
+            console.print("Actions: not planned (actions need a DuckDB or PostgreSQL store)")
+        else:
+            err_console.print(f"[dim]… this week's actions ({monday} – {sunday})[/]")
+            run = generate_actions(store, as_of, cfg, through=sunday)
+            console.print(
+                f"Actions: {run.created:,} planned for the week {monday} – {sunday} "
+                f"({run.blocked:,} blocked by consent, "
+                f"{run.moved_by_cap:,} moved by the weekly cap)",
+                highlight=False,
+            )
         print_dashboard(dashboard(store, cfg, today=as_of), lang)
         busiest = _busiest_advisor(store, monday, sunday, cfg)
         err_console.print("[dim]… the manager's report[/]")
