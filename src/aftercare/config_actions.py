@@ -117,6 +117,10 @@ class ActionsConfig(Frozen):
     return_window_days: int = Field(default=60, ge=1)
     # The user's editable script templates, searched before the built-in ones (None: none).
     templates_dir: Path | None = None
+    # A-COMPLAINT-72H, R-ACT-CATCHUP: an unresolved complaint still gets its call after a gap
+    # or a late import, up to this many days after it was logged; older ones are history
+    # (R-CHURN-RISK still reads them), not a "72-hour" call years late.
+    unresolved_complaint_catch_up_days: int = Field(default=365, ge=0)
 
     @field_validator("rules", mode="before")
     @classmethod

@@ -366,7 +366,8 @@ def test_r_act_catchup_late_import_of_a_second_vehicle_is_not_superseded(tmp_pat
 def test_r_act_catchup_staleness_per_rule_after_a_gap(tmp_path):
     """First run 2024-06-12, weeks after the triggers (a late import, or a gap in runs).
 
-    Unresolved complaint (05-01, due 05-04): no staleness limit → one action due now.
+    Unresolved complaint (05-01, due 05-04): within a year of being logged → one action due
+    now; one logged 2023-06-01 (over 365 days before) → none, it is history.
     Resolved complaint (05-01): 39 days late > 14 → none. Follow-up of an order closed
     05-01 (due 05-02): 41 days late > 7 → none. Birthdays of platinum customers: 05-10
     (due 05-09, 34 days late > 7) → none; 06-08 (due 06-07, 5 days late) → due now.
@@ -395,14 +396,18 @@ def test_r_act_catchup_staleness_per_rule_after_a_gap(tmp_path):
              "type": "complaint", "resolved": False},
             {"interaction_id": "CH", "customer_id": "H", "ts": "2024-05-01 09:00:00",
              "type": "complaint", "resolved": True},
+            {"interaction_id": "CG-OLD", "customer_id": "G", "ts": "2023-06-01 09:00:00",
+             "type": "complaint", "resolved": False},
         ]),
     )  # fmt: skip
     score_snapshot(store, AS_OF, DEFAULT_CONFIG)
     _set_tiers(store, "platinum", ("G", "H"))
     generate_actions(store, AS_OF, DEFAULT_CONFIG)
+    rows = _rows(store)
+    assert [r["trigger_key"] for r in rows if r["rule_id"] == "A-COMPLAINT-72H"] == ["CG"]
     got = {
         (r["customer_id"], r["rule_id"]): (r["due_date"], r["original_due_date"])
-        for r in _rows(store)
+        for r in rows
         if r["rule_id"] in ("A-COMPLAINT-72H", "A-FOLLOWUP-24H", "A-BIRTHDAY")
     }
     assert got == {

@@ -326,8 +326,10 @@ def complaint_72h(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     """A-COMPLAINT-72H: a complaint logged → call at + 72 h (``offset_days`` 3).
 
     R-ACT-CATCHUP: a complaint not known to be resolved (``resolved`` false or unknown, as
-    R-CHURN-RISK reads it) has no staleness limit: after a late import or a gap in runs it
-    still gets its call, due now. A resolved one is stale after the rule's ``catch_up_days``.
+    R-CHURN-RISK reads it) still gets its call, due now, after a late import or a gap in runs,
+    up to ``actions.unresolved_complaint_catch_up_days`` after it was logged (a first import
+    of years of history must not turn every old complaint into a call). A resolved one is
+    stale after the rule's ``catch_up_days``.
     """
     i = ctx.interactions
     i = i.filter(i.type == "complaint", i.ts.date() <= as_date(ctx.as_of))
@@ -341,7 +343,9 @@ def complaint_72h(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
         trigger_date=i.ts.date(),
         evidence=evidence(interaction_id=i.interaction_id, logged_at=i.ts, resolved=i.resolved),
         catch_up_days=ibis.ifelse(
-            i.resolved.fill_null(False), rule.catch_up_days, ibis.null("int64")
+            i.resolved.fill_null(False),
+            rule.catch_up_days,
+            ctx.config.actions.unresolved_complaint_catch_up_days - rule.offset_days,
         ),
     )
 
