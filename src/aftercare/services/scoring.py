@@ -133,9 +133,10 @@ def tier_mix(store: Store, as_of: dt.date, config: Config) -> TierMix:
     """Customers per tier in the ``as_of`` snapshot, beside the expected mix."""
     scores = snapshot(store, as_of)
     rows = scores.group_by("tier").aggregate(n=scores.count()).to_pyarrow().to_pylist()
-    counts = {tier: 0 for tier in TIER_ORDER}
+    counts: dict[str, int] = {tier: 0 for tier in TIER_ORDER}
     counts.update({r["tier"]: int(r["n"]) for r in rows})
-    return TierMix(as_of=as_of, counts=counts, expected_share=dict(config.scoring.expected_mix))
+    expected: dict[str, float] = {str(t): float(v) for t, v in config.scoring.expected_mix.items()}
+    return TierMix(as_of=as_of, counts=counts, expected_share=expected)
 
 
 def quarter_ends(start: dt.date, end: dt.date) -> list[dt.date]:

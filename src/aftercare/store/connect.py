@@ -105,7 +105,7 @@ class Store:
     def _add_missing_columns(self, name: str, schema: ibis.Schema) -> None:
         """Add columns a newer version appended to a table (a store made by an older one)."""
         have = set(self.con.table(name).columns)
-        to_sql = self.con.compiler.type_mapper.to_string  # type: ignore[attr-defined]
+        to_sql = self.con.compiler.type_mapper.to_string
         for column, dtype in schema.items():
             if column not in have:
                 self.con.raw_sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {to_sql(dtype)}')
