@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from aftercare.cli import app
 from aftercare.store import open_store
+from store_fixtures import make_store_url
 
 runner = CliRunner()
 
@@ -53,9 +54,10 @@ def _write_gbk(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "store.duckdb")
+@pytest.fixture(params=["duckdb", "postgres"])
+def db(request, tmp_path: Path):
+    """The whole import path through the CLI on each engine (a fresh database each test)."""
+    yield from make_store_url(request.param, tmp_path)
 
 
 @pytest.fixture
@@ -142,7 +144,15 @@ def test_unmatched_orders_kept_and_counted(db, orders_csv, tmp_path):
     assert status.exit_code == 0
     line = next(ln for ln in status.output.splitlines() if "service_orders" in ln)
     # RO1/RO2 name a VIN not in vehicles; RO4 (C3) and RO5 (C9) name unknown customers.
-    assert line.split("│")[3].strip() == "4", status.output
+    cells = [c.strip() for c in line.split("│")]
+    # table, rows, unmatched, rejected rows, warnings (新能源检测 → other), last load
+    assert cells[1:6] == ["service_orders", "5", "4", "6", "1"], status.output
+    with open_store(db) as store:
+        log = store.table("load_log")
+        last = log.filter(log.table_name == "service_orders").finished_at.max().to_pyarrow()
+    assert cells[6].startswith(f"{last.as_py():%Y-%m-%d %H:%M}"), status.output  # last load
+    customers_line = next(ln for ln in status.output.splitlines() if "│ customers" in ln)
+    assert [c.strip() for c in customers_line.split("│")][1:5] == ["customers", "2", "0", "0"]
 
 
 def test_missing_file_exit_1_one_line(db, tmp_path):
@@ -153,7 +163,8 @@ def test_missing_file_exit_1_one_line(db, tmp_path):
     assert "nope.csv" in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
-    assert not Path(db).exists()  # a failed import changes nothing, not even an empty store
+    if "://" not in db:  # a failed import changes nothing, not even an empty store
+        assert not Path(db).exists()
 
 
 def test_same_name_in_two_folders_keeps_both_quarantines(db, tmp_path):
