@@ -191,7 +191,7 @@ def status_cmd(db: DbOption = None) -> None:
     grid.add_column("table", no_wrap=True)
     for col in ("rows", "unmatched", "rejected rows", "warnings"):
         grid.add_column(col, justify="right", no_wrap=True)
-    grid.add_column("last load", no_wrap=True)
+    grid.add_column("last load")
     for t in status.tables:
         grid.add_row(
             t.name,

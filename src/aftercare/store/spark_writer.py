@@ -20,7 +20,14 @@ import pyarrow.parquet as pq
 from aftercare.schema import TableSpec
 from aftercare.store.connect import Store
 from aftercare.store.spark_lake import MAX_PARTS, Lake, LakeChange
-from aftercare.store.writer import LoadBatch, MergeCounts, _log_with_counts, _maybe_crash
+from aftercare.store.writer import (
+    LoadBatch,
+    MergeCounts,
+    _log_with_counts,
+    _maybe_crash,
+    key_match_sql,
+    key_text_sql,
+)
 
 
 def _q(name: str) -> str:
@@ -28,12 +35,11 @@ def _q(name: str) -> str:
 
 
 def _match(spec: TableSpec, left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{_q(k)} = {right}.{_q(k)}" for k in spec.key)
+    return key_match_sql(spec, left, right, quote=_q)
 
 
 def _key_text(spec: TableSpec, alias: str) -> str:
-    parts = ", ".join(f"CAST({alias}.{_q(k)} AS STRING)" for k in spec.key)
-    return f"concat_ws('|', {parts})"
+    return key_text_sql(spec, alias, quote=_q, text="STRING")
 
 
 def _counts(session: Any, spec: TableSpec) -> MergeCounts:

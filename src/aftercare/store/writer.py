@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,19 +58,25 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _key_match(spec: TableSpec, left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{_quote(k)} = {right}.{_quote(k)}" for k in spec.key)
+def key_match_sql(
+    spec: TableSpec, left: str, right: str, quote: Callable[[str], str] = _quote
+) -> str:
+    """``left.k = right.k AND …`` over the natural key (``quote``: the dialect's quoting)."""
+    return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in spec.key)
 
 
-def _key_text(spec: TableSpec, alias: str) -> str:
-    parts = ", ".join(f"CAST({alias}.{_quote(k)} AS VARCHAR)" for k in spec.key)
+def key_text_sql(
+    spec: TableSpec, alias: str, quote: Callable[[str], str] = _quote, text: str = "VARCHAR"
+) -> str:
+    """The natural key as one text (``k1|k2``), as ``row_history`` records it."""
+    parts = ", ".join(f"CAST({alias}.{quote(k)} AS {text})" for k in spec.key)
     return f"concat_ws('|', {parts})"
 
 
 def _statements(spec: TableSpec, kind: str) -> list[str]:
     """The merge as SQL over the staged ``_incoming`` table (same in DuckDB and PostgreSQL)."""
     target = _quote(spec.name)
-    match = _key_match(spec, "t", "i")
+    match = key_match_sql(spec, "t", "i")
     row_json = "to_json(t)::VARCHAR" if kind == "duckdb" else "row_to_json(t)::text"
     cols = ", ".join(_quote(c) for c in spec.arrow_schema().names)
     return [
@@ -77,7 +84,7 @@ def _statements(spec: TableSpec, kind: str) -> list[str]:
             SELECT i.* FROM _incoming i JOIN {target} t ON {match}
             WHERE t.row_hash IS DISTINCT FROM i.row_hash""",
         f"""INSERT INTO row_history
-            SELECT i.load_id, '{spec.name}', {_key_text(spec, "t")}, t.row_hash, i.row_hash,
+            SELECT i.load_id, '{spec.name}', {key_text_sql(spec, "t")}, t.row_hash, i.row_hash,
                    {row_json}, i.loaded_at
             FROM {target} t JOIN _changed i ON {match}""",
         f"DELETE FROM {target} t USING _changed i WHERE {match}",
@@ -88,7 +95,7 @@ def _statements(spec: TableSpec, kind: str) -> list[str]:
 
 
 def _count_sql(spec: TableSpec) -> str:
-    match = _key_match(spec, "t", "i")
+    match = key_match_sql(spec, "t", "i")
     return f"""SELECT
         count(*) FILTER (WHERE t.row_hash IS NULL),
         count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> i.row_hash),
