@@ -149,7 +149,10 @@ def make_population(
     owner = np.repeat(np.arange(n), n_veh)
     nv = len(owner)
     max_age = round(params.vehicle_max_age_years * DAYS_PER_YEAR)
-    min_age = np.minimum(as_of - active_until[owner] + 150, max_age - 1)
+    # A vehicle comes before the customer stopped (150 days at least); active customers' cars
+    # are delivered up to the as-of date, so the centre has new deliveries every week.
+    gone = active_until[owner] < as_of
+    min_age = np.where(gone, np.minimum(as_of - active_until[owner] + 150, max_age - 1), 0)
     age = min_age + (rng.random(nv) * (max_age - min_age)).astype(np.int64)
     delivery = as_of - age
     created = np.minimum.reduceat(delivery, group_starts(n_veh))
