@@ -18,6 +18,7 @@ from aftercare.demo.generate import TABLE_ORDER, generate
 from aftercare.demo.names import vin_check_ok
 from aftercare.demo.run import run_demo, write_files
 from aftercare.schema import VIN_PATTERN
+from aftercare.store import open_store
 
 AS_OF = dt.date(2025, 6, 30)
 
@@ -246,3 +247,17 @@ def test_demo_command_runs_the_main_job(tmp_path):
     )  # fmt: skip
     assert listed.exit_code == 0, listed.output
     assert f"Call list for advisor {advisor}, week 2025-06-30 – 2025-07-06" in listed.output
+
+
+def test_demo_data_only_loads_without_the_main_job(tmp_path):
+    """--data-only (benchmark data sets): files written and imported, nothing scored."""
+    out = tmp_path / "demo"
+    args = ["demo", "--customers", "200", "--seed", "1", "--as-of", "2025-06-30"]
+    res = CliRunner().invoke(app, [*args, "--out", str(out), "--data-only"])
+    assert res.exit_code == 0, res.output
+    assert "Tier mix" not in res.output and not (out / "report.html").exists()
+    with open_store(str(out / "aftercare.duckdb")) as store:
+        assert store.table("customers").count().to_pyarrow().as_py() == 200
+        assert not store.has_table("customer_scores") or (
+            store.table("customer_scores").count().to_pyarrow().as_py() == 0
+        )

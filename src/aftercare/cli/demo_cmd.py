@@ -61,6 +61,13 @@ def demo(
     lang: Annotated[
         str, typer.Option("--lang", help="Dashboard and report language: zh or en.")
     ] = "zh",
+    data_only: Annotated[
+        bool,
+        typer.Option(
+            "--data-only",
+            help="Generate, write and import only; skip the main job (benchmark data sets).",
+        ),
+    ] = False,
 ) -> None:
     """Generate a realistic synthetic service centre, write DMS exports, import them.
 
@@ -78,7 +85,7 @@ def demo(
         progress=lambda label: err_console.print(f"[dim]… {label}[/]"),
     )
     print_summary(result, console)
-    if result.db_url is not None:
+    if result.db_url is not None and not data_only:
         run_main_job(result.db_url, result.as_of, read_config(config), out, lang)
     if result.rejected:
         raise typer.Exit(3)
