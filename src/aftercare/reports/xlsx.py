@@ -19,6 +19,7 @@ from aftercare.reports import charts
 from aftercare.reports.data import ReportData
 from aftercare.reports.labels import DEFAULT_LANG, Labels, labels
 from aftercare.reports.xlsx_playbook import actions_sheet, kpis_sheet
+from aftercare.reports.xlsx_series import cell_range, column_series
 
 CHART_SIZE = {"x_scale": 1.3, "y_scale": 1.2}
 
@@ -89,10 +90,6 @@ class _Book:
         ws.insert_chart(anchor, chart, CHART_SIZE)
 
 
-def _ref(ws: Worksheet, first: int, last: int, col: int) -> list[Any]:
-    return [ws.name, first, col, last, col]
-
-
 def _summary(b: _Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("summary", f"{t['title']} · {data.as_of}")
@@ -126,18 +123,12 @@ def _tier_mix(b: _Book, data: ReportData) -> None:
     ]
     headers = [t["col.tier"], t["col.customers"], t["col.share"], t["col.expected"]]
     first, last = b.table(ws, 2, headers, rows, ["text", "int", "pct", "pct"])
-    series = [
-        {
-            "name": name,
-            "categories": _ref(ws, first, last, 0),
-            "values": _ref(ws, first, last, col),
-            "fill": {"color": colour},
-        }
-        for name, col, colour in (
-            (t["series.actual"], 2, charts.PRIMARY),
-            (t["series.expected"], 3, charts.SECONDARY),
-        )
-    ]
+    series = column_series(
+        ws,
+        first,
+        last,
+        ((t["series.actual"], 2, charts.PRIMARY), (t["series.expected"], 3, charts.SECONDARY)),
+    )
     b.chart(ws, "column", series, "F3", title=t["sec.tier_mix"], y_format="0%")
 
 
@@ -188,8 +179,8 @@ def _lifecycle(b: _Book, data: ReportData) -> None:
     series = [
         {
             "name": name,
-            "categories": _ref(ws, first, last, 0),
-            "values": _ref(ws, first, last, col),
+            "categories": cell_range(ws, first, last, 0),
+            "values": cell_range(ws, first, last, col),
             "fill": {"color": colour},
         }
         for name, col, colour in (
@@ -222,8 +213,8 @@ def _pareto(b: _Book, data: ReportData) -> None:
     chart.add_series(
         {
             "name": t["pareto.curve"],
-            "categories": _ref(ws, first, last, 0),
-            "values": _ref(ws, first, last, 1),
+            "categories": cell_range(ws, first, last, 0),
+            "values": cell_range(ws, first, last, 1),
             "line": {"color": charts.PRIMARY, "width": 2.25},
             "marker": {"type": "circle", "size": 4},
         }
@@ -256,8 +247,8 @@ def _profit_by_tier(b: _Book, data: ReportData) -> None:
     series = [
         {
             "name": t["col.net_profit"],
-            "categories": _ref(ws, first, last, 0),
-            "values": _ref(ws, first, last, 5),
+            "categories": cell_range(ws, first, last, 0),
+            "values": cell_range(ws, first, last, 5),
             "points": points,
         }
     ]
@@ -306,8 +297,8 @@ def _churn(b: _Book, data: ReportData) -> None:
         [
             {
                 "name": t["churn.levels"],
-                "categories": _ref(ws, first, last, 0),
-                "values": _ref(ws, first, last, 1),
+                "categories": cell_range(ws, first, last, 0),
+                "values": cell_range(ws, first, last, 1),
                 "points": level_points,
             }
         ],
@@ -330,8 +321,8 @@ def _churn(b: _Book, data: ReportData) -> None:
         [
             {
                 "name": t["churn.reasons"],
-                "categories": _ref(ws, first, last, 0),
-                "values": _ref(ws, first, last, 1),
+                "categories": cell_range(ws, first, last, 0),
+                "values": cell_range(ws, first, last, 1),
                 "points": reason_points,
             }
         ],
@@ -355,8 +346,8 @@ def _reminders(b: _Book, data: ReportData) -> None:
     series = [
         {
             "name": t["col.vehicles"],
-            "categories": _ref(ws, first, last, 0),
-            "values": _ref(ws, first, last, 3),
+            "categories": cell_range(ws, first, last, 0),
+            "values": cell_range(ws, first, last, 3),
             "fill": {"color": charts.PRIMARY},
         }
     ]

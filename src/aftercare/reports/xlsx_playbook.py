@@ -7,23 +7,18 @@ keep calculating with them; NPS is in points.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aftercare.playbook.model import PRIORITIES
 from aftercare.reports import charts
 from aftercare.reports.data import ReportData
 from aftercare.reports.html_playbook import PRIORITY_COLOURS, kpi_detail, kpi_status
+from aftercare.reports.xlsx_series import cell_range, column_series
 
 if TYPE_CHECKING:
-    from xlsxwriter.worksheet import Worksheet
-
     from aftercare.reports.xlsx import _Book
 
 PERCENT = 100.0
-
-
-def _ref(ws: Worksheet, first: int, last: int, col: int) -> list[Any]:
-    return [ws.name, first, col, last, col]
 
 
 def actions_sheet(b: _Book, data: ReportData) -> None:
@@ -63,8 +58,8 @@ def actions_sheet(b: _Book, data: ReportData) -> None:
     series = [
         {
             "name": t.value("priority", p),
-            "categories": _ref(ws, first, last, 0),
-            "values": _ref(ws, first, last, 2 + i),
+            "categories": cell_range(ws, first, last, 0),
+            "values": cell_range(ws, first, last, 2 + i),
             "fill": {"color": PRIORITY_COLOURS[p]},
         }
         for i, p in enumerate(PRIORITIES)
@@ -108,18 +103,12 @@ def kpis_sheet(b: _Book, data: ReportData) -> None:
     ))  # fmt: skip
     if rates:
         first_rate, last_rate = 3, 2 + len(rates)
-        series = [
-            {
-                "name": name,
-                "categories": _ref(ws, first_rate, last_rate, 0),
-                "values": _ref(ws, first_rate, last_rate, col),
-                "fill": {"color": colour},
-            }
-            for name, col, colour in (
-                (t["col.actual"], 1, charts.PRIMARY),
-                (t["col.target"], 2, charts.SECONDARY),
-            )
-        ]
+        series = column_series(
+            ws,
+            first_rate,
+            last_rate,
+            ((t["col.actual"], 1, charts.PRIMARY), (t["col.target"], 2, charts.SECONDARY)),
+        )
         b.chart(ws, "column", series, "I3", title=t["kpis.chart"], y_format="0%")
     row = last + 4
     ws.write(row, 0, t["sec.lifts"], b.title)
