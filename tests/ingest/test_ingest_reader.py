@@ -229,3 +229,25 @@ def test_data_lines_ending_in_a_delimiter_are_not_malformed(tmp_path: Path) -> N
     assert source.headers == ("id", "note")
     assert source.data.to_pylist() == [{"id": "1", "note": "a"}, {"id": "2", "note": "b"}]
     assert source.bad_rows == ()
+
+
+def test_typed_timestamps_become_the_same_text_on_the_fast_and_the_general_path():
+    """Whole-second timestamps skip the regex path; the text is what the general path gives."""
+    import datetime as dt
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    from aftercare.ingest.reader import _as_text
+
+    whole = [dt.datetime(2024, 3, 5, 10, 24, 3), dt.datetime(2024, 3, 5), None,
+             dt.datetime(1969, 12, 31, 23, 59, 59), dt.datetime(1969, 12, 31)]  # fmt: skip
+    text = _as_text(Path("x.parquet"), "t", pa.chunked_array([pa.array(whole, pa.timestamp("us"))]))
+    assert text.to_pylist() == [
+        "2024-03-05 10:24:03", "2024-03-05", None, "1969-12-31 23:59:59", "1969-12-31"
+    ]  # fmt: skip
+    fraction = [dt.datetime(2024, 3, 5, 10, 24, 3, 500000), dt.datetime(2024, 3, 5)]
+    text = _as_text(
+        Path("x.parquet"), "t", pa.chunked_array([pa.array(fraction, pa.timestamp("us"))])
+    )
+    assert text.to_pylist() == ["2024-03-05 10:24:03.5", "2024-03-05"]
