@@ -151,7 +151,7 @@ BOOL_LABELS = ("否", "是")
 #: How each table is written: small runs / fast path (>= FAST_PATH_CUSTOMERS customers).
 FORMATS: dict[str, tuple[str, str]] = {
     "advisors": ("xlsx", "xlsx"),
-    "customers": ("csv-gbk", "csv-gbk"),
+    "customers": ("csv-gbk", "parquet"),
     "vehicles": ("xlsx", "parquet"),
     "service_orders": ("csv-gbk", "parquet"),
     "declined_services": ("csv", "parquet"),
