@@ -160,6 +160,11 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
     con.register("_incoming", batch.rows)
     con.register("_rejects_arrow", batch.rejects)
     con.register("_warnings_arrow", batch.warnings)
+    # Rows of a table have no order (SQL), so the load need not keep the file's: DuckDB then
+    # writes the inserted row groups in parallel, compressed, at insert time, instead of
+    # compressing them again at the next checkpoint (measured on 8.9M orders: insert + close
+    # 18 s -> 9 s). Only this connection's loads are affected; the setting is restored below.
+    con.execute("SET preserve_insertion_order = false")
     try:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -181,6 +186,7 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
             con.execute("ROLLBACK")
             raise
     finally:
+        con.execute("RESET preserve_insertion_order")
         for name in ("_incoming", "_rejects_arrow", "_warnings_arrow", "_log_arrow"):
             with contextlib.suppress(Exception):
                 con.unregister(name)
