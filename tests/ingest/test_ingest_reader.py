@@ -251,3 +251,13 @@ def test_typed_timestamps_become_the_same_text_on_the_fast_and_the_general_path(
         Path("x.parquet"), "t", pa.chunked_array([pa.array(fraction, pa.timestamp("us"))])
     )
     assert text.to_pylist() == ["2024-03-05 10:24:03.5", "2024-03-05"]
+
+
+def test_float_cells_read_positionally_as_a_user_sees_them() -> None:
+    """Arrow would write 1.000000000001e+10 and 1e-05: the text parsers would refuse both."""
+    from aftercare.ingest.reader import column_as_text
+
+    floats = pa.chunked_array([[10000000000.01, 1e-05, 2.0], [-3e-7, 1.5e300, None]])
+    assert column_as_text(Path("x.parquet"), "amount", floats).to_pylist() == [
+        "10000000000.01", "0.00001", "2", "-0.0000003", "1.5e+300", None
+    ]  # fmt: skip

@@ -1,10 +1,12 @@
 """Read a DMS export (CSV/TXT, XLSX, Parquet) into an all-text Arrow table (SPEC §1).
 
 Every column comes out as ``pa.string()`` named by its header, so validation treats all
-formats the same way. Row numbers are those a user sees in a spreadsheet (header = row 1):
-for CSV a quoted value spanning lines is one record and counts as one row, blank lines count
-as rows (validation skips them), and a record with the wrong number of fields is set aside as
-a :class:`BadRow` instead of failing the file (R-IN-1).
+formats the same way (the validator may ask Parquet's typed columns to stay typed, and then
+converts them with the text path's results: :mod:`aftercare.ingest.typed`). Row numbers are
+those a user sees in a spreadsheet (header = row 1): for CSV a quoted value spanning lines is
+one record and counts as one row, blank lines count as rows (validation skips them), and a
+record with the wrong number of fields is set aside as a :class:`BadRow` instead of failing
+the file (R-IN-1).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class SourceTable:
     headers
         Header texts as in the file (stripped, BOM removed), in file order.
     data
-        Every column as ``pa.string()`` (NULL for empty cells), named by header.
+        Every column as ``pa.string()`` (NULL for empty cells), named by header; read with
+        ``keep_types``, a Parquet file's date, timestamp, number and bool columns stay typed.
     first_data_row
         Spreadsheet row number of data row 0 (header row 1 -> 2).
     encoding
@@ -83,7 +86,9 @@ class SourceTable:
         return pa.array(np.arange(start, start + self.data.num_rows, dtype=np.int64))
 
 
-def read_source(path: Path, *, encoding: str | None = None) -> SourceTable:
+def read_source(
+    path: Path, *, encoding: str | None = None, keep_types: bool = False
+) -> SourceTable:
     """Read a DMS export into a :class:`SourceTable`.
 
     Parameters
@@ -94,6 +99,9 @@ def read_source(path: Path, *, encoding: str | None = None) -> SourceTable:
     encoding
         Text encoding of a CSV; default: UTF-8 (with or without BOM) if the file's start
         decodes as UTF-8, else GB18030 (a superset of GBK).
+    keep_types
+        Leave a Parquet file's date, timestamp, number and bool columns typed instead of
+        turning them into text (see :data:`KEPT_TYPES`; the validator converts them directly).
 
     Raises
     ------
@@ -113,33 +121,80 @@ def read_source(path: Path, *, encoding: str | None = None) -> SourceTable:
             table = pq.read_table(path)
         except (OSError, pa.ArrowException) as exc:
             raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
-        return source_from_arrow(table, path)
+        return source_from_arrow(table, path, keep_types=keep_types)
     known = ", ".join((*CSV_SUFFIXES, *EXCEL_SUFFIXES, *PARQUET_SUFFIXES))
     raise InputFileError(f"{path}: unsupported file type {suffix or '(none)'!r} (known: {known})")
 
 
-def source_from_arrow(table: pa.Table, path: Path, *, first_data_row: int = 2) -> SourceTable:
-    """Wrap any Arrow table (Parquet, a SQL result) as text, dates as ISO strings."""
+def source_from_arrow(
+    table: pa.Table, path: Path, *, first_data_row: int = 2, keep_types: bool = False
+) -> SourceTable:
+    """Wrap any Arrow table (Parquet, a SQL result) as text, dates as ISO strings.
+
+    With ``keep_types``, columns of the :data:`KEPT_TYPES` stay typed (time zones dropped as
+    in their text); :func:`column_as_text` gives their text when it is needed.
+    """
     headers = _check_headers(path, [str(name) for name in table.column_names])
+
+    def convert(i: int) -> pa.ChunkedArray:
+        column = _plain(table.column(i))
+        if keep_types and is_kept_type(column.type):
+            return column
+        return column_as_text(path, headers[i], column)
+
     # Arrow's casts release the GIL: typed columns (10M dates, amounts) turn to text in parallel.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        columns = list(
-            pool.map(lambda i: _as_text(path, headers[i], table.column(i)), range(len(headers)))
-        )
+        columns = list(pool.map(convert, range(len(headers))))
     data = pa.table(columns, names=list(headers))
     return SourceTable(path, headers, data, first_data_row, None)
 
 
-def _as_text(path: Path, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+def is_kept_type(kind: pa.DataType) -> bool:
+    """True for the typed columns ``keep_types`` leaves typed: dates, timestamps, numbers, bools."""
+    return any(check(kind) for check in KEPT_TYPES)
+
+
+#: Arrow type checks of the columns that ``keep_types`` leaves typed.
+KEPT_TYPES = (
+    pa.types.is_date,
+    pa.types.is_timestamp,
+    pa.types.is_integer,
+    pa.types.is_floating,
+    pa.types.is_boolean,
+)
+
+
+def _plain(column):
+    """Dictionary columns decoded; time-zone-aware timestamps as their UTC wall time."""
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
     if pa.types.is_timestamp(kind) and kind.tz is not None:
         column = column.cast(pa.timestamp(kind.unit))
+    return column
+
+
+def column_as_text(
+    path: Path, name: str, column: pa.ChunkedArray | pa.Array
+) -> pa.ChunkedArray | pa.Array:
+    """The text of a typed column, as every format reads: whole floats without ``.0``, dates
+    ISO, midnights as bare dates.
+
+    Raises
+    ------
+    InputFileError
+        A type with no text form (nested, binary …).
+    """
+    return _as_text(path, name, column)
+
+
+def _as_text(path: Path, name: str, column):
+    column = _plain(column)
+    kind = column.type
     if pa.types.is_floating(kind):
         whole = pc.and_(pc.equal(pc.floor(column), column), pc.less(pc.abs(column), float(2**53)))
         as_int = pc.cast(pc.if_else(whole, column, 0.0), pa.int64()).cast(pa.string())
-        return pc.if_else(whole, as_int, column.cast(pa.string()))
+        return _positional(column, pc.if_else(whole, as_int, column.cast(pa.string())))
     if pa.types.is_timestamp(kind):
         whole = _whole_seconds_text(column)
         if whole is not None:
@@ -151,6 +206,25 @@ def _as_text(path: Path, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_timestamp(kind):
         text = pc.replace_substring_regex(text, r"(?: 00:00:00)?\.?0*$", "")
     return text
+
+
+#: Floats below this magnitude never read in exponent notation (every amount, odometer or
+#: score the import accepts is smaller; larger ones keep the short ``1.5e+300`` in messages).
+_POSITIONAL_BELOW = 1e15
+
+
+def _positional(column, text):
+    """Arrow writes ``1.000000000001e+10`` and ``1e-05``; a DMS user sees ``10000000000.01`` and
+    ``0.00001``. Those (rare) cells are re-rendered positionally, shortest round-trip digits."""
+    exponent = pc.fill_null(pc.match_substring(text, "e"), False)
+    exponent = pc.and_(exponent, pc.less(pc.abs(column), _POSITIONAL_BELOW))
+    if not pc.any(exponent).as_py():
+        return text
+    if isinstance(text, pa.ChunkedArray):
+        text, exponent = text.combine_chunks(), exponent.combine_chunks()
+    values = pc.filter(column, exponent).to_pylist()
+    rendered = [np.format_float_positional(v, unique=True, trim="-") for v in values]
+    return pc.replace_with_mask(text, exponent, pa.array(rendered, pa.string()))
 
 
 def _whole_seconds_text(column: pa.ChunkedArray) -> pa.ChunkedArray | None:

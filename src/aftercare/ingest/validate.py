@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,8 @@ from aftercare.ingest.mapping import (
     resolve_columns,
     translate,
 )
-from aftercare.ingest.reader import SourceTable, read_source
+from aftercare.ingest.reader import SourceTable, column_as_text, read_source
+from aftercare.ingest.typed import parse_typed
 from aftercare.schema import Column, TableSpec, table_spec
 
 #: The NPS scale of ``interactions.score`` (SPEC §1: 0–10 for nps_survey).
@@ -160,17 +162,47 @@ def _parse_column(col: Column, text, table: dict[str, str]):
         parsed = parse.parse_float(text)
     else:
         parsed = parse.parse_int(text, round_fraction=col.name in ROUNDED_INT_COLUMNS)
-    values, error = parsed.values, parsed.error
+    values = parsed.values
+    return _with_default(col, text, values), _checked(col, values, parsed.error, lambda: text), None
+
+
+def _checked(col: Column, values, error, text_of: Callable[[], pa.Array | pa.ChunkedArray]):
+    """Range checks after parsing (odometer not negative, NPS score 0–10): the error array.
+
+    ``text_of`` gives the cells' text; it is only called when some value is out of range.
+    """
     if col.name == "odometer_km":
-        negative = pc.less(values, 0)
-        negative_error = parse.reason_if_any(negative, text, "negative odometer: '", "'")
-        error = parse.first_error(error, negative_error)
+        out = pc.less(values, 0)
+        message, after = "negative odometer: '", "'"
     elif col.name == "score":
         low, high = SCORE_RANGE
         out = pc.or_(pc.less(values, low), pc.greater(values, high))
-        message = f"score out of range {low}–{high}: '"
-        error = parse.first_error(error, parse.reason_if_any(out, text, message, "'"))
-    return _with_default(col, text, values), error, None
+        message, after = f"score out of range {low}–{high}: '", "'"
+    else:
+        return error
+    if not pc.any(out).as_py():
+        return error
+    return parse.first_error(error, parse.reason(out, text_of(), message, after))
+
+
+def _parse_typed_column(col: Column, column: pa.ChunkedArray, header: str, path: Path):
+    """A typed Parquet column straight to canonical values -> (values, error, warning), or
+    ``None`` when this pairing of types goes through text (see :mod:`aftercare.ingest.typed`).
+    """
+
+    def text_at(positions: pa.Array) -> pa.Array | pa.ChunkedArray:
+        return parse.clean_text(column_as_text(path, header, column.take(positions)))
+
+    parsed = parse_typed(col, column, text_at, round_fraction=col.name in ROUNDED_INT_COLUMNS)
+    if parsed is None:
+        return None
+
+    def all_text() -> pa.Array | pa.ChunkedArray:
+        return parse.clean_text(column_as_text(path, header, column))
+
+    error = _checked(col, parsed.values, parsed.error, all_text)
+    # An empty cell takes the default, as in the text path (a typed cell is empty when NULL).
+    return _with_default(col, column, parsed.values), error, None
 
 
 def validate_file(
@@ -205,8 +237,19 @@ def validate_file(
     present = [col for col in spec.columns if col.name in resolution.fields]
 
     def work(col: Column):
-        cells = parse.clean_text(data.column(resolution.fields[col.name]))
-        parsed, error, warning = _parse_column(col, cells, mapping.values.get(col.name, {}))
+        header = resolution.fields[col.name]
+        column = data.column(header)
+        typed = None
+        if not _is_text(column.type) and col.name not in mapping.values:
+            typed = _parse_typed_column(col, column, header, source.path)
+        if typed is not None:
+            cells = column
+            parsed, error, warning = typed
+        else:
+            if not _is_text(column.type):
+                column = column_as_text(source.path, header, column)
+            cells = parse.clean_text(column)
+            parsed, error, warning = _parse_column(col, cells, mapping.values.get(col.name, {}))
         # A one-column key is hashed here, in parallel with the other columns.
         codes = key_codes([parsed]) if spec.key == (col.name,) else None
         return cells, parsed, error, warning, codes
@@ -276,6 +319,10 @@ def validate_file(
     )
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _blank_rows(data: pa.Table, fields: dict[str, str], text: dict[str, pa.Array]):
     """Rows whose every cell is empty (mapped columns checked first, the rest only if needed)."""
     blank = pa.repeat(True, data.num_rows)
@@ -284,7 +331,9 @@ def _blank_rows(data: pa.Table, fields: dict[str, str], text: dict[str, pa.Array
     used = set(fields.values())
     for name in data.column_names:
         if name not in used and pc.any(blank).as_py():
-            blank = pc.and_(blank, pc.is_null(parse.clean_text(data.column(name))))
+            column = data.column(name)
+            cells = parse.clean_text(column) if _is_text(column.type) else column
+            blank = pc.and_(blank, pc.is_null(cells))
     return blank
 
 
@@ -295,7 +344,16 @@ def _rejects(source: SourceTable, source_file: str, bad: pa.Table) -> pa.Table:
     if bad.num_rows:
         con = duckdb.connect()
         try:
-            con.register("cells", source.data.take(bad.column("_pos")))
+            cells = source.data.take(bad.column("_pos"))
+            # A typed cell is recorded as the text it would have had (as every format reads).
+            cells = pa.table(
+                [
+                    c if _is_text(c.type) else column_as_text(source.path, name, c)
+                    for name, c in zip(cells.column_names, cells.columns, strict=True)
+                ],
+                names=cells.column_names,
+            )
+            con.register("cells", cells)
             query = "SELECT CAST(to_json(cells) AS VARCHAR) AS j FROM cells"
             raw_json = con.execute(query).to_arrow_table().column("j")
         finally:
@@ -359,6 +417,6 @@ def read_and_validate(
     except KeyError as exc:
         raise MappingError(str(exc.args[0])) from None
     mapping = load_mapping(Path(mapping_path)) if mapping_path else builtin_mapping()
-    source = read_source(Path(path), encoding=encoding)
+    source = read_source(Path(path), encoding=encoding, keep_types=True)
     name = source_file if source_file is not None else Path(path).name
     return validate_file(source, spec, mapping, source_file=name)
