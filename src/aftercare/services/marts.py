@@ -8,6 +8,8 @@ is computed one way.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,42 +66,87 @@ def build_marts(store: Store, as_of: dt.date, config: Config) -> Marts:
     return wire_marts(canonical_tables(store), snapshot(store, as_of), as_of=as_of, config=config)
 
 
+@contextmanager
+def materialised_marts(store: Store, as_of: dt.date, config: Config) -> Iterator[Marts]:
+    """:func:`build_marts` with the shared marts computed once, in the engine.
+
+    Lazy marts are recomputed by every query that reads them: the churn-risk mart (orders,
+    reminders, signals) was evaluated afresh for the risk counts, the churn reasons and the top
+    risks of one headline. Here the resolved orders, reminders, signals, risk, value and churn
+    reasons are each materialised once (Ibis ``cache``: a temporary table on DuckDB and
+    PostgreSQL, a cached DataFrame on Spark) and released on exit, so a caller that asks many
+    questions of one date — the headline, the report, the dashboard — pays for each mart once.
+    The figures are the same as :func:`build_marts` gives.
+    """
+    ensure_scores(store, as_of, config)
+    cached: list[ir.Table] = []
+
+    def keep(table: ir.Table) -> ir.Table:
+        table = table.cache()
+        cached.append(table)
+        return table
+
+    try:
+        yield wire_marts(
+            canonical_tables(store), snapshot(store, as_of), as_of=as_of, config=config, keep=keep
+        )
+    finally:
+        for table in reversed(cached):
+            table.release()
+
+
+def _lazy(table: ir.Table) -> ir.Table:
+    return table
+
+
 def wire_marts(
-    tables: CanonicalTables, scores: ir.Table, *, as_of: dt.date, config: Config
+    tables: CanonicalTables,
+    scores: ir.Table,
+    *,
+    as_of: dt.date,
+    config: Config,
+    keep: Callable[[ir.Table], ir.Table] = _lazy,
 ) -> Marts:
-    """Wire every mart from canonical tables and one date's scores (pure: no store needed)."""
-    orders = resolved_orders(tables.service_orders, tables.vehicles)
-    reminders = vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
+    """Wire every mart from canonical tables and one date's scores (pure: no store needed).
+
+    ``keep`` is applied to each mart that others are built on (default: left lazy); see
+    :func:`materialised_marts`.
+    """
+    orders = keep(resolved_orders(tables.service_orders, tables.vehicles))
+    reminders = keep(
+        vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
+    )
     flags = vehicle_status_flags(tables.vehicles)
-    signals = churn_signals(
-        tables.interactions,
-        tables.declined_services,
-        as_of=as_of,
-        config=config.retention,
-        vehicles=tables.vehicles,
+    signals = keep(
+        churn_signals(
+            tables.interactions,
+            tables.declined_services,
+            as_of=as_of,
+            config=config.retention,
+            vehicles=tables.vehicles,
+        )
     )
-    risk = churn_risk(
-        orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
+    risk = keep(
+        churn_risk(
+            orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
+        )
     )
+    value = customer_value(
+        orders, tables.interactions, scores, as_of=as_of, scoring=config.scoring, value=config.value
+    )
+    reasons = churn_reason(risk, scores, tables.customers, signals, vehicle_flags=flags)
     return Marts(
         as_of=as_of,
         tables=tables,
         orders=orders,
         scores=scores,
-        value=customer_value(
-            orders,
-            tables.interactions,
-            scores,
-            as_of=as_of,
-            scoring=config.scoring,
-            value=config.value,
-        ),
+        value=keep(value),
         lifecycle=customer_lifecycle(tables.vehicles, as_of=as_of, config=config.lifecycle),
         reminders=reminders,
         vehicle_flags=flags,
         signals=signals,
         risk=risk,
-        churn_reasons=churn_reason(risk, scores, tables.customers, signals, vehicle_flags=flags),
+        churn_reasons=keep(reasons),
     )
 
 

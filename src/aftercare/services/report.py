@@ -1,9 +1,9 @@
 """Build the manager's report from a store for one as-of date (SPEC §7).
 
-Every mart comes from :func:`aftercare.services.marts.build_marts`, so each figure is computed
-the way every other command computes it; only small aggregates come back (``to_pyarrow`` of a
-handful of rows per section), so the report never pulls per-customer rows into Python,
-whatever the size of the store.
+Every mart comes from :func:`aftercare.services.marts.materialised_marts` (each computed once),
+so each figure is computed the way every other command computes it; only small aggregates come
+back (``to_pyarrow`` of a handful of rows per section), so the report never pulls per-customer
+rows into Python, whatever the size of the store.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from aftercare.services.kpis import (
     week_actions,
     year_before,
 )
-from aftercare.services.marts import Marts, build_marts
+from aftercare.services.marts import Marts, materialised_marts
 from aftercare.services.scoring import (
     SCORES_TABLE,
     previous_snapshot_date,
@@ -183,7 +183,7 @@ def build_report(
     """Compute every section of the manager's report as of ``as_of`` (SPEC §7).
 
     When the store has no score snapshot of ``as_of`` it is computed and stored first
-    (:func:`~aftercare.services.marts.build_marts`). The lifecycle change compares with the
+    (:func:`~aftercare.services.marts.materialised_marts`). The lifecycle change compares with the
     previous stored snapshot, else ``config.scoring.snapshot_every_months`` before ``as_of``.
     CRR (R-CRR) covers the year ending at ``as_of`` unless ``crr_start`` is given: the same
     figure as the headline (``aftercare demo``/summary) and the KPI table for that date.
@@ -210,67 +210,68 @@ def build_report(
         Small aggregates only.
     """
     scored_now = as_of not in snapshot_dates(store, SCORES_TABLE)
-    marts = build_marts(store, as_of, config)
-    previous_as_of = previous_snapshot_date(store, as_of)
-    period_start = previous_as_of or months_before(as_of, config.scoring.snapshot_every_months)
-    tables, scores = marts.tables, marts.scores
+    with materialised_marts(store, as_of, config) as marts:
+        previous_as_of = previous_snapshot_date(store, as_of)
+        period_start = previous_as_of or months_before(as_of, config.scoring.snapshot_every_months)
+        tables, scores = marts.tables, marts.scores
 
-    migration = None
-    if previous_as_of is not None:
-        matrix = migration_matrix(snapshot(store, previous_as_of), scores)
-        migration = _rows(matrix.select("from_tier", "to_tier", "customers"))
+        migration = None
+        if previous_as_of is not None:
+            matrix = migration_matrix(snapshot(store, previous_as_of), scores)
+            migration = _rows(matrix.select("from_tier", "to_tier", "customers"))
 
-    life_cfg = config.lifecycle
-    lifecycle = _rows(
-        stage_distribution(
-            marts.lifecycle,
-            customer_lifecycle(tables.vehicles, as_of=period_start, config=life_cfg),
-            config=life_cfg,
-        ).order_by("stage_order")
-    )
-
-    pareto, curve, by_tier = _value_sections(marts.value, config)
-
-    retention = config.retention
-    crr_row = _rows(
-        crr(
-            # view(): crr's semi-join on a projected join chain raises IntegrityError in Ibis 12.
-            marts.orders.view(),
-            period_start=crr_start or year_before(as_of),
-            period_end=as_of,
-            config=retention,
-            customers=tables.customers,
-        )
-    )[0]
-
-    with _cached(marts.reminders.select("customer_id", "vin", "due_date")) as due:
-        reminder_weeks, overdue = _reminder_load(
-            due, as_of, config.reports.reminder_weeks if weeks is None else weeks
+        life_cfg = config.lifecycle
+        lifecycle = _rows(
+            stage_distribution(
+                marts.lifecycle,
+                customer_lifecycle(tables.vehicles, as_of=period_start, config=life_cfg),
+                config=life_cfg,
+            ).order_by("stage_order")
         )
 
-    return ReportData(
-        as_of=as_of,
-        previous_as_of=previous_as_of,
-        period_start=period_start,
-        scored_now=scored_now,
-        currency=config.ingest.currency,
-        tier_counts=_tier_counts(scores),
-        expected_mix={str(k): v for k, v in config.scoring.expected_mix.items()},
-        migration=migration,
-        lifecycle=lifecycle,
-        pareto=pareto,
-        pareto_curve=curve,
-        profit_by_tier=by_tier,
-        crr=crr_row,
-        crr_thresholds={
-            "excellent_min": retention.crr_excellent_min,
-            "average_max": retention.crr_average_max,
-            "average_min": retention.crr_average_min,
-            "alert_below": retention.crr_alert_below,
-        },
-        churn=_churn_section(marts),
-        actions=actions_week(store, as_of, config),
-        month_kpis=kpi_month(store, month or f"{as_of:%Y-%m}", config, today=as_of),
-        reminder_weeks=reminder_weeks,
-        reminders_overdue=overdue,
-    )
+        pareto, curve, by_tier = _value_sections(marts.value, config)
+
+        retention = config.retention
+        crr_row = _rows(
+            crr(
+                # view(): crr's semi-join on a projected join chain raises IntegrityError
+                # in Ibis 12.
+                marts.orders.view(),
+                period_start=crr_start or year_before(as_of),
+                period_end=as_of,
+                config=retention,
+                customers=tables.customers,
+            )
+        )[0]
+
+        with _cached(marts.reminders.select("customer_id", "vin", "due_date")) as due:
+            reminder_weeks, overdue = _reminder_load(
+                due, as_of, config.reports.reminder_weeks if weeks is None else weeks
+            )
+
+        return ReportData(
+            as_of=as_of,
+            previous_as_of=previous_as_of,
+            period_start=period_start,
+            scored_now=scored_now,
+            currency=config.ingest.currency,
+            tier_counts=_tier_counts(scores),
+            expected_mix={str(k): v for k, v in config.scoring.expected_mix.items()},
+            migration=migration,
+            lifecycle=lifecycle,
+            pareto=pareto,
+            pareto_curve=curve,
+            profit_by_tier=by_tier,
+            crr=crr_row,
+            crr_thresholds={
+                "excellent_min": retention.crr_excellent_min,
+                "average_max": retention.crr_average_max,
+                "average_min": retention.crr_average_min,
+                "alert_below": retention.crr_alert_below,
+            },
+            churn=_churn_section(marts),
+            actions=actions_week(store, as_of, config),
+            month_kpis=kpi_month(store, month or f"{as_of:%Y-%m}", config, today=as_of),
+            reminder_weeks=reminder_weeks,
+            reminders_overdue=overdue,
+        )

@@ -10,7 +10,7 @@ import ibis
 from aftercare.config import Config
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.value import pareto_summary
-from aftercare.services.marts import build_marts
+from aftercare.services.marts import materialised_marts
 from aftercare.services.scoring import TierMix, tier_mix
 from aftercare.store.connect import Store
 
@@ -37,49 +37,51 @@ def _one_year_before(day: dt.date) -> dt.date:
 
 def headline(store: Store, as_of: dt.date, config: Config) -> Headline:
     """Compute the headline for ``as_of`` (scores are computed first when missing)."""
-    marts = build_marts(store, as_of, config)
-    retention = (
-        crr(
-            marts.orders,
-            period_start=_one_year_before(as_of),
-            period_end=as_of,
-            config=config.retention,
-            customers=marts.tables.customers,
+    with materialised_marts(store, as_of, config) as marts:
+        retention = (
+            crr(
+                marts.orders,
+                period_start=_one_year_before(as_of),
+                period_end=as_of,
+                config=config.retention,
+                customers=marts.tables.customers,
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
         )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    pareto = pareto_summary(marts.value, value=config.value).to_pyarrow().to_pylist()[0]
-    risk = marts.risk
-    risk_counts = {
-        r["risk_level"]: int(r["n"])
-        for r in risk.group_by("risk_level").aggregate(n=risk.count()).to_pyarrow().to_pylist()
-    }
-    reasons = marts.churn_reasons
-    reason_counts = {
-        r["churn_reason"]: int(r["n"])
-        for r in reasons.group_by("churn_reason")
-        .aggregate(n=reasons.count())
-        .to_pyarrow()
-        .to_pylist()
-    }
-    high = risk.filter(risk.risk_level == "high").select("customer_id", "days_absent", "reasons")
-    value = marts.value.select("customer_id", "tier", "annual_spend", "ltv")
-    names = marts.tables.customers.select("customer_id", "name")
-    top = (
-        high.join(value, "customer_id")
-        .join(names, "customer_id", how="left")
-        .order_by([ibis.desc("ltv"), "customer_id"])
-        .limit(config.reports.top_risks)
-        .to_pyarrow()
-        .to_pylist()
-    )
-    return Headline(
-        as_of=as_of,
-        mix=tier_mix(store, as_of, config),
-        crr=retention,
-        pareto=pareto,
-        risk_counts=risk_counts,
-        reason_counts=reason_counts,
-        top_risks=top,
-    )
+        pareto = pareto_summary(marts.value, value=config.value).to_pyarrow().to_pylist()[0]
+        risk = marts.risk
+        risk_counts = {
+            r["risk_level"]: int(r["n"])
+            for r in risk.group_by("risk_level").aggregate(n=risk.count()).to_pyarrow().to_pylist()
+        }
+        reasons = marts.churn_reasons
+        reason_counts = {
+            r["churn_reason"]: int(r["n"])
+            for r in reasons.group_by("churn_reason")
+            .aggregate(n=reasons.count())
+            .to_pyarrow()
+            .to_pylist()
+        }
+        high = risk.filter(risk.risk_level == "high").select(
+            "customer_id", "days_absent", "reasons"
+        )
+        value = marts.value.select("customer_id", "tier", "annual_spend", "ltv")
+        names = marts.tables.customers.select("customer_id", "name")
+        top = (
+            high.join(value, "customer_id")
+            .join(names, "customer_id", how="left")
+            .order_by([ibis.desc("ltv"), "customer_id"])
+            .limit(config.reports.top_risks)
+            .to_pyarrow()
+            .to_pylist()
+        )
+        return Headline(
+            as_of=as_of,
+            mix=tier_mix(store, as_of, config),
+            crr=retention,
+            pareto=pareto,
+            risk_counts=risk_counts,
+            reason_counts=reason_counts,
+            top_risks=top,
+        )
