@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from aftercare.config import Config
-from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals
-from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
+from aftercare.pipeline.churn import churn_reason
+from aftercare.pipeline.reminders import vehicle_status_flags
 from aftercare.pipeline.scoring import score_customers
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.pipeline.value import customer_value
@@ -32,6 +32,7 @@ from aftercare.playbook.model import ACTIONS
 from aftercare.playbook.rules import RuleContext
 from aftercare.services.call_list import action_list, actions_export
 from aftercare.services.inputs import CanonicalTables, canonical_tables
+from aftercare.services.marts import risk_inputs
 from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
 from aftercare.store.snapshots import snapshot_dates, transaction
@@ -115,17 +116,7 @@ def rule_context(
     """The rules' lazy inputs for one as-of date, the customer value, and the scores' date."""
     tables = canonical_tables(store)
     orders = resolved_orders(tables.service_orders, tables.vehicles)
-    reminders = vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
-    signals = churn_signals(
-        tables.interactions,
-        tables.declined_services,
-        as_of=as_of,
-        config=config.retention,
-        vehicles=tables.vehicles,
-    )
-    risk = churn_risk(
-        orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
-    )
+    reminders, signals, risk = risk_inputs(tables, orders, as_of=as_of, config=config)
     scores, scores_as_of = _scores(store, tables, as_of, config)
     levels = risk.select(r_customer_id="customer_id", risk_level="risk_level")
     scores = scores.left_join(levels, scores.customer_id == levels.r_customer_id).drop(

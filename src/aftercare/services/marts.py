@@ -99,24 +99,21 @@ def _lazy(table: ir.Table) -> ir.Table:
     return table
 
 
-def wire_marts(
+def risk_inputs(
     tables: CanonicalTables,
-    scores: ir.Table,
+    orders: ir.Table,
     *,
     as_of: dt.date,
     config: Config,
     keep: Callable[[ir.Table], ir.Table] = _lazy,
-) -> Marts:
-    """Wire every mart from canonical tables and one date's scores (pure: no store needed).
+) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """Reminders, churn signals and churn risk of ``as_of``, wired one way for every caller.
 
-    ``keep`` is applied to each mart that others are built on (default: left lazy); see
-    :func:`materialised_marts`.
+    ``orders`` are the resolved orders; ``keep`` as in :func:`wire_marts`.
     """
-    orders = keep(resolved_orders(tables.service_orders, tables.vehicles))
     reminders = keep(
         vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
     )
-    flags = vehicle_status_flags(tables.vehicles)
     signals = keep(
         churn_signals(
             tables.interactions,
@@ -131,6 +128,25 @@ def wire_marts(
             orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
         )
     )
+    return reminders, signals, risk
+
+
+def wire_marts(
+    tables: CanonicalTables,
+    scores: ir.Table,
+    *,
+    as_of: dt.date,
+    config: Config,
+    keep: Callable[[ir.Table], ir.Table] = _lazy,
+) -> Marts:
+    """Wire every mart from canonical tables and one date's scores (pure: no store needed).
+
+    ``keep`` is applied to each mart that others are built on (default: left lazy); see
+    :func:`materialised_marts`.
+    """
+    orders = keep(resolved_orders(tables.service_orders, tables.vehicles))
+    reminders, signals, risk = risk_inputs(tables, orders, as_of=as_of, config=config, keep=keep)
+    flags = vehicle_status_flags(tables.vehicles)
     value = customer_value(
         orders, tables.interactions, scores, as_of=as_of, scoring=config.scoring, value=config.value
     )
