@@ -111,17 +111,25 @@ def vehicle_daily_km(
         forecast_errors_measured, forecast_median_abs_error_km, forecast_error_pct,
         band_error_source ('own', 'store', 'fallback'; NULL: no band).
     """
-    r = _with_intervals(odometer_readings(orders, as_of=as_of))
-    w_last = ibis.window(group_by="vin", order_by=ibis.desc("reading_date"))
-    r = r.mutate(from_end=ibis.row_number().over(w_last))
-    per_vin = r.group_by("vin").aggregate(readings=r.count())
-    last = r.filter(r.from_end == 0).select(
-        "vin",
-        last_reading_date=r.reading_date,
-        last_reading_km=r.odometer_km,
-        own_rate=_slope(r.odometer_km, r.first_km, r.reading_date, r.first_date),
+    r = odometer_readings(orders, as_of=as_of)
+    # reading_date is unique per vin, so arg max/min pick one reading without ties (an
+    # aggregate: no window sorts over every reading).
+    ends = r.group_by("vin").aggregate(
+        readings=r.count(),
+        last_reading_date=r.reading_date.max(),
+        last_reading_km=r.odometer_km.argmax(r.reading_date),
+        first_date=r.reading_date.min(),
+        first_km=r.odometer_km.argmin(r.reading_date),
     )
-    own = per_vin.inner_join(last, "vin")
+    own = ends.select(
+        "vin",
+        "readings",
+        "last_reading_date",
+        "last_reading_km",
+        own_rate=_slope(
+            ends.last_reading_km, ends.first_km, ends.last_reading_date, ends.first_date
+        ),
+    )
     own = own.mutate(
         own_rate=ibis.ifelse(
             (own.readings >= config.min_readings_for_own_rate) & (own.own_rate >= 0),
@@ -200,10 +208,10 @@ def _last_service(orders: ir.Table, *, as_of: dt.date | str) -> ir.Table:
         known.vin.notnull(), known.category == "maintenance", known.total_amount >= 0
     )
     days = maint.group_by(["vin", "open_date"]).aggregate(service_km=maint.odometer_km.max())
-    latest = ibis.window(group_by="vin", order_by=ibis.desc("open_date"))
-    days = days.mutate(pick=ibis.row_number().over(latest))
-    return days.filter(days.pick == 0).select(
-        "vin", last_service_date=days.open_date, last_service_km=days.service_km
+    # open_date is unique per vin here: arg max has no ties to break.
+    return days.group_by("vin").aggregate(
+        last_service_date=days.open_date.max(),
+        last_service_km=days.service_km.argmax(days.open_date),
     )
 
 
