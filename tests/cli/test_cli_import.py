@@ -203,12 +203,13 @@ def test_unknown_table_is_usage_error(db, orders_csv):
 
 def test_bad_mapping_exit_1_nothing_changed(db, orders_csv, tmp_path):
     mapping = tmp_path / "m.yaml"
-    mapping.write_text("columns:\n  接车单号: not_a_field\n", encoding="utf-8")
+    mapping.write_text("columns:\n  接车单号: not_a_field\n  车架号: nor_this\n", encoding="utf-8")
     result = runner.invoke(
         app, ["import", "service_orders", str(orders_csv), "--mapping", str(mapping), "--db", db]
     )
     assert result.exit_code == 1
-    assert "m.yaml" in result.output
+    (line,) = result.output.strip().splitlines()  # one line, every problem in it
+    assert "m.yaml: line 2: " in line and "; line 3: " in line
     assert _orders(db) == {}
 
 

@@ -123,6 +123,16 @@ def test_bad_mapping_files_name_file_line_and_problem(
     assert problem in message
 
 
+def test_several_problems_are_reported_in_one_line(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "columns:\n  车辆: vehicle\n  颜色: colour\n")
+    with pytest.raises(MappingError) as info:
+        load_mapping(path)
+    assert str(info.value) == (
+        f"{path}: line 2: unknown canonical field 'vehicle' (not a column of any table); "
+        "line 3: unknown canonical field 'colour' (not a column of any table)"
+    )
+
+
 def test_unreadable_mapping_file(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="cannot read mapping file"):
         load_mapping(tmp_path / "absent.yaml")

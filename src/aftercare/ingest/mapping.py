@@ -204,7 +204,10 @@ def load_mapping(path: Path) -> HeaderMapping:
     if root is not None:
         reader.read(root)
     if reader.problems:
-        raise MappingError("\n".join(reader.problems))
+        # One line (exit 1 prints one line), naming the file once and each problem's line.
+        first, *more = reader.problems
+        rest = [problem.removeprefix(f"{path}: ") for problem in more]
+        raise MappingError("; ".join([first, *rest]))
     builtin = builtin_mapping()
     overridden = {normalise_header(h) for h in (*reader.headers, *reader.ignored)}
     headers = dict(reader.headers)
