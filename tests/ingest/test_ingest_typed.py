@@ -94,6 +94,19 @@ def test_money_from_integers() -> None:
     assert errors == [None, None, "amount too large: '1000000000000'", None]
 
 
+def test_money_from_decimals() -> None:
+    """A SQL DMS's NUMERIC(18, 2) is exact already; more decimals are rounded as text is."""
+    money = Column("total_amount", "money")
+    two = pa.array([Decimal("1234.50"), Decimal("-0.01"), Decimal("1000000000000.00"), None])
+    values, errors = _typed(money, two.cast(pa.decimal128(18, 2)))
+    assert values == [Decimal("1234.50"), Decimal("-0.01"), None, None]
+    assert errors == [None, None, "amount too large: '1000000000000.00'", None]
+    whole = pa.array([Decimal("12")], pa.decimal128(10, 0))
+    assert _typed(money, whole)[0] == [Decimal("12.00")]
+    four = pa.chunked_array([pa.array([Decimal("1.0050")], pa.decimal128(20, 4))])
+    assert typed.parse_typed(money, four, _text_of(four)) is None  # the text path rounds it
+
+
 def test_dates_and_timestamps_with_years_out_of_range_are_refused_as_text_is() -> None:
     days = pa.array([dt.date(2024, 3, 5), dt.date(1850, 1, 1), None], pa.date32())
     values, errors = _typed(Column("open_date", "date"), days)
@@ -177,6 +190,15 @@ _MOMENTS = st.one_of(
 def _money_column(kind: str, values: list[float | None]) -> pa.Array:
     if kind == "float":
         return pa.array(values, pa.float64())
+    if kind.startswith("decimal"):
+        scale = int(kind[-1])
+        exact = [
+            None
+            if v is None or not np.isfinite(v) or abs(v) >= 10**15
+            else Decimal(repr(v)).quantize(Decimal(1).scaleb(-scale))
+            for v in values
+        ]
+        return pa.array(exact, pa.decimal128(15 + scale, scale))
     ints = [None if v is None or not np.isfinite(v) else int(v) for v in values]
     ints = [v if v is None or abs(v) < 2**62 else 0 for v in ints]
     return pa.array(ints, pa.int64())
@@ -186,7 +208,7 @@ def _money_column(kind: str, values: list[float | None]) -> pa.Array:
 @given(
     data=st.data(),
     n=st.integers(1, 25),
-    money_kind=st.sampled_from(["float", "int"]),
+    money_kind=st.sampled_from(["float", "int", "decimal2", "decimal4"]),
     date_kind=st.sampled_from(["date32", "timestamp[s]", "timestamp[ms, tz=Asia/Shanghai]"]),
     odometer_kind=st.sampled_from(["int64", "float64", "int32"]),
 )

@@ -100,7 +100,7 @@ def read_source(
         Text encoding of a CSV; default: UTF-8 (with or without BOM) if the file's start
         decodes as UTF-8, else GB18030 (a superset of GBK).
     keep_types
-        Leave a Parquet file's date, timestamp, number and bool columns typed instead of
+        Leave a Parquet file's decimal, date, timestamp, number and bool columns typed instead of
         turning them into text (see :data:`KEPT_TYPES`; the validator converts them directly).
 
     Raises
@@ -150,12 +150,14 @@ def source_from_arrow(
 
 
 def is_kept_type(kind: pa.DataType) -> bool:
-    """True for the typed columns ``keep_types`` leaves typed: dates, timestamps, numbers, bools."""
+    """True for the columns ``keep_types`` leaves typed: decimals, dates, timestamps, numbers,
+    bools."""
     return any(check(kind) for check in KEPT_TYPES)
 
 
 #: Arrow type checks of the columns that ``keep_types`` leaves typed.
 KEPT_TYPES = (
+    pa.types.is_decimal,
     pa.types.is_date,
     pa.types.is_timestamp,
     pa.types.is_integer,

@@ -8,14 +8,15 @@ cannot settle *exactly* (an amount with more than two decimals, a NaN, a year ou
 as text, so its value or its reason for rejection is the text path's, word for word.
 
 Only the pairs below take the direct route; any other (a numeric id column, an enum stored as
-integers, decimals …) returns ``None`` and the caller uses the text path for the whole column.
+integers, decimals with more than two decimals …) returns ``None`` and the caller uses the text
+path for the whole column.
 
 =============  =========================================
 canonical      typed source
 =============  =========================================
 date           date32/date64, timestamp (time dropped)
 timestamp      timestamp (to microseconds), date32/date64
-money          float, integer
+money          float, integer, decimal with ≤ 2 decimals
 int64          integer, float (whole, or rounded if allowed)
 float64        float, integer
 bool           bool
@@ -45,6 +46,7 @@ _YEAR_LOW, _YEAR_HIGH = parse.YEAR_RANGE
 _INT_LIMIT = 10**15
 #: DECIMAL(14, 2) holds at most 12 whole digits: cents below 10^14.
 _CENT_LIMIT = 10 ** (parse.MONEY_TYPE.precision)
+_MONEY_SCALE = parse.MONEY_TYPE.scale
 
 
 def parse_typed(
@@ -79,6 +81,8 @@ def parse_typed(
         return _timestamps(column, text_of)
     if col.type == "money" and numeric:
         return _money(column, text_of)
+    if col.type == "money" and pa.types.is_decimal(kind) and kind.scale <= _MONEY_SCALE:
+        return _decimal_money(column, text_of)
     if col.type == "int64" and numeric:
         return _ints(column, text_of, round_fraction=round_fraction)
     if col.type == "float64" and numeric:
@@ -159,6 +163,18 @@ def _money(column: pa.ChunkedArray, text_of: TextOf) -> parse.Parsed:
         cents = np.where(settled, scaled, 0).astype(np.int64)
     direct = _cents_to_money(cents, settled & _valid(column))
     return _with_text_path(direct, settled, column, text_of, parse.parse_money)
+
+
+def _decimal_money(column: pa.ChunkedArray, text_of: TextOf) -> parse.Parsed:
+    """Decimals with at most two decimals (a SQL DMS's NUMERIC(18, 2)) are already exact: only
+    their size is checked (12 whole digits at most), the rest is the text path's."""
+    values = _np(pc.fill_null(pc.cast(column, pa.float64(), safe=False), 0.0), np.float64)
+    # Doubles tell 10^12 from the largest two-decimal amount below it (14 digits in 15.9).
+    settled = np.abs(values) < _CENT_LIMIT / 100
+    kept = pc.if_else(pa.array(settled), column, pa.scalar(None, column.type))
+    return _with_text_path(
+        pc.cast(kept, parse.MONEY_TYPE), settled, column, text_of, parse.parse_money
+    )
 
 
 def _cents_to_money(cents: np.ndarray, valid: np.ndarray) -> pa.Array:
