@@ -361,3 +361,30 @@ def test_parquet_orders_end_to_end(tmp_path: Path) -> None:
         {"source_row": 3, "reason": "negative odometer: '-1'"},
         {"source_row": 3, "reason": "missing total_amount"},
     ]
+
+
+def test_keys_sharing_a_code_are_told_apart_by_their_values() -> None:
+    """key_codes numbers 64-bit hashes: if two different keys ever shared one, deduplicate
+    must still keep both rows (it compares the keys themselves)."""
+    import numpy as np
+
+    from aftercare.ingest.issues import deduplicate, key_codes
+
+    good = pa.table(
+        {
+            "order_id": ["RO1", "RO2", "RO3", "RO3"],
+            "total_amount": [1, 2, 3, 4],
+            "source_row": pa.array([2, 3, 4, 5], pa.int64()),
+            "_pos": pa.array([0, 1, 2, 3], pa.int64()),
+        }
+    )
+    spec = table_spec("service_orders")
+    colliding = np.array([0, 0, 1, 1])  # RO1 and RO2 as if their hashes were equal
+    survivors, rejects, warnings = deduplicate(good, spec, {"order_id": "接车单号"}, colliding)
+    assert survivors.column("order_id").to_pylist() == ["RO1", "RO2", "RO3"]
+    assert survivors.column("source_row").to_pylist() == [2, 3, 5]
+    assert rejects.column("text").to_pylist() == ["duplicate key RO3: superseded by row 5"]
+    assert warnings.num_rows == 0
+    codes = key_codes([good.column("order_id")])
+    assert codes[2] == codes[3] and len({codes[0], codes[1], codes[2]}) == 3
+    assert len(set(key_codes([pa.array(["RO1", "RO2", "RO3"])]))) == 3
