@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import ibis.expr.types as ir
 
@@ -69,16 +67,6 @@ def _rows(table: ir.Table) -> list[Row]:
     return table.to_pyarrow().to_pylist()
 
 
-@contextmanager
-def _cached(table: ir.Table) -> Iterator[ir.Table]:
-    """Materialise ``table`` once in the engine (a temp table), for several small queries."""
-    cached = table.cache()
-    try:
-        yield cached
-    finally:
-        cached.release()
-
-
 def _tier_counts(scores: ir.Table) -> dict[str, int]:
     counts: dict[str, int] = dict.fromkeys(TIER_ORDER, 0)
     for r in _rows(scores.group_by("tier").aggregate(n=scores.count())):
@@ -88,10 +76,10 @@ def _tier_counts(scores: ir.Table) -> dict[str, int]:
 
 def _value_sections(value: ir.Table, config: Config) -> tuple[Row, list[Row], list[Row]]:
     """Pareto figures, curve and profit by tier (R-VAL-PROFIT, R-VAL-PARETO)."""
-    with _cached(value) as cv:
-        summary = _rows(pareto_summary(cv, value=config.value))[0]
-        curve = _rows(pareto_curve(cv, points=PARETO_POINTS).order_by("point"))
-        by_tier = _rows(profit_by_tier(cv).order_by("tier_order"))
+    # ``value`` is materialised already (materialised_marts): three small queries over it.
+    summary = _rows(pareto_summary(value, value=config.value))[0]
+    curve = _rows(pareto_curve(value, points=PARETO_POINTS).order_by("point"))
+    by_tier = _rows(profit_by_tier(value).order_by("tier_order"))
     curve = [{"customer_share": 0.0, "net_profit_share": 0.0}] + [
         {"customer_share": r["customer_share"], "net_profit_share": r["net_profit_share"]}
         for r in curve
@@ -244,10 +232,9 @@ def build_report(
             )
         )[0]
 
-        with _cached(marts.reminders.select("customer_id", "vin", "due_date")) as due:
-            reminder_weeks, overdue = _reminder_load(
-                due, as_of, config.reports.reminder_weeks if weeks is None else weeks
-            )
+        reminder_weeks, overdue = _reminder_load(
+            marts.reminders, as_of, config.reports.reminder_weeks if weeks is None else weeks
+        )
 
         return ReportData(
             as_of=as_of,
