@@ -238,16 +238,18 @@ def test_typed_timestamps_become_the_same_text_on_the_fast_and_the_general_path(
 
     import pyarrow as pa
 
-    from aftercare.ingest.reader import _as_text
+    from aftercare.ingest.reader import column_as_text
 
     whole = [dt.datetime(2024, 3, 5, 10, 24, 3), dt.datetime(2024, 3, 5), None,
              dt.datetime(1969, 12, 31, 23, 59, 59), dt.datetime(1969, 12, 31)]  # fmt: skip
-    text = _as_text(Path("x.parquet"), "t", pa.chunked_array([pa.array(whole, pa.timestamp("us"))]))
+    text = column_as_text(
+        Path("x.parquet"), "t", pa.chunked_array([pa.array(whole, pa.timestamp("us"))])
+    )
     assert text.to_pylist() == [
         "2024-03-05 10:24:03", "2024-03-05", None, "1969-12-31 23:59:59", "1969-12-31"
     ]  # fmt: skip
     fraction = [dt.datetime(2024, 3, 5, 10, 24, 3, 500000), dt.datetime(2024, 3, 5)]
-    text = _as_text(
+    text = column_as_text(
         Path("x.parquet"), "t", pa.chunked_array([pa.array(fraction, pa.timestamp("us"))])
     )
     assert text.to_pylist() == ["2024-03-05 10:24:03.5", "2024-03-05"]

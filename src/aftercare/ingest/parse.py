@@ -275,15 +275,20 @@ def _parse_temporal(text: pa.Array | pa.ChunkedArray, *, with_time: bool) -> Par
     return Parsed(values, error)
 
 
-def _on_subset(text: pa.Array | pa.ChunkedArray, mask: np.ndarray, parser) -> Parsed:
-    """Run ``parser`` on the cells where ``mask`` holds; results aligned to ``text``."""
-    positions = np.flatnonzero(mask)
-    part = parser(pc.take(text, pa.array(positions)))
-    index = np.full(len(text), -1, dtype=np.int64)
+def scattered(part: Parsed, positions: np.ndarray, n: int) -> Parsed:
+    """``part``, parsed from the cells at ``positions``, aligned to all ``n`` cells (NULL
+    values and no reason at every other cell)."""
+    index = np.full(n, -1, dtype=np.int64)
     index[positions] = np.arange(len(positions))
     align = pa.array(index, mask=index < 0)
     error = None if part.error is None else pc.take(part.error, align)
     return Parsed(pc.take(part.values, align), error)
+
+
+def _on_subset(text: pa.Array | pa.ChunkedArray, mask: np.ndarray, parser) -> Parsed:
+    """Run ``parser`` on the cells where ``mask`` holds; results aligned to ``text``."""
+    positions = np.flatnonzero(mask)
+    return scattered(parser(pc.take(text, pa.array(positions))), positions, len(text))
 
 
 def _fast_then_general(

@@ -187,10 +187,6 @@ def column_as_text(
     InputFileError
         A type with no text form (nested, binary …).
     """
-    return _as_text(path, name, column)
-
-
-def _as_text(path: Path, name: str, column):
     column = _plain(column)
     kind = column.type
     if pa.types.is_floating(kind):

@@ -96,6 +96,11 @@ def _np(values: Array, dtype: type) -> np.ndarray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
 
 
+def _floats_or_zero(column: Array) -> np.ndarray:
+    """The cells as doubles (NULL -> 0.0; integers beyond 2^53 to their nearest double)."""
+    return _np(pc.fill_null(pc.cast(column, pa.float64(), safe=False), 0.0), np.float64)
+
+
 def _valid(column: Array) -> np.ndarray:
     return _np(pc.is_valid(column), bool)
 
@@ -110,13 +115,8 @@ def _with_text_path(
     rest = np.flatnonzero(_valid(column) & ~settled)
     if not len(rest):
         return parse.Parsed(direct)
-    part = parser(text_of(pa.array(rest)))
-    index = np.full(len(column), -1, dtype=np.int64)
-    index[rest] = np.arange(len(rest))
-    align = pa.array(index, mask=index < 0)
-    values = pc.if_else(pa.array(settled), direct, pc.take(part.values, align))
-    error = None if part.error is None else pc.take(part.error, align)
-    return parse.Parsed(values, error)
+    part = parse.scattered(parser(text_of(pa.array(rest))), rest, len(column))
+    return parse.Parsed(pc.if_else(pa.array(settled), direct, part.values), part.error)
 
 
 def _years_in_range(column: Array) -> np.ndarray:
@@ -150,12 +150,11 @@ def _money(column: pa.ChunkedArray, text_of: TextOf) -> parse.Parsed:
     rounded, so ``x`` is then the double nearest to a two-decimal number, i.e. its shortest text
     (what the text path reads) has at most two decimals and the same value.
     """
+    values = _floats_or_zero(column)
     if pa.types.is_integer(column.type):
-        values = _np(pc.fill_null(pc.cast(column, pa.float64(), safe=False), 0.0), np.float64)
         settled = np.abs(values) * 100 < _CENT_LIMIT
         cents = np.where(settled, _np(pc.fill_null(column, 0), np.int64), 0) * 100
     else:
-        values = _np(pc.fill_null(pc.cast(column, pa.float64(), safe=False), 0.0), np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
             scaled = np.rint(values * 100)
             settled = np.isfinite(values) & (np.abs(scaled) < _CENT_LIMIT)
@@ -168,7 +167,7 @@ def _money(column: pa.ChunkedArray, text_of: TextOf) -> parse.Parsed:
 def _decimal_money(column: pa.ChunkedArray, text_of: TextOf) -> parse.Parsed:
     """Decimals with at most two decimals (a SQL DMS's NUMERIC(18, 2)) are already exact: only
     their size is checked (12 whole digits at most), the rest is the text path's."""
-    values = _np(pc.fill_null(pc.cast(column, pa.float64(), safe=False), 0.0), np.float64)
+    values = _floats_or_zero(column)
     # Doubles tell 10^12 from the largest two-decimal amount below it (14 digits in 15.9).
     settled = np.abs(values) < _CENT_LIMIT / 100
     kept = pc.if_else(pa.array(settled), column, pa.scalar(None, column.type))
@@ -205,7 +204,7 @@ def _ints(column: pa.ChunkedArray, text_of: TextOf, *, round_fraction: bool) -> 
             settled = np.abs(values) < _INT_LIMIT
             direct = column
         return _with_text_path(direct.cast(pa.int64()), settled, column, text_of, text_parser)
-    values = _np(pc.fill_null(pc.cast(column, pa.float64(), safe=False), 0.0), np.float64)
+    values = _floats_or_zero(column)
     with np.errstate(invalid="ignore"):
         whole = np.floor(values) == values
         settled = np.isfinite(values) & (np.abs(values) < _INT_LIMIT)
@@ -219,7 +218,7 @@ def _ints(column: pa.ChunkedArray, text_of: TextOf, *, round_fraction: bool) -> 
 
 
 def _floats(column: pa.ChunkedArray, text_of: TextOf) -> parse.Parsed:
-    values = _np(pc.fill_null(pc.cast(column, pa.float64(), safe=False), 0.0), np.float64)
+    values = _floats_or_zero(column)
     settled = np.isfinite(values)
     if pa.types.is_integer(column.type):
         settled &= np.abs(values) < 2**53  # the text of a larger integer is not its double
