@@ -7,13 +7,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from aftercare.playbook.model import (
-    ACTION_OUTCOMES,
-    ACTIONS,
-    CONTACT_PREFERENCES,
-    action_id,
-)
+from aftercare.playbook.model import action_id
 from aftercare.playbook.outcomes import outcome_id
+from aftercare.schema.playbook import ACTION_OUTCOMES, ACTIONS, CONTACT_PREFERENCES
 
 
 def _coerce(value: Any, arrow_type: pa.DataType) -> Any:

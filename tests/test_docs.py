@@ -51,12 +51,13 @@ def test_config_key_is_documented(key):
 
 def test_data_contract_page_is_generated_from_the_schema():
     """docs/data-contract.md is exactly what schema.py says (regenerate, never hand-edit)."""
-    from aftercare.contract_doc import render_data_contract
+    from aftercare.ingest.contract_doc import render_data_contract
     from aftercare.schema import TABLES
 
     page = (ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
     assert page == render_data_contract(), (
-        "docs/data-contract.md is stale: python -m aftercare.contract_doc > docs/data-contract.md"
+        "docs/data-contract.md is stale: "
+        "python -m aftercare.ingest.contract_doc > docs/data-contract.md"
     )
     for spec in TABLES.values():
         assert f"## `{spec.name}`" in page

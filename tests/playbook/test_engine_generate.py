@@ -12,12 +12,7 @@ import pytest
 
 from aftercare.config import DEFAULT_CONFIG, Config
 from aftercare.playbook.model import action_id
-from aftercare.services.actions import (
-    DEDICATED_SCHEMA,
-    DEDICATED_TABLE,
-    action_list,
-    generate_actions,
-)
+from aftercare.services.actions import DEDICATED_TABLE, action_list, generate_actions
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
 from factories import make_table
@@ -172,7 +167,6 @@ def runs(request, tmp_path_factory):
         with store.con.con.cursor() as cur:
             cur.execute(sql)
     # P1 already has a dedicated advisor, A1 (R-ACT-ADVISOR: sticky while A1 is active).
-    store.con.create_table(DEDICATED_TABLE, schema=DEDICATED_SCHEMA)
     _insert(
         store,
         DEDICATED_TABLE,

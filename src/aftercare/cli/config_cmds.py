@@ -9,7 +9,7 @@ import typer
 
 from aftercare.cli.common import ConfigOption, app, console, guarded, read_config
 from aftercare.config import config_as_yaml
-from aftercare.config_check import check_config
+from aftercare.services.config_check import check_config
 
 config_app = typer.Typer(help="Show or check the configuration (defaults are SPEC.md's).")
 app.add_typer(config_app, name="config")

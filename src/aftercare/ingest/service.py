@@ -20,10 +20,10 @@ import pyarrow.csv as pacsv
 from aftercare.errors import InputFileError
 from aftercare.ingest.validate import ValidatedFile, read_and_validate
 from aftercare.schema import table_spec
+from aftercare.schema.system import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
 from aftercare.store.connect import Store
 from aftercare.store.lineage import constant_column as _constant
 from aftercare.store.lineage import stage_rows
-from aftercare.store.system_tables import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
 from aftercare.store.unmatched import unmatched_count
 from aftercare.store.writer import LoadBatch, apply_load
 

@@ -21,8 +21,8 @@ from aftercare.errors import InputFileError
 from aftercare.ingest.mapping import lookup
 from aftercare.ingest.parse import clean_text, parse_timestamp
 from aftercare.ingest.reader import BadRow, read_source
-from aftercare.playbook.model import OUTCOME_RESULTS
 from aftercare.playbook.outcomes import RESULT_SYNONYMS
+from aftercare.schema.playbook import OUTCOME_RESULTS
 
 #: Call-log headers each column is recognised by (compared ignoring case, spaces, _ and -).
 LOG_HEADERS: dict[str, tuple[str, ...]] = {

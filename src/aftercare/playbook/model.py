@@ -1,89 +1,9 @@
-"""The playbook's stored tables: actions, their outcomes, and contact preferences (SPEC §6).
-
-Grain of each:
-- ``actions``: one row per action (a rule fired for one trigger). ``action_id`` is stable: the
-  same rule and trigger always give the same id, so reruns never duplicate (R-ACT-CATCHUP).
-- ``action_outcomes``: one row per recorded outcome; appended, never overwritten
-  (R-ACT-OUTCOME).
-- ``contact_preferences``: one row per preference change learned from outcomes (an "opted out"
-  sets do_not_contact). Kept apart from ``customers`` so that a later DMS re-import of the
-  customer master can never undo a customer's opt-out.
-"""
+"""Stable action ids (R-ACT-CATCHUP); the playbook's tables are declared in
+:mod:`aftercare.schema.playbook`."""
 
 from __future__ import annotations
 
 import hashlib
-
-import ibis
-
-PRIORITIES = ("high", "medium", "low")
-
-#: Action statuses. ``open``: to do; ``done``: an outcome closed it; ``holdout``: in the rule's
-#: control group, deliberately not contacted (R-ACT-HOLDOUT); ``stopped``: no longer wanted
-#: (e.g. the customer opted out, or win-back gave up after its attempts).
-ACTION_STATUSES = ("open", "done", "holdout", "stopped")
-
-#: Outcome results an advisor records (R-ACT-OUTCOME).
-OUTCOME_RESULTS = (
-    "reached",
-    "booked",
-    "visited",
-    "declined",
-    "no_answer",
-    "wrong_number",
-    "opted_out",
-)
-#: Results that count as a failed attempt (A-WINBACK stops after the configured number).
-FAILED_RESULTS = ("declined", "no_answer", "wrong_number")
-
-ACTIONS = ibis.schema(
-    {
-        "action_id": "string",
-        "rule_id": "string",
-        "trigger_key": "string",  # what fired it, e.g. the order id, VIN + due date, year
-        "trigger_date": "date",
-        "customer_id": "string",
-        "vin": "string",
-        "store_id": "string",
-        "advisor_id": "string",
-        "due_date": "date",
-        "original_due_date": "date",  # before R-ACT-CAP moved it
-        "priority": "string",
-        "channel": "string",
-        "is_marketing": "boolean",
-        "expected_value": "float64",  # R-ACT-RANK
-        "status": "string",
-        "evidence": "string",  # JSON: the facts that triggered it
-        "created_on": "date",  # the as-of date of the run that created it
-    }
-)
-
-ACTION_OUTCOMES = ibis.schema(
-    {
-        "outcome_id": "string",
-        "action_id": "string",
-        "result": "string",
-        "note": "string",
-        "advisor_id": "string",
-        "recorded_at": "timestamp",
-        "source": "string",  # 'cli' or the imported call-log file name
-    }
-)
-
-CONTACT_PREFERENCES = ibis.schema(
-    {
-        "customer_id": "string",
-        "do_not_contact": "boolean",
-        "set_at": "timestamp",
-        "source": "string",  # e.g. 'outcome:<outcome_id>'
-    }
-)
-
-PLAYBOOK_TABLES: dict[str, ibis.Schema] = {
-    "actions": ACTIONS,
-    "action_outcomes": ACTION_OUTCOMES,
-    "contact_preferences": CONTACT_PREFERENCES,
-}
 
 
 def action_id(rule_id: str, trigger_key: str) -> str:

@@ -35,7 +35,7 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.pipeline.staging import visits
-from aftercare.playbook.model import FAILED_RESULTS, OUTCOME_RESULTS
+from aftercare.schema.playbook import FAILED_RESULTS, OUTCOME_RESULTS
 
 WINBACK_RULE = "A-WINBACK"
 #: Results that leave the action open (the call is tried again).

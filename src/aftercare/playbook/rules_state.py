@@ -37,7 +37,6 @@ import ibis.expr.types as ir
 from aftercare.config import TIER_ORDER, CustomRuleConfig, RuleConfig
 from aftercare.pipeline.staging import as_date, orders_up_to, visits
 from aftercare.playbook.custom_rules import condition_filter
-from aftercare.playbook.model import FAILED_RESULTS
 from aftercare.playbook.rules import (
     PREFERRED,
     RuleContext,
@@ -47,6 +46,7 @@ from aftercare.playbook.rules import (
     lower_priority,
     shift,
 )
+from aftercare.schema.playbook import FAILED_RESULTS
 
 TRADE_IN_RULE = "A-TRADE-IN"
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import xlsxwriter
 
-from aftercare.playbook.model import PRIORITIES
 from aftercare.reports.labels import DEFAULT_LANG, Labels, labels
+from aftercare.schema.playbook import PRIORITIES
 
 Row = dict[str, Any]
 #: Excel's limit on a sheet name, and the characters it forbids in one.

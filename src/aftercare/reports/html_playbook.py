@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aftercare.playbook.model import PRIORITIES
 from aftercare.reports import charts
 from aftercare.reports.data import ReportData
 from aftercare.reports.formatting import fmt_int, fmt_pct, fmt_pct_value
 from aftercare.reports.labels import Labels
+from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.kpis import BookingConversion, Kpi
 
 PRIORITY_COLOURS = {"high": "#c8553d", "medium": "#e9a23b", "low": "#8c9bab"}

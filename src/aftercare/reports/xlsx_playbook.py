@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aftercare.playbook.model import PRIORITIES
 from aftercare.reports import charts
 from aftercare.reports.data import ReportData
 from aftercare.reports.html_playbook import PRIORITY_COLOURS, kpi_detail, kpi_status
 from aftercare.reports.xlsx_series import cell_range, column_series
+from aftercare.schema.playbook import PRIORITIES
 
 if TYPE_CHECKING:
     from aftercare.reports.xlsx import _Book

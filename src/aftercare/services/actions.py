@@ -28,8 +28,8 @@ from aftercare.pipeline.staging import resolved_orders
 from aftercare.pipeline.value import customer_value
 from aftercare.playbook import schedule
 from aftercare.playbook.engine import enabled_rules, plan_actions
-from aftercare.playbook.model import ACTIONS
 from aftercare.playbook.rules import RuleContext
+from aftercare.schema.playbook import ACTION_MOVES, ACTIONS, DEDICATED_ADVISORS
 from aftercare.services.call_list import action_list, actions_export
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.marts import risk_inputs
@@ -37,26 +37,10 @@ from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
 from aftercare.store.snapshots import snapshot_dates, transaction
 
-#: Proposed playbook table (not yet in model.PLAYBOOK_TABLES): a platinum customer's
-#: dedicated advisor, appended when assigned; the latest row per customer holds.
 DEDICATED_TABLE = "dedicated_advisors"
-DEDICATED_SCHEMA = ibis.schema(
-    {"customer_id": "string", "advisor_id": "string", "assigned_on": "date"}
-)
 #: Statuses that are (or were) contacts, for the weekly cap.
 CONTACT_STATUSES = ("open", "done")
-#: Proposed playbook table: every move of a stored action by R-ACT-CAP (a new
-#: higher-priority action took its week), appended; the action keeps its id.
 MOVES_TABLE = "action_moves"
-MOVES_SCHEMA = ibis.schema(
-    {
-        "action_id": "string",
-        "moved_on": "date",
-        "from_due_date": "date",
-        "to_due_date": "date",
-        "reason": "string",
-    }
-)
 EPOCH = dt.date(1970, 1, 1)
 
 __all__ = ["GenerationRun", "action_list", "actions_export", "generate_actions", "iso_week"]
@@ -155,11 +139,6 @@ def rule_context(
     return ctx, value, scores_as_of
 
 
-def _ensure_dedicated(store: Store) -> None:
-    if not store.has_table(DEDICATED_TABLE):
-        store.con.create_table(DEDICATED_TABLE, schema=DEDICATED_SCHEMA)
-
-
 def _pandas(table: ir.Table) -> pd.DataFrame:
     """Pull a small table; dates become day numbers (days since 1970-01-01)."""
     arrow = table.to_pyarrow()
@@ -203,8 +182,8 @@ def generate_actions(
     Reruns for the same date add nothing (stable ids); open actions whose customer no longer
     allows them are stopped (R-ACT-CONSENT). Everything is stored in one transaction.
     """
+    store.require_transactions("actions")
     through = max(through or as_of, as_of)
-    _ensure_dedicated(store)
     ctx, value, scores_as_of = rule_context(store, as_of, config, through=through)
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     new = _pandas(plan) if plan is not None else pd.DataFrame()
@@ -246,7 +225,7 @@ def generate_actions(
                 DEDICATED_TABLE,
                 ibis.memtable(
                     pa.Table.from_pandas(
-                        rows, schema=DEDICATED_SCHEMA.to_pyarrow(), preserve_index=False
+                        rows, schema=DEDICATED_ADVISORS.to_pyarrow(), preserve_index=False
                     )
                 ),
             )
@@ -308,8 +287,6 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
 
 def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> None:
     """Give the stored actions in ``moves`` their new due dates, and log each move."""
-    if not store.has_table(MOVES_TABLE):
-        store.con.create_table(MOVES_TABLE, schema=MOVES_SCHEMA)
     log = pa.table(
         {
             "action_id": pa.array(moves.action_id, pa.string()),
@@ -318,7 +295,7 @@ def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> None:
             "to_due_date": _dates(moves.to_day.to_numpy()),
             "reason": pa.array(["R-ACT-CAP"] * len(moves), pa.string()),
         },
-        schema=MOVES_SCHEMA.to_pyarrow(),
+        schema=ACTION_MOVES.to_pyarrow(),
     )
     store.con.insert(MOVES_TABLE, ibis.memtable(log))
     pairs = [

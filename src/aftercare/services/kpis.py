@@ -24,8 +24,8 @@ from aftercare.playbook.kpis import (
     net_promoter_score,
     winback_rate,
 )
-from aftercare.playbook.model import PRIORITIES
 from aftercare.playbook.outcomes import booking_success, current_status
+from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 

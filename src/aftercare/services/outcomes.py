@@ -28,7 +28,6 @@ from aftercare.errors import AftercareError
 from aftercare.ingest.service import file_sha256
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.playbook.call_log import read_call_log, result_help
-from aftercare.playbook.model import ACTION_OUTCOMES, CONTACT_PREFERENCES
 from aftercare.playbook.outcomes import (
     OPTED_OUT_RESULT,
     WINBACK_RULE,
@@ -37,9 +36,10 @@ from aftercare.playbook.outcomes import (
     outcome_id,
     winback_attempts,
 )
+from aftercare.schema.playbook import ACTION_OUTCOMES, CONTACT_PREFERENCES
+from aftercare.schema.system import LOAD_LOG, REJECTED_ROWS
 from aftercare.store.connect import Store
 from aftercare.store.snapshots import transaction
-from aftercare.store.system_tables import LOAD_LOG, REJECTED_ROWS
 from aftercare.store.writer import replace_file_rows_sql
 
 OUTCOMES_TABLE = "action_outcomes"

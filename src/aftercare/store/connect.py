@@ -21,20 +21,22 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.errors import StoreError
-from aftercare.playbook.model import PLAYBOOK_TABLES
-from aftercare.schema import TABLES
-from aftercare.store.system_tables import SYSTEM_TABLES
+from aftercare.schema.registry import STORED_TABLES
 
 DEFAULT_DB = "aftercare.duckdb"
 EngineKind = Literal["duckdb", "postgres", "spark"]
 
 
-def store_schemas() -> dict[str, ibis.Schema]:
-    """Every table a store holds from the start: canonical, system and playbook."""
-    wanted = {name: spec.ibis_schema() for name, spec in TABLES.items()}
-    wanted.update(SYSTEM_TABLES)
-    wanted.update(PLAYBOOK_TABLES)
-    return wanted
+def store_schemas(*, snapshots: bool = True) -> dict[str, ibis.Schema]:
+    """Every table a store holds from the start (:data:`~aftercare.schema.STORED_TABLES`).
+
+    ``snapshots=False`` leaves out the dated snapshot tables (a lake writes them per date).
+    """
+    return {
+        name: table.schema
+        for name, table in STORED_TABLES.items()
+        if snapshots or table.family != "snapshot"
+    }
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Store:
 
     def ensure_schema(self) -> None:
         """Create every canonical and system table that does not exist yet (empty)."""
-        wanted = store_schemas()
+        wanted = store_schemas(snapshots=self.lake is None)
         if self.lake is not None:
             # Older lakes gain new columns as typed NULLs in the views (files stay as written).
             self.lake.create_empty(wanted)
@@ -220,5 +222,5 @@ def _open_lake(url: str, *, create: bool) -> Store:
     store = Store(url=f"spark://{root}", kind="spark", con=con, lake=lake)
     if not create:
         # Register what is there (create=True registers in ensure_schema, after creating).
-        lake.register_all(store_schemas())
+        lake.register_all(store_schemas(snapshots=False))
     return store

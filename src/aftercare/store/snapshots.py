@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import ibis.expr.types as ir
 
+from aftercare.schema.registry import stored_table
 from aftercare.store.connect import Store
 
 
@@ -51,7 +52,7 @@ def replace_snapshot(store: Store, table: str, as_of: dt.date, rows: ir.Table) -
 
         return replace_snapshot_spark(store, table, as_of, rows)
     if not store.has_table(table):
-        store.con.create_table(table, schema=rows.schema())
+        store.con.create_table(table, schema=stored_table(table).schema)
     with transaction(store):
         _delete_snapshot(store, table, as_of)
         store.con.insert(table, rows)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from aftercare.config_actions import (
+from aftercare.config.actions import (
     DEFAULT_RULES,
     OPTIONAL_RULES,
     RULE_CHANNELS,
@@ -24,7 +24,7 @@ from aftercare.config_actions import (
     Priority,
     RuleConfig,
 )
-from aftercare.config_base import (
+from aftercare.config.base import (
     PROBLEM_TYPE,
     TIER_ORDER,
     Frozen,
@@ -33,7 +33,7 @@ from aftercare.config_base import (
     per_tier,
     problem,
 )
-from aftercare.config_scoring import Bin, ScoringConfig, TierServiceLevel
+from aftercare.config.scoring import Bin, ScoringConfig, TierServiceLevel
 from aftercare.errors import ConfigError
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from aftercare.config_base import Frozen, merge_over_defaults, problem
+from aftercare.config.base import Frozen, merge_over_defaults, problem
 from aftercare.schema import CONTACT_CHANNELS
 
 Priority = Literal["high", "medium", "low"]

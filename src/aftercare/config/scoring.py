@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from aftercare.config_base import (
+from aftercare.config.base import (
     TIER_ORDER,
     Frozen,
     TierName,

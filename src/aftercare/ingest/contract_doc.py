@@ -3,7 +3,7 @@
 ``docs/data-contract.md`` is this module's output; a test fails when the two differ, so the
 page can never drift from the code. Regenerate it with::
 
-    python -m aftercare.contract_doc > docs/data-contract.md
+    python -m aftercare.ingest.contract_doc > docs/data-contract.md
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def render_data_contract() -> str:
         "# Data contract",
         "",
         "The canonical tables Aftercare imports (SPEC §1). Generated from "
-        "`src/aftercare/schema.py` by `python -m aftercare.contract_doc`; do not edit by hand.",
+        "`src/aftercare/schema/canonical.py` by `python -m aftercare.ingest.contract_doc`; "
+        "do not edit by hand.",
         "Headers equal to a column name always map to it; a `--mapping` YAML file adds others.",
         "Every stored row also carries `source_file`, `source_row`, `load_id`, `loaded_at` and "
         "`row_hash` (where it came from).",
