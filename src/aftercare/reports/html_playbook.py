@@ -3,7 +3,7 @@
 Formats :class:`~aftercare.reports.data.ActionsWeek` and
 :class:`~aftercare.reports.data.MonthKpis` for ``templates/report.html.j2`` and draws their
 charts (SPEC §7, R-ACT-HOLDOUT, R-ACT-OUTCOME). Numbers are formatted here, never computed:
-they come from :mod:`aftercare.services.kpis`.
+:mod:`aftercare.services.kpis` computes them.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from aftercare.reports import charts
-from aftercare.reports.data import ReportData
+from aftercare.reports.data import BookingConversion, Kpi, ReportData
 from aftercare.reports.formatting import fmt_int, fmt_pct, fmt_pct_value
 from aftercare.reports.labels import Labels
 from aftercare.schema.playbook import PRIORITIES
-from aftercare.services.kpis import BookingConversion, Kpi
 
 PRIORITY_COLOURS = {"high": "#c8553d", "medium": "#e9a23b", "low": "#8c9bab"}
 STATUS_COLOURS = {"ok": "#5aa469", "below": "#d9534f", "no_data": "#cccccc"}

@@ -6,91 +6,18 @@ thousands format) so a manager can keep calculating with them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import xlsxwriter
-from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import Worksheet
 
 from aftercare.config import TIER_ORDER
 from aftercare.reports import charts
 from aftercare.reports.data import ReportData
-from aftercare.reports.labels import DEFAULT_LANG, Labels, labels
+from aftercare.reports.labels import DEFAULT_LANG, labels
+from aftercare.reports.xlsx_book import CHART_SIZE, Book
 from aftercare.reports.xlsx_playbook import actions_sheet, kpis_sheet
 from aftercare.reports.xlsx_series import cell_range, column_series
 
-CHART_SIZE = {"x_scale": 1.3, "y_scale": 1.2}
 
-
-class _Book:
-    """A workbook with the report's cell formats."""
-
-    def __init__(self, path: Path, t: Labels) -> None:
-        self.wb: Workbook = xlsxwriter.Workbook(str(path))
-        self.t = t
-        self.title = self.wb.add_format({"bold": True, "font_size": 14})
-        self.head = self.wb.add_format({"bold": True, "bg_color": "#E8EDF3", "border": 1})
-        self.fmt = {
-            "int": self.wb.add_format({"num_format": "#,##0"}),
-            "pct": self.wb.add_format({"num_format": "0.0%"}),
-            "pctv": self.wb.add_format({"num_format": '0.0"%"'}),
-            "money": self.wb.add_format({"num_format": "#,##0;[Red]-#,##0"}),
-            "text": self.wb.add_format({}),
-            "date": self.wb.add_format({"num_format": "yyyy-mm-dd"}),
-            "num": self.wb.add_format({"num_format": "0.0"}),
-        }
-
-    def sheet(self, key: str, heading: str) -> Worksheet:
-        ws = self.wb.add_worksheet(self.t[f"sheet.{key}"][:31])
-        ws.write(0, 0, heading, self.title)
-        ws.set_column(0, 0, 24)
-        ws.set_column(1, 12, 14)
-        return ws
-
-    def table(
-        self,
-        ws: Worksheet,
-        row: int,
-        headers: Sequence[str],
-        rows: Sequence[Sequence[Any]],
-        kinds: Sequence[str],
-    ) -> tuple[int, int]:
-        """Write a table at ``row``; return (first data row, last data row)."""
-        for c, h in enumerate(headers):
-            ws.write(row, c, h, self.head)
-        for r, values in enumerate(rows, start=row + 1):
-            for c, (value, kind) in enumerate(zip(values, kinds, strict=True)):
-                if value is None:
-                    ws.write_blank(r, c, None)
-                else:
-                    ws.write(r, c, value, self.fmt[kind])
-        return row + 1, row + len(rows)
-
-    def chart(
-        self,
-        ws: Worksheet,
-        kind: str,
-        series: Sequence[dict[str, Any]],
-        anchor: str,
-        *,
-        title: str,
-        y_format: str | None = None,
-        subtype: str | None = None,
-    ) -> None:
-        spec = {"type": kind, "subtype": subtype} if subtype else {"type": kind}
-        chart = self.wb.add_chart(spec)
-        for s in series:
-            chart.add_series(s)
-        chart.set_title({"name": title, "name_font": {"size": 11}})
-        if y_format:
-            chart.set_y_axis({"num_format": y_format})
-        chart.set_legend({"position": "bottom" if len(series) > 1 else "none"})
-        ws.insert_chart(anchor, chart, CHART_SIZE)
-
-
-def _summary(b: _Book, data: ReportData) -> None:
+def _summary(b: Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("summary", f"{t['title']} · {data.as_of}")
     ws.set_column(0, 0, 36)
@@ -114,7 +41,7 @@ def _summary(b: _Book, data: ReportData) -> None:
     ws.set_column(1, 1, 26)
 
 
-def _tier_mix(b: _Book, data: ReportData) -> None:
+def _tier_mix(b: Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("tier_mix", t["sec.tier_mix"])
     rows = [
@@ -132,7 +59,7 @@ def _tier_mix(b: _Book, data: ReportData) -> None:
     b.chart(ws, "column", series, "F3", title=t["sec.tier_mix"], y_format="0%")
 
 
-def _migration(b: _Book, data: ReportData) -> None:
+def _migration(b: Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("migration", t["sec.migration"])
     if data.migration is None:
@@ -153,7 +80,7 @@ def _migration(b: _Book, data: ReportData) -> None:
     ws.write(last + 2, 0, t["migration.note"])
 
 
-def _lifecycle(b: _Book, data: ReportData) -> None:
+def _lifecycle(b: Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("lifecycle", f"{t['sec.lifecycle']} · {data.period_start} → {data.as_of}")
     rows = [
@@ -191,7 +118,7 @@ def _lifecycle(b: _Book, data: ReportData) -> None:
     b.chart(ws, "column", series, "H3", title=t["sec.lifecycle"], y_format="#,##0")
 
 
-def _pareto(b: _Book, data: ReportData) -> None:
+def _pareto(b: Book, data: ReportData) -> None:
     t = b.t
     p = data.pareto
     ws = b.sheet("pareto", t["sec.pareto"])
@@ -226,7 +153,7 @@ def _pareto(b: _Book, data: ReportData) -> None:
     ws.insert_chart("E3", chart, CHART_SIZE)
 
 
-def _profit_by_tier(b: _Book, data: ReportData) -> None:
+def _profit_by_tier(b: Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("profit_by_tier", t["sec.profit_by_tier"])
     keys = [
@@ -255,7 +182,7 @@ def _profit_by_tier(b: _Book, data: ReportData) -> None:
     b.chart(ws, "column", series, f"B{last + 4}", title=t["col.net_profit"], y_format="#,##0")
 
 
-def _crr(b: _Book, data: ReportData) -> None:
+def _crr(b: Book, data: ReportData) -> None:
     t = b.t
     c = data.crr
     ws = b.sheet("crr", t["sec.crr"])
@@ -283,7 +210,7 @@ def _crr(b: _Book, data: ReportData) -> None:
     b.table(ws, len(rows) + 5, [t["crr.band"], "%"], bands, ["text", "text"])
 
 
-def _churn(b: _Book, data: ReportData) -> None:
+def _churn(b: Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("churn", t["sec.churn"])
     ch = data.churn
@@ -331,7 +258,7 @@ def _churn(b: _Book, data: ReportData) -> None:
     )
 
 
-def _reminders(b: _Book, data: ReportData) -> None:
+def _reminders(b: Book, data: ReportData) -> None:
     t = b.t
     ws = b.sheet("reminders", t["sec.reminders"])
     rows = [
@@ -357,7 +284,7 @@ def _reminders(b: _Book, data: ReportData) -> None:
 def write_xlsx(data: ReportData, path: str | Path, lang: str = DEFAULT_LANG) -> Path:
     """Write the report as an .xlsx workbook at ``path`` (labels in ``lang``)."""
     path = Path(path)
-    book = _Book(path, labels(lang))
+    book = Book(path, labels(lang))
     for section in (
         _summary,
         _tier_mix,

@@ -7,21 +7,17 @@ keep calculating with them; NPS is in points.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aftercare.reports import charts
 from aftercare.reports.data import ReportData
 from aftercare.reports.html_playbook import PRIORITY_COLOURS, kpi_detail, kpi_status
+from aftercare.reports.xlsx_book import Book
 from aftercare.reports.xlsx_series import cell_range, column_series
 from aftercare.schema.playbook import PRIORITIES
-
-if TYPE_CHECKING:
-    from aftercare.reports.xlsx import _Book
 
 PERCENT = 100.0
 
 
-def actions_sheet(b: _Book, data: ReportData) -> None:
+def actions_sheet(b: Book, data: ReportData) -> None:
     """This week's open actions: by priority and rule for the store, then per advisor."""
     t = b.t
     week = data.actions
@@ -70,7 +66,7 @@ def actions_sheet(b: _Book, data: ReportData) -> None:
     )  # fmt: skip
 
 
-def kpis_sheet(b: _Book, data: ReportData) -> None:
+def kpis_sheet(b: Book, data: ReportData) -> None:
     """KPIs against targets with a chart of the rates, rule lift and booking conversion."""
     t = b.t
     m = data.month_kpis

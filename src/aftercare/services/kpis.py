@@ -25,6 +25,7 @@ from aftercare.playbook.kpis import (
     winback_rate,
 )
 from aftercare.playbook.outcomes import booking_success, current_status
+from aftercare.reports.data import AdvisorWeek, BookingConversion, Kpi, WeekActions
 from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
@@ -35,28 +36,6 @@ CRR_OK_BANDS = ("excellent", "good", "average")
 
 
 @dataclass(frozen=True)
-class Kpi:
-    """One KPI of the month against its target.
-
-    ``value`` and ``target`` are in ``unit`` (``%`` for rates, ``points`` for NPS);
-    ``status`` is ``ok`` (target met), ``below`` or ``no_data``; ``provisional`` when its
-    window has not closed yet.
-    """
-
-    key: str
-    value: float | None
-    target: float
-    unit: str
-    status: str
-    numerator: int | None
-    denominator: int | None
-    detail: str = ""
-    provisional: bool = False
-    period_start: dt.date | None = None  # the period the figure covers, when not the month
-    period_end: dt.date | None = None
-
-
-@dataclass(frozen=True)
 class StageCount:
     """Customers in one lifecycle stage now and a month before (R-LIFE)."""
 
@@ -64,61 +43,6 @@ class StageCount:
     customers: int
     previous_customers: int
     change_pct: float | None
-
-
-@dataclass(frozen=True)
-class WeekActions:
-    """Open actions of one rule due by the end of the week."""
-
-    priority: str
-    rule_id: str
-    actions: int
-    customers: int
-    overdue: int  # due before the week started, still open
-
-
-@dataclass(frozen=True)
-class AdvisorWeek:
-    """One advisor's open actions due by the end of the week, per priority.
-
-    ``advisor_id`` is ``None`` for actions nobody is assigned to (the store's pool).
-    """
-
-    advisor_id: str | None
-    advisor_name: str | None
-    by_priority: dict[str, int]
-    overdue: int  # due before the week started, still open
-
-    @property
-    def actions(self) -> int:
-        """All of the advisor's open actions due by the end of the week."""
-        return sum(self.by_priority.values())
-
-
-@dataclass(frozen=True)
-class BookingConversion:
-    """Bookings recorded in the month on one rule's actions, and how many became visits.
-
-    R-ACT-OUTCOME: a booking that ends in a visit within ``actions.booking_success_days``
-    counts as a success. ``pending``: not converted yet but still inside that window, so
-    ``rate`` = converted ÷ (bookings − pending), the bookings whose fate is known (``None``
-    when none is).
-    """
-
-    rule_id: str
-    bookings: int
-    converted: int
-    pending: int
-
-    @property
-    def decided(self) -> int:
-        """Bookings that converted or whose window closed without a visit."""
-        return self.bookings - self.pending
-
-    @property
-    def rate(self) -> float | None:
-        """Share of decided bookings that converted (fraction)."""
-        return self.converted / self.decided if self.decided else None
 
 
 @dataclass(frozen=True)
