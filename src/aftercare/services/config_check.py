@@ -14,7 +14,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.config import DEFAULT_CONFIG, Config, line_of, load_config, read_yaml
+from aftercare.config import Config, line_of, load_config, read_yaml
 from aftercare.errors import ConfigError
 from aftercare.playbook.custom_rules import validate_condition
 from aftercare.schema import TABLES
@@ -31,10 +31,16 @@ CONTEXT_COLUMNS: dict[str, str] = {
 _SCHEMA_DATE = dt.date(2000, 1, 1)
 
 
-def custom_rule_columns(config: Config = DEFAULT_CONFIG) -> ir.Table:
+def custom_rule_columns(config: Config) -> ir.Table:
     """An unbound table with the columns a custom rule's condition may use.
 
     Grain: one row per customer (never executed: names and types only).
+
+    Parameters
+    ----------
+    config
+        The configuration being checked (its scorecard shapes the score columns), passed
+        down from the edge that loaded it.
     """
     from aftercare.pipeline.scoring import score_customers
 
