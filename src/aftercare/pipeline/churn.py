@@ -213,17 +213,46 @@ def churn_risk(
     )
 
 
-def churn_reason(
-    risk: ir.Table,
-    tiers: ir.Table,
+def churn_population(risk: ir.Table, tiers: ir.Table) -> ir.Table:
+    """The customers R-CHURN-REASON is about: the lapsed tier or high churn risk.
+
+    Grain: one row per customer in the lapsed tier or at high churn risk.
+
+    Parameters
+    ----------
+    risk
+        Output of :func:`churn_risk`.
+    tiers
+        At least ``customer_id`` and ``tier``.
+
+    Returns
+    -------
+    ir.Table
+        customer_id, tier, risk_level.
+    """
+    ids = (
+        tiers.filter(tiers.tier == "lapsed")
+        .select("customer_id")
+        .union(risk.filter(risk.risk_level == "high").select("customer_id"))
+        .distinct()
+    )
+    j = ids.left_join(tiers.select("customer_id", "tier"), "customer_id").left_join(
+        risk.select("customer_id", "risk_level"), "customer_id"
+    )
+    return j.select("customer_id", "tier", "risk_level")
+
+
+def likely_churn_reason(
+    population: ir.Table,
     customers: ir.Table,
     signals: ir.Table,
     *,
     vehicle_flags: ir.Table | None = None,
 ) -> ir.Table:
-    """Likely churn reason of lapsed or high-risk customers (R-CHURN-REASON).
+    """Likely churn reason of each customer of ``population`` (R-CHURN-REASON).
 
-    Grain: one row per customer in the lapsed tier or at high churn risk.
+    The one definition of the reason, for the churn mart, the action engine and the scripts.
+    Grain: that of ``population`` (one row per customer).
 
     ``churn_reason`` by precedence: ``experience`` (a complaint or a low NPS in the window) >
     ``price`` (price_sensitivity high, a quote declined for price, or a competitor visit in
@@ -233,10 +262,8 @@ def churn_reason(
 
     Parameters
     ----------
-    risk
-        Output of :func:`churn_risk`.
-    tiers
-        At least ``customer_id`` and ``tier``.
+    population
+        The customers (``customer_id``, one row each; other columns are kept).
     customers
         Canonical customers (``price_sensitivity``).
     signals
@@ -247,24 +274,26 @@ def churn_reason(
     Returns
     -------
     ir.Table
-        customer_id, tier, risk_level, churn_reason, reason_evidence, conversation.
+        The columns of ``population``, churn_reason, reason_evidence, conversation.
     """
-    ids = (
-        tiers.filter(tiers.tier == "lapsed")
-        .select("customer_id")
-        .union(risk.filter(risk.risk_level == "high").select("customer_id"))
-        .distinct()
+    sensitivity = customers.select(
+        s_customer_id="customer_id", price_sensitivity="price_sensitivity"
     )
-    j = (
-        ids.left_join(tiers.select("customer_id", "tier"), "customer_id")
-        .left_join(risk.select("customer_id", "risk_level"), "customer_id")
-        .left_join(customers.select("customer_id", "price_sensitivity"), "customer_id")
-        .left_join(signals, "customer_id")
+    facts = signals.select(
+        g_customer_id="customer_id",
+        complaints="complaints",
+        has_low_nps="has_low_nps",
+        price_declines="price_declines",
+        competitor_visits="competitor_visits",
     )
+    j = population.left_join(sensitivity, population.customer_id == sensitivity.s_customer_id)
+    j = j.left_join(facts, j.customer_id == facts.g_customer_id)
     if vehicle_flags is not None:
-        flags = vehicle_flags.select("customer_id", "needs_trade_in_conversation")
-        j = j.left_join(flags, "customer_id")
-        trade_in = j.needs_trade_in_conversation.fill_null(False)
+        flags = vehicle_flags.select(
+            f_customer_id="customer_id", needs_trade_in="needs_trade_in_conversation"
+        )
+        j = j.left_join(flags, j.customer_id == flags.f_customer_id)
+        trade_in = j.needs_trade_in.fill_null(False)
     else:
         trade_in = ibis.literal(False)
     complaint = j.complaints.coalesce(0) > 0
@@ -287,10 +316,44 @@ def churn_reason(
         ]
     )
     return j.select(
-        customer_id=j.customer_id,
-        tier=j.tier,
-        risk_level=j.risk_level,
+        *[j[c] for c in population.columns],
         churn_reason=reason,
         reason_evidence=evidence,
         conversation=ibis.ifelse(trade_in, "trade_in", "winback"),
+    )
+
+
+def churn_reason(
+    risk: ir.Table,
+    tiers: ir.Table,
+    customers: ir.Table,
+    signals: ir.Table,
+    *,
+    vehicle_flags: ir.Table | None = None,
+) -> ir.Table:
+    """Likely churn reason of lapsed or high-risk customers (R-CHURN-REASON).
+
+    :func:`likely_churn_reason` of :func:`churn_population`. Grain: one row per customer in
+    the lapsed tier or at high churn risk.
+
+    Parameters
+    ----------
+    risk
+        Output of :func:`churn_risk`.
+    tiers
+        At least ``customer_id`` and ``tier``.
+    customers
+        Canonical customers (``price_sensitivity``).
+    signals
+        Output of :func:`churn_signals`.
+    vehicle_flags
+        Optional output of ``reminders.vehicle_status_flags``.
+
+    Returns
+    -------
+    ir.Table
+        customer_id, tier, risk_level, churn_reason, reason_evidence, conversation.
+    """
+    return likely_churn_reason(
+        churn_population(risk, tiers), customers, signals, vehicle_flags=vehicle_flags
     )

@@ -21,18 +21,15 @@ import pandas as pd
 import pyarrow as pa
 
 from aftercare.config import Config
-from aftercare.pipeline.churn import churn_reason
-from aftercare.pipeline.reminders import vehicle_status_flags
+from aftercare.pipeline.latest import latest_contact_preference
+from aftercare.pipeline.marts import wire_marts
 from aftercare.pipeline.scoring import score_customers
-from aftercare.pipeline.staging import resolved_orders
-from aftercare.pipeline.value import customer_value
 from aftercare.playbook import schedule
 from aftercare.playbook.engine import enabled_rules, plan_actions
 from aftercare.playbook.rules import RuleContext
 from aftercare.schema.playbook import ACTION_MOVES, ACTIONS, DEDICATED_ADVISORS
 from aftercare.services.call_list import action_list, actions_export
 from aftercare.services.inputs import CanonicalTables, canonical_tables
-from aftercare.services.marts import risk_inputs
 from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
 from aftercare.store.snapshots import snapshot_dates, transaction
@@ -99,44 +96,28 @@ def rule_context(
 ) -> tuple[RuleContext, ir.Table, dt.date | None]:
     """The rules' lazy inputs for one as-of date, the customer value, and the scores' date."""
     tables = canonical_tables(store)
-    orders = resolved_orders(tables.service_orders, tables.vehicles)
-    reminders, signals, risk = risk_inputs(tables, orders, as_of=as_of, config=config)
     scores, scores_as_of = _scores(store, tables, as_of, config)
-    levels = risk.select(r_customer_id="customer_id", risk_level="risk_level")
+    marts = wire_marts(tables, scores, as_of=as_of, config=config)
+    levels = marts.risk.select(r_customer_id="customer_id", risk_level="risk_level")
     scores = scores.left_join(levels, scores.customer_id == levels.r_customer_id).drop(
         "r_customer_id"
-    )
-    churn = churn_reason(
-        risk,
-        scores.select("customer_id", "tier"),
-        tables.customers,
-        signals,
-        vehicle_flags=vehicle_status_flags(tables.vehicles),
-    )
-    value = customer_value(
-        orders,
-        tables.interactions,
-        scores.select("customer_id", "tier"),
-        as_of=as_of,
-        scoring=config.scoring,
-        value=config.value,
     )
     ctx = RuleContext(
         as_of=as_of,
         through=max(through or as_of, as_of),
         customers=tables.customers,
         vehicles=tables.vehicles,
-        orders=orders,
+        orders=marts.orders,
         declined=tables.declined_services,
         interactions=tables.interactions,
         scores=scores,
-        reminders=reminders,
-        churn=churn,
+        reminders=marts.reminders,
+        churn=marts.churn_reasons,
         actions=store.table("actions"),
         outcomes=store.table("action_outcomes"),
         config=config,
     )
-    return ctx, value, scores_as_of
+    return ctx, marts.value, scores_as_of
 
 
 def _pandas(table: ir.Table) -> pd.DataFrame:
@@ -153,10 +134,8 @@ def _stop_expression(store: Store, config: Config) -> ir.Table:
     """Open actions that consent no longer allows (R-ACT-CONSENT), as ``action_id``."""
     a = store.table("actions")
     c = store.table("customers")
-    prefs = store.table("contact_preferences")
-    w = ibis.window(group_by="customer_id", order_by=[ibis.desc("set_at"), ibis.desc("source")])
-    prefs = prefs.mutate(pick=ibis.row_number().over(w))
-    opted_out = prefs.filter((prefs.pick == 0) & prefs.do_not_contact).select("customer_id")
+    prefs = latest_contact_preference(store.table("contact_preferences"))
+    opted_out = prefs.filter(prefs.do_not_contact).select("customer_id")
     dnc = c.filter(c.do_not_contact.fill_null(False)).select("customer_id").union(opted_out)
     no_consent = c.filter(~c.marketing_consent.fill_null(False)).select("customer_id")
     open_ = a.filter(a.status == "open")

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import ibis.expr.types as ir
-
+from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.store.connect import Store
 
-
-@dataclass(frozen=True)
-class CanonicalTables:
-    """Lazy Ibis tables of every canonical table in one store."""
-
-    customers: ir.Table
-    vehicles: ir.Table
-    service_orders: ir.Table
-    declined_services: ir.Table
-    interactions: ir.Table
-    advisors: ir.Table
+__all__ = ["CanonicalTables", "canonical_tables"]
 
 
 def canonical_tables(store: Store) -> CanonicalTables:

@@ -1,16 +1,15 @@
-"""Every mart of one as-of date, wired once from a store (SPEC §2–5).
+"""Every mart of one as-of date, from a store: wired, materialised, exported (SPEC §2–5).
 
-Lazy Ibis expressions: nothing runs until a caller materialises what it needs. Reports,
-summaries and the action engine take their inputs from here so every figure a manager sees
-is computed one way.
+The wiring itself is pure and lives in :mod:`aftercare.pipeline.marts`; this module reads the
+store's tables, makes sure the date's score snapshot exists, materialises the shared marts
+for callers that ask many questions of one date, and exports per-entity marts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
@@ -18,12 +17,9 @@ import ibis.expr.types as ir
 
 from aftercare.config import Config
 from aftercare.errors import AftercareError
-from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals
-from aftercare.pipeline.lifecycle import customer_lifecycle
-from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
-from aftercare.pipeline.staging import resolved_orders
-from aftercare.pipeline.value import clv_inputs, customer_value
-from aftercare.services.inputs import CanonicalTables, canonical_tables
+from aftercare.pipeline.marts import Marts, churn_risk_mart, wire_marts
+from aftercare.pipeline.value import clv_inputs
+from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, score_snapshot, snapshot
 from aftercare.store.connect import Store
 from aftercare.store.export import export_expr
@@ -35,23 +31,6 @@ MART_GRAINS: dict[str, str] = {
     "vehicle_reminders": "one row per active vehicle delivered on or before the date",
     "customer_value": "one row per scored customer as of the date",
 }
-
-
-@dataclass(frozen=True)
-class Marts:
-    """The marts of one as-of date (each docstring in ``pipeline/`` states its grain)."""
-
-    as_of: dt.date
-    tables: CanonicalTables
-    orders: ir.Table  # one row per order, customer resolved
-    scores: ir.Table  # one row per customer: RFM+L, tier, previous tier, move
-    value: ir.Table  # one row per customer: profit, cost to serve, net profit, LTV
-    lifecycle: ir.Table  # one row per customer: stage by newest vehicle
-    reminders: ir.Table  # one row per active vehicle: next service due
-    vehicle_flags: ir.Table  # one row per customer with a sold/scrapped vehicle
-    signals: ir.Table  # one row per customer: NPS, complaints, competitor visits, declines
-    risk: ir.Table  # one row per customer: churn risk level and reasons
-    churn_reasons: ir.Table  # one row per lapsed or high-risk customer: likely reason
 
 
 def ensure_scores(store: Store, as_of: dt.date, config: Config) -> None:
@@ -93,121 +72,6 @@ def materialised_marts(store: Store, as_of: dt.date, config: Config) -> Iterator
     finally:
         for table in reversed(cached):
             table.release()
-
-
-def _lazy(table: ir.Table) -> ir.Table:
-    return table
-
-
-def risk_inputs(
-    tables: CanonicalTables,
-    orders: ir.Table,
-    *,
-    as_of: dt.date,
-    config: Config,
-    keep: Callable[[ir.Table], ir.Table] = _lazy,
-) -> tuple[ir.Table, ir.Table, ir.Table]:
-    """Reminders, churn signals and churn risk of ``as_of``, wired one way for every caller.
-
-    ``orders`` are the resolved orders; ``keep`` as in :func:`wire_marts`.
-    """
-    reminders = keep(
-        vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
-    )
-    signals = keep(
-        churn_signals(
-            tables.interactions,
-            tables.declined_services,
-            as_of=as_of,
-            config=config.retention,
-            vehicles=tables.vehicles,
-        )
-    )
-    risk = keep(
-        churn_risk(
-            orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
-        )
-    )
-    return reminders, signals, risk
-
-
-def wire_marts(
-    tables: CanonicalTables,
-    scores: ir.Table,
-    *,
-    as_of: dt.date,
-    config: Config,
-    keep: Callable[[ir.Table], ir.Table] = _lazy,
-) -> Marts:
-    """Wire every mart from canonical tables and one date's scores (pure: no store needed).
-
-    ``keep`` is applied to each mart that others are built on (default: left lazy); see
-    :func:`materialised_marts`.
-    """
-    orders = keep(resolved_orders(tables.service_orders, tables.vehicles))
-    reminders, signals, risk = risk_inputs(tables, orders, as_of=as_of, config=config, keep=keep)
-    flags = vehicle_status_flags(tables.vehicles)
-    value = customer_value(
-        orders, tables.interactions, scores, as_of=as_of, scoring=config.scoring, value=config.value
-    )
-    reasons = churn_reason(risk, scores, tables.customers, signals, vehicle_flags=flags)
-    return Marts(
-        as_of=as_of,
-        tables=tables,
-        orders=orders,
-        scores=scores,
-        value=keep(value),
-        lifecycle=customer_lifecycle(tables.vehicles, as_of=as_of, config=config.lifecycle),
-        reminders=reminders,
-        vehicle_flags=flags,
-        signals=signals,
-        risk=risk,
-        churn_reasons=keep(reasons),
-    )
-
-
-def churn_risk_mart(marts: Marts) -> ir.Table:
-    """Churn risk with its reasons and the likely churn reason (R-CHURN-RISK, R-CHURN-REASON).
-
-    Grain: one row per customer as of the date. ``churn_reason``, ``reason_evidence`` and
-    ``conversation`` are NULL for customers neither lapsed nor at high risk (no reason is
-    guessed for them); ``tier`` is the customer's tier in the date's score snapshot.
-
-    Returns
-    -------
-    ir.Table
-        as_of_date, customer_id, tier, risk_level, reasons, last_visit_date, days_absent,
-        usual_interval_days, next_service_due_date, days_overdue, has_low_nps,
-        has_unresolved_complaint, churn_reason, reason_evidence, conversation.
-    """
-    risk = marts.risk
-    tiers = marts.scores.select(t_customer_id=marts.scores.customer_id, tier=marts.scores.tier)
-    reasons = marts.churn_reasons.select(
-        r_customer_id=marts.churn_reasons.customer_id,
-        churn_reason=marts.churn_reasons.churn_reason,
-        reason_evidence=marts.churn_reasons.reason_evidence,
-        conversation=marts.churn_reasons.conversation,
-    )
-    j = risk.left_join(tiers, risk.customer_id == tiers.t_customer_id).left_join(
-        reasons, risk.customer_id == reasons.r_customer_id
-    )
-    return j.select(
-        "as_of_date",
-        "customer_id",
-        "tier",
-        "risk_level",
-        "reasons",
-        "last_visit_date",
-        "days_absent",
-        "usual_interval_days",
-        "next_service_due_date",
-        "days_overdue",
-        "has_low_nps",
-        "has_unresolved_complaint",
-        "churn_reason",
-        "reason_evidence",
-        "conversation",
-    )
 
 
 def customer_value_mart(marts: Marts, config: Config) -> ir.Table:

@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from aftercare.config import TIER_ORDER, Config
 from aftercare.pipeline.history import migration_matrix
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
+from aftercare.pipeline.marts import Marts
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.staging import as_date
 from aftercare.pipeline.value import pareto_curve, pareto_summary, profit_by_tier
@@ -39,7 +40,7 @@ from aftercare.services.kpis import (
     week_actions,
     year_before,
 )
-from aftercare.services.marts import Marts, materialised_marts
+from aftercare.services.marts import materialised_marts
 from aftercare.services.scoring import (
     SCORES_TABLE,
     previous_snapshot_date,

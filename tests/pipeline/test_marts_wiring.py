@@ -12,11 +12,11 @@ import datetime as dt
 import pytest
 
 from aftercare.config import DEFAULT_CONFIG
+from aftercare.pipeline.inputs import CanonicalTables
+from aftercare.pipeline.marts import wire_marts
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.scoring import score_customers
 from aftercare.pipeline.value import pareto_summary
-from aftercare.services.inputs import CanonicalTables
-from aftercare.services.marts import wire_marts
 from conftest import load_tables
 from factories import make_table
 
