@@ -13,7 +13,7 @@ import pytest
 
 from aftercare.config import DEFAULT_CONFIG
 from aftercare.pipeline.inputs import CanonicalTables
-from aftercare.pipeline.marts import wire_marts
+from aftercare.pipeline.marts import churn_reasons_of, wire_marts
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.scoring import score_customers
 from aftercare.pipeline.value import pareto_summary
@@ -132,6 +132,15 @@ def results(backend):
         "risk": {r["customer_id"]: r for r in marts.risk.to_pyarrow().to_pylist()},
         "lifecycle": {r["customer_id"]: r for r in marts.lifecycle.to_pyarrow().to_pylist()},
         "reminders": {r["vin"]: r for r in marts.reminders.to_pyarrow().to_pylist()},
+        "churn_reasons": {
+            r["customer_id"]: r for r in marts.churn_reasons.to_pyarrow().to_pylist()
+        },
+        "reasons_of": {
+            r["customer_id"]: r
+            for r in churn_reasons_of(tables, tables.customers, as_of=AS_OF, config=DEFAULT_CONFIG)
+            .to_pyarrow()
+            .to_pylist()
+        },
     }
 
 
@@ -166,3 +175,16 @@ def test_reminders_for_every_active_vehicle(results):
     assert set(reminders) == {V1, V2, V3}
     assert reminders[V3]["is_first_service"]
     assert reminders[V3]["time_due_date"] == dt.date(2024, 4, 1)
+
+
+def test_r_churn_reason_one_definition_for_the_mart_and_the_scripts(results):
+    """The reason a script is given (churn_reasons_of) is the churn mart's, and it is given
+    to any customer asked for, lapsed, at high risk or not."""
+    mart, named = results["churn_reasons"], results["reasons_of"]
+    assert mart, "the fixture has a lapsed or high-risk customer"
+    assert set(named) == {"C1", "C2", "C3"}
+    for customer, row in mart.items():
+        picked = ("churn_reason", "reason_evidence", "conversation")
+        assert {k: named[customer][k] for k in picked} == {k: row[k] for k in picked}
+    assert named["C1"]["churn_reason"] == "price"  # price_sensitivity high
+    assert named["C2"]["churn_reason"] == "passive"

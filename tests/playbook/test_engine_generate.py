@@ -175,7 +175,7 @@ def runs(request, tmp_path_factory):
     first = generate_actions(store, AS_OF, DEFAULT_CONFIG)
     actions = {r["action_id"]: r for r in store.table("actions").to_pyarrow().to_pylist()}
     dedicated = store.table(DEDICATED_TABLE).to_pyarrow().to_pylist()
-    listed = action_list(store, until=AS_OF).to_pylist()
+    listed = action_list(store, until=AS_OF, config=DEFAULT_CONFIG).to_pylist()
     again = generate_actions(store, AS_OF, DEFAULT_CONFIG)
     next_day = generate_actions(store, AS_OF + dt.timedelta(days=1), DEFAULT_CONFIG)
     later = generate_actions(store, LATER, DEFAULT_CONFIG)

@@ -16,6 +16,9 @@ delivery, service due, warranty end, complaint, declined quote …), ``due_date`
 evidence as a mapping), and the filter ``date`` (``2024年6月1日`` / ``1 June 2024``). An
 unknown name is an error (StrictUndefined), reported as :class:`AftercareError` naming the
 template and the name.
+
+No store access here: :mod:`aftercare.services.scripts` gathers the context of stored actions
+(:func:`script_context` is its pure part) and this module renders it.
 """
 
 from __future__ import annotations
@@ -35,13 +38,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from aftercare.config import Config
 from aftercare.errors import AftercareError
-from aftercare.pipeline.churn import churn_reason, churn_signals
-from aftercare.store.connect import Store
-from aftercare.store.snapshots import snapshot_dates
-
-#: The stored score snapshots (``services.scoring.SCORES_TABLE``; not imported: a playbook
-#: module must not depend on the service layer).
-SCORES_TABLE = "customer_scores"
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("zh-CN", "en")
@@ -196,7 +192,8 @@ def render_scripts(
     Parameters
     ----------
     actions_with_context
-        Rows of :func:`action_context` (or dicts with the same keys); at least ``rule_id``.
+        Rows of :func:`aftercare.services.scripts.action_context` (or dicts with the same
+        keys); at least ``rule_id``.
     lang
         ``zh-CN`` or ``en``; ``None`` takes each customer's ``language`` (default zh-CN).
     config
@@ -281,70 +278,3 @@ def script_context(
         "channel", "evidence", "name", "language", "brand", "model", "plate", "advisor_name",
         tier=tier,
     )  # fmt: skip
-
-
-def action_context(
-    store: Store,
-    action_ids: Sequence[str],
-    *,
-    config: Config,
-    as_of: dt.date | None = None,
-) -> pa.Table:
-    """The few actions asked for, with everything their scripts need (one small query).
-
-    See :func:`actions_context`; rows come in ``action_ids`` order (unknown ids are left out).
-    """
-    ids = list(dict.fromkeys(action_ids))
-    actions = store.table("actions")
-    mine = actions.filter(actions.action_id.isin(ids)) if ids else actions.limit(0)
-    context = actions_context(store, mine, config=config, as_of=as_of)
-    order = {a: i for i, a in enumerate(ids)}
-    rows = sorted(context.to_pylist(), key=lambda r: order[r["action_id"]])
-    return pa.Table.from_pylist(rows, schema=context.schema)
-
-
-def actions_context(
-    store: Store, actions: ir.Table, *, config: Config, as_of: dt.date | None = None
-) -> pa.Table:
-    """The actions of ``actions`` with everything their scripts need.
-
-    The tier comes from the latest ``customer_scores`` snapshot on or before ``as_of``
-    (none: NULL). A win-back action whose evidence carries no ``churn_reason`` gets the one
-    R-CHURN-REASON gives from the signals as of ``as_of`` (default today).
-
-    Returns
-    -------
-    pa.Table
-        The columns of :func:`script_context` plus ``churn_reason``.
-    """
-    day = as_of or dt.date.today()
-    tiers = None
-    dates = [d for d in snapshot_dates(store, SCORES_TABLE) if d <= day]
-    if dates:
-        scores = store.table(SCORES_TABLE)
-        tiers = scores.filter(scores.as_of_date == dates[-1]).select("customer_id", "tier")
-    context = script_context(
-        actions, store.table("customers"), store.table("vehicles"), store.table("advisors"), tiers
-    ).to_pyarrow()
-    reasons = _churn_reasons(store, actions, day, config)
-    column = [reasons.get(c) for c in context.column("customer_id").to_pylist()]
-    return context.append_column("churn_reason", pa.array(column, pa.string()))
-
-
-def _churn_reasons(store: Store, actions: ir.Table, as_of: dt.date, config: Config) -> dict:
-    """R-CHURN-REASON of the win-back actions' customers (they are lapsed or at high risk)."""
-    targets = actions.filter(actions.rule_id == "A-WINBACK").select("customer_id").distinct()
-    signals = churn_signals(
-        store.table("interactions"),
-        store.table("declined_services"),
-        as_of=as_of,
-        config=config.retention,
-        vehicles=store.table("vehicles"),
-    )
-    reasons = churn_reason(
-        targets.mutate(risk_level=ibis.literal("high")),
-        targets.mutate(tier=ibis.literal("lapsed")),
-        store.table("customers"),
-        signals,
-    ).select("customer_id", "churn_reason")
-    return {r["customer_id"]: r["churn_reason"] for r in reasons.to_pyarrow().to_pylist()}

@@ -7,7 +7,8 @@ stored ``actions.status`` column alone: that column only holds what the engine d
 as soon as its outcome is recorded, and the export shows the true status.
 
 Each row carries what the advisor needs to make the call: customer name and phone, vehicle
-plate and model, and the personalised script (:mod:`aftercare.playbook.scripts`).
+plate and model, and the personalised script (:mod:`aftercare.services.scripts` gathers
+what it needs, :mod:`aftercare.playbook.scripts` renders it).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from aftercare.config import DEFAULT_CONFIG, Config
+from aftercare.config import Config
 from aftercare.errors import AftercareError
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.playbook.outcomes import current_status
 from aftercare.playbook.rules import PRIORITY_ORDER
-from aftercare.playbook.scripts import actions_context, render_scripts
+from aftercare.playbook.scripts import render_scripts
+from aftercare.services.scripts import actions_context
 from aftercare.store.connect import Store
 
 #: Columns of the actions export beyond the stored action columns.
@@ -102,7 +104,7 @@ def action_list(
     until: dt.date,
     since: dt.date | None = None,
     advisor_id: str | None = None,
-    config: Config | None = None,
+    config: Config,
     scripts: bool = True,
     lang: str | None = None,
 ) -> pa.Table:
@@ -120,7 +122,7 @@ def action_list(
     until, since, advisor_id
         Last due date listed; start of the period (for ``is_overdue``); one advisor only.
     config
-        Win-back attempt limit, tier benefits and script templates (default: built-in).
+        Win-back attempt limit, tier benefits and script templates.
     scripts
         Render each action's script into ``script`` (else the column is NULL).
     lang
@@ -132,8 +134,7 @@ def action_list(
         The action columns (``status`` current), outcomes, last_result, customer_name,
         phone, plate, model, advisor_name, priority_rank, is_overdue, script.
     """
-    cfg = config or DEFAULT_CONFIG
-    a = current_actions(store, cfg)
+    a = current_actions(store, config)
     a = a.filter(a.status == "open", a.due_date <= until)
     if advisor_id:
         a = a.filter(a.advisor_id == advisor_id)
@@ -147,7 +148,7 @@ def action_list(
     ).to_pyarrow()
     if not scripts:
         return rows.append_column("script", pa.nulls(rows.num_rows, pa.string()))
-    return _append_scripts(store, rows, cfg, until, lang)
+    return _append_scripts(store, rows, config, until, lang)
 
 
 def actions_export(
