@@ -180,7 +180,7 @@ def test_crash_before_switch_keeps_previous_version(data, monkeypatch):
     def die() -> None:
         raise RuntimeError("killed")  # stands in for kill -9: nothing after this point runs
 
-    monkeypatch.setattr(spark_writer, "_maybe_crash", die)
+    monkeypatch.setattr(spark_writer, "maybe_crash", die)
     code, _ = _run("import", "service_orders", str(path), "--db", data["lake"])
     assert code != 0
     with open_store(data["lake"], create=False) as store:

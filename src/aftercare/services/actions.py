@@ -32,6 +32,7 @@ from aftercare.services.call_list import action_list, actions_export
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
+from aftercare.store.rows import append_rows, insert_new_rows, set_where_in, update_by_key
 from aftercare.store.snapshots import snapshot_dates, transaction
 
 DEDICATED_TABLE = "dedicated_advisors"
@@ -145,14 +146,6 @@ def _stop_expression(store: Store, config: Config) -> ir.Table:
     return open_.filter(stop).select("action_id")
 
 
-def _execute(store: Store, sql: str) -> None:
-    if store.kind == "duckdb":
-        store.con.con.execute(sql)
-    else:
-        with store.con.con.cursor() as cur:
-            cur.execute(sql)
-
-
 def generate_actions(
     store: Store, as_of: dt.date, config: Config, *, through: dt.date | None = None
 ) -> GenerationRun:
@@ -196,16 +189,14 @@ def generate_actions(
     )
     out = _actions_table(new, held, per_action, due, as_of)
     with transaction(store):
-        mem = ibis.memtable(out)
-        store.con.insert("actions", mem.filter(~mem.action_id.isin(actions.action_id)))
+        insert_new_rows(store, "actions", out, key="action_id")
         if not new_dedicated.empty:
             rows = new_dedicated.assign(assigned_on=as_of)
-            store.con.insert(
+            append_rows(
+                store,
                 DEDICATED_TABLE,
-                ibis.memtable(
-                    pa.Table.from_pandas(
-                        rows, schema=DEDICATED_ADVISORS.to_pyarrow(), preserve_index=False
-                    )
+                pa.Table.from_pandas(
+                    rows, schema=DEDICATED_ADVISORS.to_pyarrow(), preserve_index=False
                 ),
             )
         if not moves.empty:
@@ -276,22 +267,15 @@ def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> None:
         },
         schema=ACTION_MOVES.to_pyarrow(),
     )
-    store.con.insert(MOVES_TABLE, ibis.memtable(log))
-    pairs = [
-        (EPOCH + dt.timedelta(days=int(day)), str(aid))
-        for aid, day in zip(moves.action_id, moves.to_day, strict=True)
-    ]
-    sql = "UPDATE actions SET due_date = {p} WHERE action_id = {p}"
-    if store.kind == "duckdb":
-        store.con.con.executemany(sql.format(p="?"), pairs)
-    else:
-        with store.con.con.cursor() as cur:
-            cur.executemany(sql.format(p="%s"), pairs)
+    append_rows(store, MOVES_TABLE, log)
+    due = log.select(["action_id", "to_due_date"]).rename_columns(["action_id", "due_date"])
+    update_by_key(store, "actions", key="action_id", column="due_date", values=due)
 
 
 def _stop(store: Store, stop_ids: ir.Table) -> None:
-    sql = store.con.compile(stop_ids)
-    _execute(store, f"UPDATE actions SET status = 'stopped' WHERE action_id IN ({sql})")
+    set_where_in(
+        store, "actions", column="status", value="stopped", key="action_id", keys=stop_ids
+    )
 
 
 def _current_dedicated(store: Store) -> pd.DataFrame:

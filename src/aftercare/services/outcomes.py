@@ -39,8 +39,8 @@ from aftercare.playbook.outcomes import (
 from aftercare.schema.playbook import ACTION_OUTCOMES, CONTACT_PREFERENCES
 from aftercare.schema.system import LOAD_LOG, REJECTED_ROWS
 from aftercare.store.connect import Store
-from aftercare.store.snapshots import transaction
-from aftercare.store.writer import replace_file_rows_sql
+from aftercare.store.rows import append_rows, delete_file_rejects
+from aftercare.store.transaction import transaction
 
 OUTCOMES_TABLE = "action_outcomes"
 
@@ -88,37 +88,6 @@ class OutcomeImport:
     def exit_code(self) -> int:
         """0: every row loaded (or was already there); 3: some rows were rejected."""
         return 3 if self.rejects else 0
-
-
-def _append(store: Store, table: str, rows: pa.Table) -> None:
-    """Append Arrow rows with the engine's SQL (inside the caller's transaction)."""
-    if rows.num_rows == 0:
-        return
-    cols = ", ".join(f'"{c}"' for c in rows.schema.names)
-    if store.kind == "duckdb":
-        native = store.con.con
-        native.register("_append_rows", rows)
-        try:
-            native.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _append_rows')
-        finally:
-            native.unregister("_append_rows")
-        return
-    marks = ", ".join(["%s"] * rows.num_columns)
-    with store.con.con.cursor() as cur:
-        cur.executemany(
-            f'INSERT INTO "{table}" ({cols}) VALUES ({marks})',
-            [tuple(r.values()) for r in rows.to_pylist()],
-        )
-
-
-def _delete_file_rejects(store: Store, source_file: str, source_path: str) -> None:
-    """Replace the quarantine of earlier imports of this same log (same name and path)."""
-    params = [source_file, source_path]
-    if store.kind == "duckdb":
-        store.con.con.execute(replace_file_rows_sql("rejected_rows", OUTCOMES_TABLE, "?"), params)
-    else:
-        with store.con.con.cursor() as cur:
-            cur.execute(replace_file_rows_sql("rejected_rows", OUTCOMES_TABLE, "%s"), params)
 
 
 def _existing_ids(store: Store, ids: list[str]) -> set[str]:
@@ -230,9 +199,9 @@ def record_outcome(
             schema=ACTION_OUTCOMES.to_pyarrow(),
         )
         with transaction(store):
-            _append(store, OUTCOMES_TABLE, row)
+            append_rows(store, OUTCOMES_TABLE, row)
             if canonical == OPTED_OUT_RESULT:
-                _append(
+                append_rows(
                     store, "contact_preferences", _preference_rows(row, [action["customer_id"]])
                 )
     customer = action["customer_id"]
@@ -360,11 +329,11 @@ def import_outcomes(
         schema=LOAD_LOG.to_pyarrow(),
     )
     with transaction(store):
-        _append(store, OUTCOMES_TABLE, outcomes)
-        _append(store, "contact_preferences", _preference_rows(opted, opted_customers))
-        _delete_file_rejects(store, name, str(path.resolve()))
-        _append(store, "rejected_rows", rejected)
-        _append(store, "load_log", log_row)
+        append_rows(store, OUTCOMES_TABLE, outcomes)
+        append_rows(store, "contact_preferences", _preference_rows(opted, opted_customers))
+        delete_file_rejects(store, OUTCOMES_TABLE, name, str(path.resolve()))
+        append_rows(store, "rejected_rows", rejected)
+        append_rows(store, "load_log", log_row)
     return OutcomeImport(
         source_file=name,
         load_id=load_id,

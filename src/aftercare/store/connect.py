@@ -6,7 +6,8 @@
 - ``spark:///path/to/lake``: a folder of Parquet datasets read and written by PySpark
   (:mod:`aftercare.store.spark_lake`), what a car maker's data platform holds.
 
-All reads go through Ibis. Writes that Ibis cannot express (transactions, deletes, COPY) live in
+All reads go through Ibis. Writes that Ibis cannot express (transactions, updates, deletes,
+COPY) live in :mod:`aftercare.store.transaction`, :mod:`aftercare.store.rows` and
 :mod:`aftercare.store.writer`.
 """
 
@@ -70,6 +71,14 @@ class Store:
             return bool(self.lake.has(name))
         return name in self.con.list_tables()
 
+    @property
+    def has_transactions(self) -> bool:
+        """Whether the store updates rows in place, in transactions (DuckDB, PostgreSQL).
+
+        A Spark lake does not: it holds imports and scores, not the playbook's tables.
+        """
+        return self.kind != "spark"
+
     def require_transactions(self, feature: str) -> None:
         """Refuse ``feature`` (e.g. ``outcomes``) on a store without transactions (a lake).
 
@@ -78,7 +87,7 @@ class Store:
         NotBuiltError
             On a Spark lake, with a plain one-line message.
         """
-        if self.kind == "spark":
+        if not self.has_transactions:
             from aftercare.store.spark_backend import not_on_spark
 
             raise not_on_spark(feature)

@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import ibis.expr.types as ir
 
 from aftercare.schema.registry import stored_table
 from aftercare.store.connect import Store
+from aftercare.store.transaction import execute, placeholder, transaction
 
-
-@contextmanager
-def transaction(store: Store) -> Iterator[None]:
-    """One transaction around several statements (Ibis has none of its own).
-
-    Raises
-    ------
-    NotBuiltError
-        On a Spark lake: it has no transactions, so the playbook cannot write there.
-    """
-    if store.kind == "spark":
-        from aftercare.store.spark_backend import not_on_spark
-
-        raise not_on_spark("actions and outcomes")
-    if store.kind == "duckdb":
-        native = store.con.con
-        native.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            native.execute("ROLLBACK")
-            raise
-        native.execute("COMMIT")
-    else:
-        with store.con.con.transaction():
-            yield
+__all__ = ["replace_snapshot", "snapshot_dates", "transaction"]
 
 
 def replace_snapshot(store: Store, table: str, as_of: dt.date, rows: ir.Table) -> int:
@@ -61,11 +35,7 @@ def replace_snapshot(store: Store, table: str, as_of: dt.date, rows: ir.Table) -
 
 
 def _delete_snapshot(store: Store, table: str, as_of: dt.date) -> None:
-    if store.kind == "duckdb":
-        store.con.con.execute(f'DELETE FROM "{table}" WHERE as_of_date = ?', [as_of])
-    else:
-        with store.con.con.cursor() as cur:
-            cur.execute(f'DELETE FROM "{table}" WHERE as_of_date = %s', [as_of])
+    execute(store, f'DELETE FROM "{table}" WHERE as_of_date = {placeholder(store)}', [as_of])
 
 
 def snapshot_dates(store: Store, table: str) -> list[dt.date]:

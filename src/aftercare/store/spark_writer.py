@@ -19,15 +19,15 @@ import pyarrow.parquet as pq
 
 from aftercare.schema import TableSpec
 from aftercare.store.connect import Store
-from aftercare.store.spark_lake import MAX_PARTS, Lake, LakeChange
-from aftercare.store.writer import (
+from aftercare.store.load import (
     LoadBatch,
     MergeCounts,
-    _log_with_counts,
-    _maybe_crash,
     key_match_sql,
     key_text_sql,
+    log_with_counts,
+    maybe_crash,
 )
+from aftercare.store.spark_lake import MAX_PARTS, Lake, LakeChange
 
 
 def _q(name: str) -> str:
@@ -143,11 +143,11 @@ def apply_load_spark(store: Store, batch: LoadBatch) -> MergeCounts:
         counts = _merge(lake, batch.spec, batch, change)
         _replace_file_rows(lake, change, "rejected_rows", batch, batch.rejects)
         _replace_file_rows(lake, change, "load_warnings", batch, batch.warnings)
-        log = _log_with_counts(batch.log, counts)
+        log = log_with_counts(batch.log, counts)
         _add_part(
             lake, change, "load_log", batch.load_id, lake.write_arrow(lake.new_dir("load_log"), log)
         )
-        lake.commit(change, before_switch=_maybe_crash)
+        lake.commit(change, before_switch=maybe_crash)
     finally:
         for view in ("_incoming", "_changed"):
             lake.session.catalog.dropTempView(view)

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import signal
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -21,56 +17,18 @@ import pyarrow.csv as pacsv
 
 from aftercare.schema import TableSpec
 from aftercare.store.connect import Store
+from aftercare.store.load import (
+    FAULT_ENV,
+    LoadBatch,
+    MergeCounts,
+    key_match_sql,
+    key_text_sql,
+    log_with_counts,
+    maybe_crash,
+)
+from aftercare.store.load import quote as _quote
 
-#: Test hook: when set to ``mid-load`` the process kills itself inside the transaction, after
-#: the target table was changed and before the commit (proves R-IN-3 with a real kill -9).
-FAULT_ENV = "AFTERCARE_FAULT"
-
-
-@dataclass(frozen=True)
-class LoadBatch:
-    """Everything one file's import writes.
-
-    ``rows`` has the stored schema of ``spec`` (system columns filled); ``rejects``,
-    ``warnings`` and ``log`` have the schemas of the system tables.
-    """
-
-    spec: TableSpec
-    source_file: str
-    source_path: str
-    load_id: str
-    rows: pa.Table
-    rejects: pa.Table
-    warnings: pa.Table
-    log: pa.Table
-
-
-@dataclass(frozen=True)
-class MergeCounts:
-    """What a merge did to the target table."""
-
-    inserted: int
-    replaced: int
-    unchanged: int
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def key_match_sql(
-    spec: TableSpec, left: str, right: str, quote: Callable[[str], str] = _quote
-) -> str:
-    """``left.k = right.k AND …`` over the natural key (``quote``: the dialect's quoting)."""
-    return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in spec.key)
-
-
-def key_text_sql(
-    spec: TableSpec, alias: str, quote: Callable[[str], str] = _quote, text: str = "VARCHAR"
-) -> str:
-    """The natural key as one text (``k1|k2``), as ``row_history`` records it."""
-    parts = ", ".join(f"CAST({alias}.{quote(k)} AS {text})" for k in spec.key)
-    return f"concat_ws('|', {parts})"
+__all__ = ["FAULT_ENV", "LoadBatch", "MergeCounts", "apply_load", "replace_file_rows_sql"]
 
 
 def _statements(spec: TableSpec, kind: str) -> list[str]:
@@ -113,22 +71,6 @@ def replace_file_rows_sql(table: str, spec_name: str, param: str) -> str:
                         WHERE table_name = '{spec_name}' AND source_path = {param})"""
 
 
-def _log_with_counts(log: pa.Table, counts: MergeCounts) -> pa.Table:
-    for name, value in (
-        ("rows_inserted", counts.inserted),
-        ("rows_replaced", counts.replaced),
-        ("rows_unchanged", counts.unchanged),
-    ):
-        i = log.schema.get_field_index(name)
-        log = log.set_column(i, name, pa.array([value] * log.num_rows, pa.int64()))
-    return log
-
-
-def _maybe_crash() -> None:
-    if os.environ.get(FAULT_ENV) == "mid-load":
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def apply_load(store: Store, batch: LoadBatch) -> MergeCounts:
     """Write one file's load atomically.
 
@@ -169,7 +111,7 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
         con.execute("BEGIN TRANSACTION")
         try:
             counts = _merge_duckdb(con, spec)
-            con.register("_log_arrow", _log_with_counts(batch.log, counts))
+            con.register("_log_arrow", log_with_counts(batch.log, counts))
             for table, arrow in (
                 ("rejected_rows", "_rejects_arrow"),
                 ("load_warnings", "_warnings_arrow"),
@@ -180,7 +122,7 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
                 )
                 con.execute(f"INSERT INTO {table} SELECT * FROM {arrow}")
             con.execute("INSERT INTO load_log SELECT * FROM _log_arrow")
-            _maybe_crash()
+            maybe_crash()
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -248,6 +190,6 @@ def _apply_postgres(store: Store, batch: LoadBatch) -> MergeCounts:
                 [batch.source_file, batch.source_path],
             )
             _copy_into(cur, table, data)
-        _copy_into(cur, "load_log", _log_with_counts(batch.log, counts))
-        _maybe_crash()
+        _copy_into(cur, "load_log", log_with_counts(batch.log, counts))
+        maybe_crash()
     return counts

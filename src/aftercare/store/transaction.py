@@ -1,0 +1,70 @@
+"""Transactions and SQL text on the engine's own connection: the one DuckDB/psycopg branch.
+
+Ibis has no transactions, UPDATE or DELETE, so the store runs those statements on the native
+connection of its backend. This module is where that happens for the row-level writes
+(:mod:`.rows`) and the snapshots (:mod:`.snapshots`); the bulk file loads keep their own
+engine-tuned paths in :mod:`.writer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from aftercare.store.connect import Store
+
+#: The feature named when a Spark lake refuses a transactional write.
+PLAYBOOK_FEATURES = "actions and outcomes"
+
+
+@contextmanager
+def transaction(store: Store) -> Iterator[None]:
+    """One transaction around several statements (Ibis has none of its own).
+
+    Raises
+    ------
+    NotBuiltError
+        On a Spark lake: it has no transactions, so the playbook cannot write there.
+    """
+    store.require_transactions(PLAYBOOK_FEATURES)
+    if store.kind == "duckdb":
+        native = store.con.con
+        native.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            native.execute("ROLLBACK")
+            raise
+        native.execute("COMMIT")
+    else:
+        with store.con.con.transaction():
+            yield
+
+
+def placeholder(store: Store) -> str:
+    """The engine's parameter placeholder (``?`` in DuckDB, ``%s`` in psycopg)."""
+    return "?" if store.kind == "duckdb" else "%s"
+
+
+def execute(store: Store, sql: str, params: Sequence[Any] = ()) -> None:
+    """Run one statement (placeholders of :func:`placeholder`) inside the open transaction."""
+    store.require_transactions(PLAYBOOK_FEATURES)
+    if store.kind == "duckdb":
+        native = store.con.con
+        native.execute(sql, list(params)) if params else native.execute(sql)
+    else:
+        with store.con.con.cursor() as cur:
+            cur.execute(sql, list(params) if params else None)
+
+
+def execute_many(store: Store, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run one statement once per parameter row (placeholders of :func:`placeholder`)."""
+    store.require_transactions(PLAYBOOK_FEATURES)
+    if not rows:
+        return
+    if store.kind == "duckdb":
+        store.con.con.executemany(sql, [list(r) for r in rows])
+    else:
+        with store.con.con.cursor() as cur:
+            cur.executemany(sql, [tuple(r) for r in rows])
