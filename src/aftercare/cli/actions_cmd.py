@@ -11,9 +11,9 @@ from rich import box
 from rich.table import Table
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.playbook.rules import PRIORITY_ORDER
+from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.actions import GenerationRun, action_list, generate_actions, iso_week
-from aftercare.store import open_store
+from aftercare.services.workspace import open_workspace
 
 #: Evidence fields shown first in the list's short evidence, when present.
 EVIDENCE_SHOWN = 3
@@ -84,7 +84,7 @@ def actions_cmd(
     cfg = read_config(config)
     day = as_of.date() if as_of else dt.date.today()
     start, end = iso_week(day) if week else (day, day)
-    with open_store(db) as store:
+    with open_workspace(db) as store:
         if not no_generate:
             _print_run(generate_actions(store, day, cfg, through=end))
         rows = action_list(
@@ -99,7 +99,7 @@ def actions_cmd(
     who = f" for advisor {advisor}" if advisor else ""
     span = f"week {start} – {end}" if week else f"due by {end}"
     console.print(f"[bold]Call list{who}, {span}[/]: {len(rows)} open actions", highlight=False)
-    for priority in PRIORITY_ORDER:
+    for priority in PRIORITIES:
         group = [r for r in rows if r["priority"] == priority]
         if not group:
             continue

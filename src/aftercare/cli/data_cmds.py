@@ -22,12 +22,10 @@ from aftercare.cli.common import (
 from aftercare.cli.outcome_cmds import print_outcome_import
 from aftercare.ingest.service import LoadResult, prepare_import, write_import
 from aftercare.schema import TABLES
-from aftercare.services.call_list import actions_export
-from aftercare.services.marts import MART_GRAINS, export_mart
+from aftercare.services.exports import MART_GRAINS, export_data
 from aftercare.services.outcomes import import_outcomes
-from aftercare.store import Store, open_store
-from aftercare.store.export import export_table
-from aftercare.store.status import store_status
+from aftercare.services.status import LoadRejects, load_rejects, workspace_status
+from aftercare.services.workspace import open_workspace
 
 MAX_REJECTS_SHOWN = 20
 
@@ -83,12 +81,12 @@ def import_cmd(
         prepared = prepare_import(
             table, file, mapping_path=mapping, encoding=encoding, progress=say
         )
-        with open_store(db) as store:
+        with open_workspace(db) as store:
             result = write_import(store, prepared, rejects_path=rejects, progress=say)
             progress.stop()
             print_load_result(result)
             if result.rejected:
-                _print_rejects(store, result)
+                _print_rejects(load_rejects(store, result.load_id, limit=MAX_REJECTS_SHOWN), result)
     raise typer.Exit(result.exit_code)
 
 
@@ -96,7 +94,7 @@ def _import_outcomes(
     file: Path, *, encoding: str | None, db: str | None, config: Path | None
 ) -> None:
     """Import a call log of outcomes and exit with its status (R-ACT-OUTCOME)."""
-    with open_store(db) as store:
+    with open_workspace(db) as store:
         result = import_outcomes(store, file, config=read_config(config), encoding=encoding)
     print_outcome_import(result)
     raise typer.Exit(result.exit_code)
@@ -115,26 +113,17 @@ def print_load_result(result: LoadResult) -> None:
         console.print(f"  ignored columns: {', '.join(result.ignored_columns)}", highlight=False)
 
 
-def _print_rejects(store: Store, result: LoadResult) -> None:
-    rejected = store.table("rejected_rows")
-    rows = (
-        rejected.filter(rejected.load_id == result.load_id)
-        .order_by(["source_row", "column_name"])
-        .select("source_file", "source_row", "column_name", "reason")
-        .limit(MAX_REJECTS_SHOWN)
-        .to_pyarrow()
-        .to_pylist()
-    )
-    for r in rows:
+def _print_rejects(rejects: LoadRejects, result: LoadResult) -> None:
+    for r in rejects.rows:
         console.print(
             f"  {r['source_file']}:{r['source_row']}: {r['column_name']}: {r['reason']}",
             highlight=False,
         )
-    total = int(rejected.filter(rejected.load_id == result.load_id).count().to_pyarrow().as_py())
-    if total > len(rows):
+    if rejects.total > len(rejects.rows):
         where = f" and in {result.rejects_path}" if result.rejects_path else ""
         console.print(
-            f"  … {total - len(rows)} more in table rejected_rows{where}", highlight=False
+            f"  … {rejects.total - len(rejects.rows)} more in table rejected_rows{where}",
+            highlight=False,
         )
 
 
@@ -162,31 +151,25 @@ def export_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Export a table, or a per-customer / per-vehicle mart, to CSV, Parquet or XLSX."""
-    with open_store(db) as store:
-        if table in MART_GRAINS:
-            day = as_of.date() if as_of else dt.date.today()
-            rows = export_mart(store, table, out, as_of=day, config=read_config(config))
-            console.print(
-                f"{rows} rows of {table} as of {day} ({MART_GRAINS[table]}) → {out}",
-                highlight=False,
-            )
-            return
-        # The actions with their current status, call-sheet columns and scripts.
-        derived = (
-            actions_export(store, read_config(config))
-            if table == "actions" and store.has_table("actions")
-            else None
+    with open_workspace(db) as store:
+        done = export_data(
+            store, table, out, config=read_config(config), as_of=as_of.date() if as_of else None
         )
-        rows = export_table(store, table, out, as_of=as_of.date() if as_of else None, rows=derived)
-    console.print(f"{rows} rows of {table} → {out}", highlight=False)
+    if done.grain is not None:
+        console.print(
+            f"{done.rows} rows of {table} as of {done.as_of} ({done.grain}) → {out}",
+            highlight=False,
+        )
+        return
+    console.print(f"{done.rows} rows of {table} → {out}", highlight=False)
 
 
 @app.command("status")
 @guarded
 def status_cmd(db: DbOption = None) -> None:
     """Rows, unmatched records, rejects and last load of every table."""
-    with open_store(db) as store:
-        status = store_status(store)
+    with open_workspace(db) as store:
+        status = workspace_status(store)
     grid = Table(title=f"Aftercare store: {status.url}")
     grid.add_column("table", no_wrap=True)
     for col in ("rows", "unmatched", "rejected rows", "warnings"):

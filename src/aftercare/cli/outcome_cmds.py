@@ -14,10 +14,9 @@ from rich.table import Table
 from rich.tree import Tree
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.reports.labels import KPI_LABELS, RULE_LABELS
-from aftercare.services.kpis import BookingConversion, Dashboard, Kpi, dashboard
+from aftercare.services.kpis import BookingConversion, Dashboard, Kpi, dashboard, kpi_labels
 from aftercare.services.outcomes import OutcomeImport, RecordedOutcome, record_outcome
-from aftercare.store import open_store
+from aftercare.services.workspace import open_workspace
 
 LANGS = ("zh", "en")
 #: Words of the dashboard, Chinese (the seed's) and English.
@@ -51,9 +50,6 @@ STAGES = {
     "en": {"new": "New (0-1 y)", "activation": "Activation (1-3 y)", "growth": "Growth (3-5 y)",
            "mature": "Mature (5-8 y)", "decline": "Decline (8 y+)"},
 }  # fmt: skip
-#: KPI and rule names, shared with the report (``reports.labels``).
-KPIS: dict[str, dict[str, str]] = {str(k): v for k, v in KPI_LABELS.items()}
-RULES: dict[str, dict[str, str]] = {str(k): v for k, v in RULE_LABELS.items()}
 
 
 def _check_lang(lang: str) -> str:
@@ -80,7 +76,7 @@ def outcome_cmd(
 ) -> None:
     """Record what came of an action (appended, never overwritten; R-ACT-OUTCOME)."""
     cfg = read_config(config)
-    with open_store(db) as store:
+    with open_workspace(db) as store:
         done = record_outcome(store, action_id, result, config=cfg, note=note, advisor_id=advisor)
     print_recorded(done, cfg.actions.winback_max_attempts)
 
@@ -151,7 +147,7 @@ def kpis_cmd(
     _check_lang(lang)
     cfg = read_config(config)
     today = as_of.date() if as_of else dt.date.today()
-    with open_store(db) as store:
+    with open_workspace(db) as store:
         board = dashboard(store, cfg, month=month, today=today)
     print_dashboard(board, lang)
 
@@ -173,6 +169,7 @@ def _value(kpi: Kpi) -> str:
 def print_dashboard(board: Dashboard, lang: str) -> None:
     """Print the dashboard as the seed draws it: two trees and a table."""
     w = WORDS[lang]
+    names = kpi_labels(lang)  # KPI and rule names, the report's
     life = Tree(f"[bold]{w['lifecycle']}[/] ({board.month_end})")
     for s in board.lifecycle:
         label = STAGES[lang].get(s.stage, s.stage)
@@ -189,7 +186,7 @@ def print_dashboard(board: Dashboard, lang: str) -> None:
         branch = week.add(w[priority])
         for a in rows:
             late = f", {w['overdue']} {a.overdue}" if a.overdue else ""
-            label = RULES[lang].get(a.rule_id, a.rule_id)
+            label = names.rule(a.rule_id)
             branch.add(f"{label}: {a.customers}{w['people']} ({a.actions} {a.rule_id}{late})")
     console.print(week, highlight=False)
 
@@ -204,7 +201,7 @@ def print_dashboard(board: Dashboard, lang: str) -> None:
             ratio = f"{k.denominator}{w['surveys']}" if k.denominator else ""
             detail = f"{w['mean']} {k.detail}" if k.detail else ""
         status = w[k.status] + (w["provisional"] if k.provisional else "")
-        grid.add_row(KPIS[lang][k.key], _value(k), target, status, " ".join(
+        grid.add_row(names.value("kpi_name", k.key), _value(k), target, status, " ".join(
             p for p in (ratio, detail) if p))  # fmt: skip
     console.print(grid)
     _print_bookings(board, lang)
@@ -241,9 +238,10 @@ def _print_bookings(board: Dashboard, lang: str) -> None:
         rate = "—" if b.rate is None else f"{b.rate * 100:.1f}%"
         return f"{b.converted}/{b.decided} {w['converted']} ({rate}), {b.pending} {w['pending']}"
 
+    names = kpi_labels(lang)
     tree = Tree(f"[bold]{w['bookings']}[/] ({board.month}): {line(total)}")
     for b in board.bookings:
-        tree.add(f"{RULES[lang].get(b.rule_id, b.rule_id)}: {line(b)}")
+        tree.add(f"{names.rule(b.rule_id)}: {line(b)}")
     console.print(tree, highlight=False)
 
 

@@ -12,13 +12,15 @@ import typer
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
 from aftercare.errors import AftercareError
-from aftercare.reports.call_sheets import write_call_sheets
-from aftercare.reports.html import write_html
-from aftercare.reports.xlsx import write_xlsx
-from aftercare.services.report import build_call_sheets, build_report
-from aftercare.store import open_store
-
-WRITERS = {".html": write_html, ".htm": write_html, ".xlsx": write_xlsx}
+from aftercare.services.report import (
+    CALL_SHEETS_SUFFIX,
+    REPORT_WRITERS,
+    build_call_sheets,
+    build_report,
+    write_call_sheets,
+    write_report,
+)
+from aftercare.services.workspace import open_workspace
 
 
 class Lang(StrEnum):
@@ -68,24 +70,22 @@ def report_cmd(
     actions, monthly KPIs, rule lift) and/or the advisors' call sheets."""
     if out is None and call_sheets is None:
         raise AftercareError("nothing to write: give --out FILE and/or --call-sheets FILE.xlsx")
-    writer = None
     if out is not None:
-        writer = WRITERS.get(out.suffix.lower())
-        if writer is None:
+        if out.suffix.lower() not in REPORT_WRITERS:
             raise AftercareError(f"--out {out}: use a file ending in .html or .xlsx")
         _check_folder("--out", out)
     if call_sheets is not None:
-        if call_sheets.suffix.lower() != ".xlsx":
+        if call_sheets.suffix.lower() != CALL_SHEETS_SUFFIX:
             raise AftercareError(f"--call-sheets {call_sheets}: use a file ending in .xlsx")
         _check_folder("--call-sheets", call_sheets)
     cfg = read_config(config)
     day = as_of.date() if as_of else dt.date.today()
     started = time.perf_counter()
-    with open_store(db, create=False) as store:
-        data = build_report(store, day, cfg, month=month) if writer else None
-        sheets = build_call_sheets(store, day, cfg) if call_sheets else None
-    if writer is not None and data is not None and out is not None:
-        writer(data, out, lang.value)
+    with open_workspace(db, create=False) as store:
+        data = build_report(store, day, cfg, month=month) if out is not None else None
+        sheets = build_call_sheets(store, day, cfg) if call_sheets is not None else None
+    if data is not None and out is not None:
+        write_report(data, out, lang.value)
         if data.scored_now:
             console.print(f"scored {data.customers} customers as of {day} (no snapshot yet)")
         console.print(

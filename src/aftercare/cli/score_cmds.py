@@ -11,17 +11,15 @@ from rich.table import Table
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
 from aftercare.config import TIER_ORDER
 from aftercare.errors import AftercareError
-from aftercare.pipeline.explain import explain_loyalty, explain_orders
-from aftercare.services.inputs import canonical_tables
+from aftercare.services.explain import explain_customer
 from aftercare.services.scoring import (
     ScoreRun,
     TierMix,
     backfill_quarterly,
     migration,
     score_snapshot,
-    snapshot,
 )
-from aftercare.store import open_store
+from aftercare.services.workspace import open_workspace
 
 DateOption = Annotated[
     dt.datetime | None,
@@ -75,7 +73,7 @@ def score_cmd(
 ) -> None:
     """Score every customer (RFM+L) and store the dated snapshot; print the tier mix."""
     cfg = read_config(config)
-    with open_store(db) as store:
+    with open_workspace(db) as store:
         if quarterly:
             runs = backfill_quarterly(store, quarterly[0].date(), quarterly[1].date(), cfg)
             if not runs:
@@ -101,7 +99,7 @@ def migration_cmd(
 ) -> None:
     """Tier migration matrix between two snapshots, and the downgrade alerts (R-TIER-HIST)."""
     cfg = read_config(config)
-    with open_store(db) as store:
+    with open_workspace(db) as store:
         moved = migration(store, from_date.date(), to_date.date(), cfg)
     cells = {(r["from_tier"], r["to_tier"]): r["customers"] for r in moved.matrix}
     grid = Table(title=f"Tier migration {moved.from_date} → {moved.to_date}")
@@ -132,21 +130,9 @@ def explain_cmd(
     """Show the visits, amounts and loyalty signals behind a customer's score (R-SCORE-EXPLAIN)."""
     cfg = read_config(config)
     day = _day(as_of)
-    with open_store(db) as store:
-        tables = canonical_tables(store)
-        scores = snapshot(store, day)
-        row = scores.filter(scores.customer_id == customer_id).to_pyarrow().to_pylist()
-        if not row:
-            raise AftercareError(f"customer {customer_id} is not in the scores as of {day}")
-        score = row[0]
-        orders = explain_orders(
-            tables.service_orders, tables.vehicles, customer_id=customer_id, as_of=day, config=cfg
-        )
-        orders_rows = orders.order_by("open_date").to_pyarrow().to_pylist()
-        loyalty = explain_loyalty(
-            tables.vehicles, tables.interactions, customer_id=customer_id, as_of=day, config=cfg
-        )
-        loyalty_rows = loyalty.order_by(["signal", "event_date"]).to_pyarrow().to_pylist()
+    with open_workspace(db) as store:
+        explained = explain_customer(store, customer_id, day, cfg)
+    score = explained.score
     level = cfg.scoring.service_levels[score["tier"]]
     console.print(
         f"[bold]{customer_id}[/] as of {day}: [bold]{score['tier']}[/] "
@@ -165,7 +151,7 @@ def explain_cmd(
     grid = Table(title="Orders")
     for col in ("date", "order", "category", "payer", "amount", "F", "M"):
         grid.add_column(col)
-    for o in orders_rows:
+    for o in explained.orders:
         grid.add_row(
             str(o["open_date"]),
             o["order_id"],
@@ -179,7 +165,7 @@ def explain_cmd(
     signals = Table(title="Loyalty signals")
     for col in ("signal", "source", "date", "points", "why"):
         signals.add_column(col)
-    for s in loyalty_rows:
+    for s in explained.loyalty:
         signals.add_row(
             s["signal"], s["source_id"] or "", str(s["event_date"]), str(s["points"]), s["reason"]
         )

@@ -1,8 +1,8 @@
 """``aftercare segment``: RFM quintiles, profit pyramid or k-means, validated (R-SEG-VALID).
 
 Works on a stored ``customer_scores`` snapshot (``aftercare score`` first) and that date's
-customer value. :func:`build_segment_features` is the glue that belongs in the service layer
-(``aftercare.services.analytics``) once it exists; the command only prints.
+customer value; :func:`aftercare.services.segments.segment_snapshot` does the work, the
+command only prints.
 """
 
 from __future__ import annotations
@@ -12,26 +12,12 @@ import math
 from enum import StrEnum
 from typing import Annotated, Literal
 
-import ibis.expr.types as ir
-import pyarrow as pa
 import typer
 from rich.table import Table
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.config import Config
-from aftercare.errors import AftercareError
-from aftercare.models import Scheme, segment_customers
-from aftercare.models.validation import SegmentValidation, validate_segmentation
-from aftercare.pipeline.segments import pyramid_labels, segment_features
-from aftercare.pipeline.staging import resolved_orders
-from aftercare.pipeline.value import customer_value
-from aftercare.services.inputs import canonical_tables
-from aftercare.services.scoring import SCORES_TABLE, snapshot
-from aftercare.store import open_store
-from aftercare.store.connect import Store
-from aftercare.store.snapshots import snapshot_dates
-
-NO_SCORES = "no scores yet: run `aftercare score` first"
+from aftercare.services.segments import Scheme, Segmentation, segment_snapshot
+from aftercare.services.workspace import open_workspace
 
 
 class SchemeChoice(StrEnum):
@@ -42,29 +28,11 @@ class SchemeChoice(StrEnum):
     kmeans = "kmeans"
 
 
-def build_segment_features(store: Store, as_of: dt.date, config: Config) -> ir.Table:
-    """The feature table of one stored score snapshot (SPEC §8).
-
-    Grain: one row per customer scored as of ``as_of``. Scores come from the stored
-    snapshot; net profit is computed for the same date and the snapshot's tiers
-    (R-VAL-PROFIT). To move into ``aftercare.services.analytics``.
-
-    Raises
-    ------
-    AftercareError
-        When no snapshot of that date is stored.
-    """
-    scores = snapshot(store, as_of)
-    tables = canonical_tables(store)
-    value = customer_value(
-        resolved_orders(tables.service_orders, tables.vehicles),
-        tables.interactions,
-        scores.select("customer_id", "tier"),
-        as_of=as_of,
-        scoring=config.scoring,
-        value=config.value,
-    )
-    return segment_features(scores, value)
+SCHEMES: dict[SchemeChoice, Scheme] = {
+    SchemeChoice.rfm_quintile: "rfm-quintile",
+    SchemeChoice.pyramid: "pyramid",
+    SchemeChoice.kmeans: "kmeans",
+}
 
 
 def _parse_k(value: str | None) -> int | Literal["auto"] | None:
@@ -83,8 +51,11 @@ def _parse_k(value: str | None) -> int | Literal["auto"] | None:
     return k
 
 
-def _print_validation(title: str, check: SegmentValidation, since: dt.date | None) -> None:
-    console.print(title, highlight=False)
+def _print_validation(run: Segmentation) -> None:
+    check, since = run.validation, run.previous_as_of
+    console.print(
+        f"Segments ({run.scheme}) as of {run.as_of}, {run.customers} customers", highlight=False
+    )
     grid = Table()
     for col in ("segment", "customers", "share"):
         grid.add_column(col, justify="left" if col == "segment" else "right")
@@ -141,44 +112,13 @@ def segment_cmd(
     if clusters is not None and scheme is not SchemeChoice.kmeans:
         raise typer.BadParameter("only with --scheme kmeans", param_hint="--k")
     cfg = read_config(config)
-    with open_store(db, create=False) as store:
-        dates = snapshot_dates(store, SCORES_TABLE) if store.has_table(SCORES_TABLE) else []
-        if not dates:
-            raise AftercareError(NO_SCORES)
-        day = as_of.date() if as_of else dates[-1]
-        earlier = [d for d in dates if d < day]
-        previous_day = earlier[-1] if earlier else None
-        features = build_segment_features(store, day, cfg)
-        previous = None
-        if scheme is SchemeChoice.kmeans:
-            from aftercare.models.kmeans import kmeans_segments
-
-            fitted = kmeans_segments(features, config=cfg, k=clusters)
-            assignments: ir.Table | pa.Table = fitted.assignments
-            if previous_day:
-                previous = segment_customers(
-                    build_segment_features(store, previous_day, cfg), "kmeans", cfg, k=fitted.k
-                )
-        else:
-            name: Scheme = "pyramid" if scheme is SchemeChoice.pyramid else "rfm-quintile"
-            assignments = segment_customers(features, name, cfg)
-            if previous_day:
-                previous = segment_customers(
-                    build_segment_features(store, previous_day, cfg), name, cfg
-                )
-        expected = None
-        if scheme is SchemeChoice.pyramid:
-            expected = pyramid_labels(cfg.segmentation.pyramid_shares)
-        elif scheme is SchemeChoice.kmeans:
-            expected = [f"cluster_{i}" for i in range(fitted.k)]
-        check = validate_segmentation(
-            assignments, features, previous=previous, expected_segments=expected
+    with open_workspace(db, create=False) as store:
+        run = segment_snapshot(
+            store, SCHEMES[scheme], cfg, as_of=as_of.date() if as_of else None, k=clusters
         )
-    total = sum(check.sizes.column("customers").to_pylist())
-    _print_validation(
-        f"Segments ({scheme.value}) as of {day}, {total} customers", check, previous_day
-    )
-    if scheme is SchemeChoice.kmeans:
+    _print_validation(run)
+    fitted = run.kmeans
+    if fitted is not None:
         scan = ", ".join(f"k={n}: {s:.3f}" for n, s in fitted.silhouette.items())
         console.print(
             f"k-means: k = {fitted.k} chosen; best silhouette k = {fitted.best_k}; "

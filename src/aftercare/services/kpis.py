@@ -26,6 +26,7 @@ from aftercare.playbook.kpis import (
 )
 from aftercare.playbook.outcomes import booking_success, current_status
 from aftercare.reports.data import AdvisorWeek, BookingConversion, Kpi, WeekActions
+from aftercare.reports.labels import Labels, labels
 from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
@@ -93,6 +94,21 @@ def year_before(day: dt.date) -> dt.date:
 
 def _pct(value: float | None) -> float | None:
     return None if value is None else value * PERCENT
+
+
+def kpi_labels(lang: str) -> Labels:
+    """The report's words in ``lang`` (``zh`` or ``en``), the KPIs' and rules' names among them.
+
+    Any other view of the dashboard (``aftercare kpis``) names the KPIs and rules with these,
+    so it and the report say the same (``labels.value("kpi_name", key)``,
+    ``labels.rule(rule_id)``).
+
+    Raises
+    ------
+    ValueError
+        For another language.
+    """
+    return labels(lang)
 
 
 def measured_until(month_end: dt.date, today: dt.date) -> dt.date:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
 
 import ibis.expr.types as ir
 
 from aftercare.config import TIER_ORDER, Config
+from aftercare.errors import AftercareError
 from aftercare.pipeline.history import migration_matrix
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
 from aftercare.pipeline.marts import Marts
@@ -21,6 +24,7 @@ from aftercare.pipeline.retention import crr
 from aftercare.pipeline.staging import as_date
 from aftercare.pipeline.value import pareto_curve, pareto_summary, profit_by_tier
 from aftercare.playbook.kpis import month_bounds
+from aftercare.reports import call_sheets as sheets_xlsx
 from aftercare.reports.call_sheets import CallSheets
 from aftercare.reports.data import (
     ActionsWeek,
@@ -30,6 +34,8 @@ from aftercare.reports.data import (
     ReportData,
     Row,
 )
+from aftercare.reports.html import write_html
+from aftercare.reports.xlsx import write_xlsx
 from aftercare.services.actions import action_list, iso_week
 from aftercare.services.kpis import (
     advisor_week_actions,
@@ -54,6 +60,14 @@ PARETO_POINTS = 20
 DAYS_PER_WEEK = 7
 CHURN_LEVELS = ("low", "medium", "high")
 CHURN_REASONS = ("passive", "price", "experience")
+#: The report's renderer by file suffix: one self-contained HTML page, or a workbook.
+REPORT_WRITERS: dict[str, Callable[[ReportData, Path, str], Path]] = {
+    ".html": write_html,
+    ".htm": write_html,
+    ".xlsx": write_xlsx,
+}
+#: The call sheets are a workbook.
+CALL_SHEETS_SUFFIX = ".xlsx"
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -263,3 +277,47 @@ def build_report(
             reminder_weeks=reminder_weeks,
             reminders_overdue=overdue,
         )
+
+
+def write_report(report: ReportData, path: Path, lang: str) -> Path:
+    """Write the report to ``path``: HTML for ``.html``/``.htm``, a workbook for ``.xlsx``.
+
+    Parameters
+    ----------
+    report
+        What :func:`build_report` computed.
+    path
+        The file to write; its suffix chooses the format (:data:`REPORT_WRITERS`).
+    lang
+        Label language, ``zh`` or ``en``.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    AftercareError
+        For another suffix.
+    """
+    writer = REPORT_WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise AftercareError(f"{path}: use a file ending in .html or .xlsx")
+    return writer(report, path, lang)
+
+
+def write_call_sheets(sheets: CallSheets, path: Path, lang: str) -> Path:
+    """Write the advisors' call sheets (:func:`build_call_sheets`) as a workbook at ``path``.
+
+    A summary sheet and one sheet per advisor, phones unmasked, result and note columns to
+    fill in (labels in ``lang``, ``zh`` or ``en``).
+
+    Raises
+    ------
+    AftercareError
+        When ``path`` is not an ``.xlsx`` file.
+    """
+    if path.suffix.lower() != CALL_SHEETS_SUFFIX:
+        raise AftercareError(f"{path}: use a file ending in .xlsx")
+    return sheets_xlsx.write_call_sheets(sheets, path, lang)

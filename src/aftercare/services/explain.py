@@ -1,0 +1,93 @@
+"""Why a customer has the score it has, from a store (R-SCORE-EXPLAIN).
+
+The stored score row of one snapshot, beside every service order (counted toward F and M or
+not, and why) and every loyalty signal behind it (:mod:`aftercare.pipeline.explain`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from aftercare.config import Config
+from aftercare.errors import AftercareError
+from aftercare.pipeline.explain import explain_loyalty, explain_orders
+from aftercare.services.inputs import canonical_tables
+from aftercare.services.scoring import snapshot
+from aftercare.store.connect import Store
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ScoreExplanation:
+    """One customer's stored score and the rows behind it.
+
+    Attributes
+    ----------
+    customer_id, as_of
+        The customer and the score snapshot.
+    score
+        The stored ``customer_scores`` row (tier, total and R/F/M/L scores, recency,
+        frequency, monetary, previous tier and move).
+    orders
+        Every service order of the customer up to ``as_of``, oldest first:
+        ``open_date``, ``order_id``, ``category``, ``payer``, ``total_amount``,
+        ``counts_toward_f`` / ``f_reason``, ``counts_toward_m`` / ``m_reason``.
+    loyalty
+        Every loyalty signal candidate by signal then date: ``signal``, ``source_id``,
+        ``event_date``, ``points``, ``reason``.
+    """
+
+    customer_id: str
+    as_of: dt.date
+    score: Row
+    orders: list[Row]
+    loyalty: list[Row]
+
+
+def explain_customer(
+    store: Store, customer_id: str, as_of: dt.date, config: Config
+) -> ScoreExplanation:
+    """Explain ``customer_id``'s score in the snapshot of ``as_of`` (R-SCORE-EXPLAIN).
+
+    Parameters
+    ----------
+    store
+        An open store with a ``customer_scores`` snapshot of ``as_of``.
+    customer_id
+        The customer.
+    as_of
+        The snapshot date.
+    config
+        The configuration the scores were computed with (scoring window, payers, signals).
+
+    Returns
+    -------
+    ScoreExplanation
+        The score row and the order and loyalty rows that add up to it.
+
+    Raises
+    ------
+    AftercareError
+        When no snapshot of ``as_of`` is stored, or the customer is not in it.
+    """
+    tables = canonical_tables(store)
+    scores = snapshot(store, as_of)
+    row = scores.filter(scores.customer_id == customer_id).to_pyarrow().to_pylist()
+    if not row:
+        raise AftercareError(f"customer {customer_id} is not in the scores as of {as_of}")
+    orders = explain_orders(
+        tables.service_orders, tables.vehicles, customer_id=customer_id, as_of=as_of, config=config
+    )
+    loyalty = explain_loyalty(
+        tables.vehicles, tables.interactions, customer_id=customer_id, as_of=as_of, config=config
+    )
+    return ScoreExplanation(
+        customer_id=customer_id,
+        as_of=as_of,
+        score=row[0],
+        orders=orders.order_by("open_date").to_pyarrow().to_pylist(),
+        loyalty=loyalty.order_by(["signal", "event_date"]).to_pyarrow().to_pylist(),
+    )
