@@ -32,12 +32,14 @@ class ScoreExplanation:
         The stored ``customer_scores`` row (tier, total and R/F/M/L scores, recency,
         frequency, monetary, previous tier and move).
     orders
-        Every service order of the customer up to ``as_of``, oldest first:
-        ``open_date``, ``order_id``, ``category``, ``payer``, ``total_amount``,
-        ``counts_toward_f`` / ``f_reason``, ``counts_toward_m`` / ``m_reason``.
+        Every service order of the customer (after ``as_of`` too, with its reason), oldest
+        first, then by order id: ``open_date``, ``order_id``, ``category``, ``payer``,
+        ``total_amount``, ``counts_toward_f`` / ``f_reason``, ``counts_toward_m`` /
+        ``m_reason`` (:func:`aftercare.pipeline.explain.explain_orders`).
     loyalty
-        Every loyalty signal candidate by signal then date: ``signal``, ``source_id``,
-        ``event_date``, ``points``, ``reason``.
+        Every loyalty signal candidate by signal, then date, then source: ``signal``,
+        ``source_id``, ``event_date``, ``counted``, ``points``, ``reason``
+        (:func:`aftercare.pipeline.explain.explain_loyalty`).
     """
 
     customer_id: str
@@ -88,6 +90,6 @@ def explain_customer(
         customer_id=customer_id,
         as_of=as_of,
         score=row[0],
-        orders=orders.order_by("open_date").to_pyarrow().to_pylist(),
-        loyalty=loyalty.order_by(["signal", "event_date"]).to_pyarrow().to_pylist(),
+        orders=orders.order_by(["open_date", "order_id"]).to_pyarrow().to_pylist(),
+        loyalty=loyalty.order_by(["signal", "event_date", "source_id"]).to_pyarrow().to_pylist(),
     )

@@ -1,6 +1,7 @@
 """`aftercare segment` end to end on a small DuckDB store (SPEC §8, R-SEG-VALID).
 
-Lives here (not tests/cli/) only because of file ownership; move to tests/cli/test_cli_segment.py.
+What the command prints and its exit codes; the segmentation itself is
+:mod:`aftercare.services.segments`' (tests/services/test_segments.py).
 """
 
 from __future__ import annotations
@@ -9,26 +10,10 @@ import csv
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-import aftercare.cli
 from aftercare.cli import app
 from aftercare.store import open_store
-
-# Until cli/__init__.py imports segment_cmd (and README documents `aftercare segment`), importing
-# it here must not add the command to the shared app: tests/test_docs.py would then demand the
-# README entry. The command runs on a small app of its own instead.
-_WIRED = "segment_cmd" in Path(aftercare.cli.__file__).read_text(encoding="utf-8")
-from aftercare.cli import segment_cmd  # noqa: E402  (registers `segment` on the shared app)
-
-if not _WIRED:
-    app.registered_commands[:] = [
-        c for c in app.registered_commands if c.callback is not segment_cmd.segment_cmd
-    ]
-segment_app = typer.Typer()
-segment_app.callback()(lambda: None)  # a group, so `segment` is a subcommand as in `aftercare`
-segment_app.command("segment")(segment_cmd.segment_cmd)
 
 runner = CliRunner()
 
@@ -75,13 +60,13 @@ def scored(tmp_path_factory) -> str:
 def test_segment_without_scores_exits_1(tmp_path):
     url = str(tmp_path / "empty.duckdb")
     open_store(url).close()
-    result = runner.invoke(segment_app, ["segment", "--db", url])
+    result = runner.invoke(app, ["segment", "--db", url])
     assert result.exit_code == 1
     assert "no scores yet: run `aftercare score` first" in result.output
 
 
 def test_segment_rfm_quintile_with_validation_and_stability(scored):
-    result = runner.invoke(segment_app, ["segment", "--scheme", "rfm-quintile", "--db", scored])
+    result = runner.invoke(app, ["segment", "--scheme", "rfm-quintile", "--db", scored])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Segments (rfm-quintile) as of 2024-07-31, 6 customers" in out
@@ -92,7 +77,7 @@ def test_segment_rfm_quintile_with_validation_and_stability(scored):
 
 def test_segment_pyramid_at_a_date(scored):
     result = runner.invoke(
-        segment_app, ["segment", "--scheme", "pyramid", "--as-of", "2024-06-30", "--db", scored]
+        app, ["segment", "--scheme", "pyramid", "--as-of", "2024-06-30", "--db", scored]
     )
     assert result.exit_code == 0, result.output
     # 6 customers: top ≤ ceil(0.3) = 1, next ≤ 2, middle ≤ 3, lower ≤ ceil(5.4) = 6: bottom empty
@@ -108,23 +93,17 @@ def test_segment_pyramid_at_a_date(scored):
 
 
 def test_segment_kmeans_reports_silhouette(scored):
-    result = runner.invoke(
-        segment_app, ["segment", "--scheme", "kmeans", "--k", "2", "--db", scored]
-    )
+    result = runner.invoke(app, ["segment", "--scheme", "kmeans", "--k", "2", "--db", scored])
     assert result.exit_code == 0, result.output
     assert "k-means: k = 2 chosen" in result.output
     assert "k=2:" in result.output and "cluster_0" in result.output
 
 
 def test_segment_k_only_with_kmeans(scored):
-    result = runner.invoke(
-        segment_app, ["segment", "--scheme", "pyramid", "--k", "3", "--db", scored]
-    )
+    result = runner.invoke(app, ["segment", "--scheme", "pyramid", "--k", "3", "--db", scored])
     assert result.exit_code == 2
 
 
 def test_segment_k_must_be_a_number_or_auto(scored):
-    result = runner.invoke(
-        segment_app, ["segment", "--scheme", "kmeans", "--k", "many", "--db", scored]
-    )
+    result = runner.invoke(app, ["segment", "--scheme", "kmeans", "--k", "many", "--db", scored])
     assert result.exit_code == 2
