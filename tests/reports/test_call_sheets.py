@@ -14,7 +14,7 @@ import pytest
 from report_store import A, hand  # noqa: F401  (hand: the session fixture)
 
 from aftercare.config import DEFAULT_CONFIG
-from aftercare.playbook.call_log import LOG_HEADERS
+from aftercare.ingest.call_log import LOG_HEADERS
 from aftercare.reports.call_sheets import SHEET_NAME_MAX, sheet_name, why, write_call_sheets
 from aftercare.services.report import build_call_sheets
 from aftercare.store import open_store

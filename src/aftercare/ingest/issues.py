@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aftercare.ingest.inprocess import hash_values
 from aftercare.schema import TableSpec
 
 
@@ -86,13 +86,7 @@ def key_codes(parts: list[pa.Array | pa.ChunkedArray]) -> np.ndarray:
     """
     texts = [p.cast(pa.string()) for p in parts]
     joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "\x1f")
-    con = duckdb.connect()
-    try:
-        con.register("keys", pa.table({"k": joined}))
-        hashes = con.execute("SELECT hash(k) AS h FROM keys").to_arrow_table().column("h")
-    finally:
-        con.close()
-    values = np.asarray(hashes.to_numpy(), dtype=np.uint64)
+    values = hash_values(joined)
     ordered = np.sort(values)
     if not (ordered[1:] == ordered[:-1]).any():  # the usual file: every key once
         return np.arange(len(values), dtype=np.int64)

@@ -25,13 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from aftercare.errors import MappingError
 from aftercare.ingest import parse
+from aftercare.ingest.inprocess import records_as_json
 from aftercare.ingest.issues import Issues, deduplicate, key_codes, np_bool
 from aftercare.ingest.mapping import (
     HeaderMapping,
@@ -338,26 +338,20 @@ def _blank_rows(data: pa.Table, fields: dict[str, str], text: dict[str, pa.Array
 
 
 def _rejects(source: SourceTable, source_file: str, bad: pa.Table) -> pa.Table:
-    """Reject rows with the original record as JSON (built by DuckDB, no Python row loop)."""
+    """Reject rows with the original record as JSON (built in one query, no Python row loop)."""
     bad = bad.sort_by([("source_row", "ascending"), ("_order", "ascending")])
     raw_json: pa.Array | pa.ChunkedArray = pa.array([], pa.string())
     if bad.num_rows:
-        con = duckdb.connect()
-        try:
-            cells = source.data.take(bad.column("_pos"))
-            # A typed cell is recorded as the text it would have had (as every format reads).
-            cells = pa.table(
-                [
-                    c if _is_text(c.type) else column_as_text(source.path, name, c)
-                    for name, c in zip(cells.column_names, cells.columns, strict=True)
-                ],
-                names=cells.column_names,
-            )
-            con.register("cells", cells)
-            query = "SELECT CAST(to_json(cells) AS VARCHAR) AS j FROM cells"
-            raw_json = con.execute(query).to_arrow_table().column("j")
-        finally:
-            con.close()
+        cells = source.data.take(bad.column("_pos"))
+        # A typed cell is recorded as the text it would have had (as every format reads).
+        cells = pa.table(
+            [
+                c if _is_text(c.type) else column_as_text(source.path, name, c)
+                for name, c in zip(cells.column_names, cells.columns, strict=True)
+            ],
+            names=cells.column_names,
+        )
+        raw_json = records_as_json(cells)
     table = pa.table(
         {
             "source_file": pa.repeat(pa.scalar(source_file), bad.num_rows),

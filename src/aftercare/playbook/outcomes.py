@@ -35,7 +35,7 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.pipeline.staging import visits
-from aftercare.schema.playbook import FAILED_RESULTS, OUTCOME_RESULTS
+from aftercare.schema.playbook import FAILED_RESULTS, OUTCOME_RESULTS, RESULT_SYNONYMS
 
 WINBACK_RULE = "A-WINBACK"
 #: Results that leave the action open (the call is tried again).
@@ -45,31 +45,6 @@ CLOSING_RESULTS = tuple(r for r in OUTCOME_RESULTS if r not in RETRY_RESULTS)
 #: Results that count as a success of a booking (R-ACT-OUTCOME).
 BOOKED_RESULT = "booked"
 OPTED_OUT_RESULT = "opted_out"
-
-#: Words a call log or an advisor may use for each result (case-insensitive).
-RESULT_SYNONYMS: dict[str, str] = {
-    **{r: r for r in OUTCOME_RESULTS},
-    **{r.replace("_", " "): r for r in OUTCOME_RESULTS},
-    **{r.replace("_", "-"): r for r in OUTCOME_RESULTS},
-    "已接通": "reached",
-    "接通": "reached",
-    "已联系": "reached",
-    "已预约": "booked",
-    "预约": "booked",
-    "已到店": "visited",
-    "到店": "visited",
-    "拒绝": "declined",
-    "婉拒": "declined",
-    "未接通": "no_answer",
-    "无人接听": "no_answer",
-    "未接": "no_answer",
-    "空号": "wrong_number",
-    "错号": "wrong_number",
-    "号码错误": "wrong_number",
-    "退订": "opted_out",
-    "拒绝联系": "opted_out",
-    "勿扰": "opted_out",
-}
 
 
 def normalise_result(text: str) -> str | None:

@@ -38,6 +38,30 @@ OUTCOME_RESULTS = (
 )
 #: Results that count as a failed attempt (A-WINBACK stops after the configured number).
 FAILED_RESULTS = ("declined", "no_answer", "wrong_number")
+#: Words a call log or an advisor may use for each result (compared lower-case, stripped).
+RESULT_SYNONYMS: dict[str, str] = {
+    **{r: r for r in OUTCOME_RESULTS},
+    **{r.replace("_", " "): r for r in OUTCOME_RESULTS},
+    **{r.replace("_", "-"): r for r in OUTCOME_RESULTS},
+    "已接通": "reached",
+    "接通": "reached",
+    "已联系": "reached",
+    "已预约": "booked",
+    "预约": "booked",
+    "已到店": "visited",
+    "到店": "visited",
+    "拒绝": "declined",
+    "婉拒": "declined",
+    "未接通": "no_answer",
+    "无人接听": "no_answer",
+    "未接": "no_answer",
+    "空号": "wrong_number",
+    "错号": "wrong_number",
+    "号码错误": "wrong_number",
+    "退订": "opted_out",
+    "拒绝联系": "opted_out",
+    "勿扰": "opted_out",
+}
 
 ACTIONS = ibis.schema(
     {

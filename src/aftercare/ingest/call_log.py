@@ -1,6 +1,6 @@
 """Read an advisors' call log into outcome rows and per-cell problems (R-ACT-OUTCOME, R-IN-1).
 
-No database here: :func:`read_call_log` reads the file with the import machinery (CSV in
+No database here: :func:`read_call_log` reads the file as any import does (CSV in
 UTF-8 or GBK, XLSX, Parquet), recognises the columns by their English or Chinese headers,
 translates result words (``已预约`` → ``booked``) and parses the times; what is wrong with a
 row is kept with its spreadsheet row number and column, so the service can reject that row
@@ -21,8 +21,7 @@ from aftercare.errors import InputFileError
 from aftercare.ingest.mapping import lookup
 from aftercare.ingest.parse import clean_text, parse_timestamp
 from aftercare.ingest.reader import BadRow, read_source
-from aftercare.playbook.outcomes import RESULT_SYNONYMS
-from aftercare.schema.playbook import OUTCOME_RESULTS
+from aftercare.schema.playbook import OUTCOME_RESULTS, RESULT_SYNONYMS
 
 #: Call-log headers each column is recognised by (compared ignoring case, spaces, _ and -).
 LOG_HEADERS: dict[str, tuple[str, ...]] = {
