@@ -10,6 +10,7 @@ import ibis
 from aftercare.config import Config
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.value import pareto_summary
+from aftercare.services.kpis import year_before
 from aftercare.services.marts import materialised_marts
 from aftercare.services.scoring import TierMix, tier_mix
 from aftercare.store.connect import Store
@@ -28,20 +29,13 @@ class Headline:
     top_risks: list[dict]  # the most valuable high-risk customers
 
 
-def _one_year_before(day: dt.date) -> dt.date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
-
-
 def headline(store: Store, as_of: dt.date, config: Config) -> Headline:
     """Compute the headline for ``as_of`` (scores are computed first when missing)."""
     with materialised_marts(store, as_of, config) as marts:
         retention = (
             crr(
                 marts.orders,
-                period_start=_one_year_before(as_of),
+                period_start=year_before(as_of),
                 period_end=as_of,
                 config=config.retention,
                 customers=marts.tables.customers,
