@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from aftercare.ingest.service import import_file
+from aftercare.services.imports import import_file
 from aftercare.store import open_store
 
 VIN_ALPHABET = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ0123456789"))

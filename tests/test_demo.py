@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from aftercare.cli import demo_cmd  # noqa: F401  registers `demo`
 from aftercare.cli.common import app
+from aftercare.demo.files import write_files
 from aftercare.demo.generate import TABLE_ORDER, generate
 from aftercare.demo.names import vin_check_ok
-from aftercare.demo.run import run_demo, write_files
 from aftercare.schema import VIN_PATTERN
+from aftercare.services.demo import run_demo
 from aftercare.store import open_store
 
 AS_OF = dt.date(2025, 6, 30)
@@ -212,9 +213,9 @@ def test_demo_command(tmp_path):
 
 def test_large_demo_path_writes_parquet_and_imports_it(tmp_path, monkeypatch):
     """At >= FAST_PATH_CUSTOMERS the big tables go out as Parquet and still import cleanly."""
-    import aftercare.demo.run as demo_run
+    import aftercare.demo.files as demo_files
 
-    monkeypatch.setattr(demo_run, "FAST_PATH_CUSTOMERS", 100)
+    monkeypatch.setattr(demo_files, "FAST_PATH_CUSTOMERS", 100)
     result = run_demo(300, seed=3, as_of=AS_OF, out_dir=tmp_path)
     assert result.files["service_orders"].suffix == ".parquet"
     assert result.rejected == 0

@@ -171,7 +171,7 @@ def _write_source(path: Path, rows: list, fmt: str) -> Path:
 @given(rows=rows_strategy, fmt=st.sampled_from(["csv", "xlsx", "parquet"]))
 def test_import_stores_every_good_row_and_quarantines_every_bad_one(rows, fmt: str) -> None:
     """End to end into a store: nothing lost, nothing doubled on a second import (R-IN-1/2)."""
-    from aftercare.ingest.service import import_file
+    from aftercare.services.imports import import_file
     from aftercare.store import open_store
 
     expected_good = {f"RO{i:05d}": row for i, (row, bad) in enumerate(rows) if bad is None}

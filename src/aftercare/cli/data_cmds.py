@@ -20,9 +20,9 @@ from aftercare.cli.common import (
     read_config,
 )
 from aftercare.cli.outcome_cmds import print_outcome_import
-from aftercare.ingest.service import LoadResult, prepare_import, write_import
 from aftercare.schema import TABLES
 from aftercare.services.exports import MART_GRAINS, export_data
+from aftercare.services.imports import LoadResult, prepare_import, write_import
 from aftercare.services.outcomes import import_outcomes
 from aftercare.services.status import LoadRejects, load_rejects, workspace_status
 from aftercare.services.workspace import open_workspace

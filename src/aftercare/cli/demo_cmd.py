@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from aftercare.cli.common import (
     ConfigOption,
@@ -20,15 +22,14 @@ from aftercare.cli.common import (
 from aftercare.cli.headline_view import print_headline
 from aftercare.cli.outcome_cmds import print_dashboard
 from aftercare.config import Config
-from aftercare.demo.run import DEFAULT_OUT, print_summary, run_demo
-from aftercare.reports.html import write_html
 from aftercare.services.actions import generate_actions, iso_week
 from aftercare.services.call_list import action_list
+from aftercare.services.demo import DEFAULT_OUT, DemoResult, run_demo
 from aftercare.services.kpis import dashboard
-from aftercare.services.report import build_report
+from aftercare.services.report import build_report, write_report
 from aftercare.services.scoring import score_snapshot
 from aftercare.services.summary import headline
-from aftercare.store import Store, open_store
+from aftercare.services.workspace import open_workspace
 
 
 @app.command()
@@ -98,13 +99,13 @@ def run_main_job(db_url: str, as_of: dt.date, cfg: Config, out: Path, lang: str)
     (SPEC §2), the headline (tier mix, CRR, Pareto, top risks), this week's actions for every
     advisor (SPEC §6), the seed 004 dashboard (SPEC §7) and the HTML report.
     """
-    with open_store(db_url) as store:
+    with open_workspace(db_url) as store:
         err_console.print(f"[dim]… scoring customers as of {as_of}[/]")
         score_snapshot(store, as_of, cfg)
         err_console.print("[dim]… value, retention and churn risk[/]")
         print_headline(headline(store, as_of, cfg), console)
         monday, sunday = iso_week(as_of)
-        if store.kind == "spark":  # the playbook updates rows in place: not on a Parquet lake
+        if not store.has_transactions:  # the playbook updates rows in place: not on a lake
             console.print("Actions: not planned (actions need a DuckDB or PostgreSQL store)")
         else:
             err_console.print(f"[dim]… this week's actions ({monday} – {sunday})[/]")
@@ -116,10 +117,11 @@ def run_main_job(db_url: str, as_of: dt.date, cfg: Config, out: Path, lang: str)
                 highlight=False,
             )
         print_dashboard(dashboard(store, cfg, today=as_of), lang)
-        busiest = _busiest_advisor(store, monday, sunday, cfg)
+        week = action_list(store, until=sunday, since=monday, config=cfg, scripts=False)
+        busiest = _busiest_advisor(week.column("advisor_id").to_pylist())
         err_console.print("[dim]… the manager's report[/]")
         report = out / "report.html"
-        write_html(build_report(store, as_of, cfg), report, lang)
+        write_report(build_report(store, as_of, cfg), report, lang)
     console.print(f"Report: {report}", highlight=False)
     if busiest:
         console.print(
@@ -129,8 +131,56 @@ def run_main_job(db_url: str, as_of: dt.date, cfg: Config, out: Path, lang: str)
         )
 
 
-def _busiest_advisor(store: Store, monday: dt.date, sunday: dt.date, cfg: Config) -> str | None:
+def _busiest_advisor(advisor_ids: list[str | None]) -> str | None:
     """The advisor with the most open actions this week (to show where a list is)."""
-    rows = action_list(store, until=sunday, since=monday, config=cfg, scripts=False)
-    ids = [a for a in rows.column("advisor_id").to_pylist() if a]
+    ids = [a for a in advisor_ids if a]
     return max(sorted(set(ids)), key=ids.count) if ids else None
+
+
+def print_summary(result: DemoResult, console: Console) -> None:
+    """Render a demo run: sizes, revenue per year, files and what each load did."""
+    console.print(
+        f"[bold]Demo service centre[/]: {result.customers:,} customers, "
+        f"{result.vehicles:,} vehicles, {result.orders:,} repair orders, "
+        f"{result.first_day} → {result.as_of}"
+    )
+    revenue = Table("year", "revenue (CNY)", title="Revenue per year (all payers, refunds netted)")
+    for year, amount in result.revenue_by_year.items():
+        revenue.add_row(str(year), f"{amount:,.0f}")
+    console.print(revenue)
+    files = Table(
+        "file",
+        "read",
+        "new",
+        "repl.",
+        "same",
+        "rej.",
+        "warn.",
+        "unmatched",
+        title="Files and loads",
+    )
+    for name, path in result.files.items():
+        r = result.loads.get(name)
+        counts = (
+            [
+                f"{v:,}"
+                for v in (
+                    r.rows_read,
+                    r.inserted,
+                    r.replaced,
+                    r.unchanged,
+                    r.rejected,
+                    r.warnings,
+                    r.unmatched,
+                )
+            ]
+            if r
+            else ["–"] * 7
+        )
+        files.add_row(path.name, *counts)
+    console.print(files)
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    folder = next(iter(result.files.values())).parent if result.files else None
+    console.print(f"Files in {folder}. Time: {timing}")
+    if result.db_url:
+        console.print(f"Store: {result.db_url}  (use --db {result.db_url} with other commands)")

@@ -1,12 +1,13 @@
-"""A synthetic dealer calibrated to the seeds: generate, export like a DMS, import.
+"""A synthetic dealer calibrated to the seeds: generate it, export it like a DMS.
 
-``generate`` builds canonical Arrow tables in memory (deterministic by seed);
-``run_demo`` also writes the DMS export files and loads them through the import service.
+``generate`` builds canonical Arrow tables in memory (deterministic by seed); ``write_files``
+writes them as the DMS export files. Importing them is a service
+(:func:`aftercare.services.demo.run_demo`).
 """
 
 from __future__ import annotations
 
+from aftercare.demo.files import write_files
 from aftercare.demo.generate import DemoData, generate
-from aftercare.demo.run import DemoResult, run_demo
 
-__all__ = ["DemoData", "DemoResult", "generate", "run_demo"]
+__all__ = ["DemoData", "generate", "write_files"]

@@ -9,7 +9,9 @@ Everything is column-wise.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,10 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from aftercare.demo import names
+from aftercare.demo.generate import TABLE_ORDER, DemoData
+
+#: Where ``aftercare demo`` writes its export files unless told otherwise.
+DEFAULT_OUT = Path("aftercare-demo")
 
 #: Canonical column -> DMS header, per table, in file column order.
 HEADERS: dict[str, dict[str, str]] = {
@@ -338,6 +344,20 @@ def write_table(
 ) -> Path:
     """Write canonical table ``name`` as a DMS export into ``out_dir``; return the file."""
     return write_view(export_view(rng, name, table, out_dir, fast))
+
+
+def write_files(data: DemoData, out_dir: Path, seed: int) -> dict[str, Path]:
+    """Write every table as a DMS export into ``out_dir`` (created if missing)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fast = data.population.n_customers >= FAST_PATH_CUSTOMERS
+    rng = np.random.default_rng([seed, 1])  # formats vary by seed too, independently of data
+    # Views draw from the RNG in table order (deterministic); the files are then written in
+    # parallel (Parquet and CSV writers release the GIL: the 9M-order file no longer waits
+    # for the others).
+    views = [export_view(rng, name, data.tables[name], out_dir, fast) for name in TABLE_ORDER]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        paths = list(pool.map(write_view, views))
+    return dict(zip(TABLE_ORDER, paths, strict=True))
 
 
 def _plain_strings(view: pa.Table) -> pa.Table:

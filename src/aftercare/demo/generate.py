@@ -85,3 +85,12 @@ def generate(
         "interactions": make_interactions(rng, pop, orders, params),
     }
     return DemoData(as_of=as_of, tables=tables, population=pop, orders=orders)
+
+
+def revenue_by_year(data: DemoData) -> dict[int, float]:
+    """Settled amount (all payers, credit notes netted) per calendar year of the open date."""
+    day = data.orders.open_day.astype("datetime64[D]")
+    year = day.astype("datetime64[Y]").astype(np.int64) + 1970
+    first = int(year.min()) if len(year) else data.as_of.year
+    sums = np.bincount(year - first, weights=data.orders.total_cents) / 100
+    return {first + i: float(v) for i, v in enumerate(sums)}

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from aftercare.config import Config
 from aftercare.errors import AftercareError
 from aftercare.ingest.call_log import read_call_log, result_help
-from aftercare.ingest.service import file_sha256
+from aftercare.ingest.files import file_sha256
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.playbook.outcomes import (
     OPTED_OUT_RESULT,

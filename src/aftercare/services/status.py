@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aftercare.services.imports import unmatched_count
 from aftercare.store.connect import Store
 from aftercare.store.status import StoreStatus, TableStatus, store_status
 
@@ -33,7 +34,7 @@ def workspace_status(store: Store) -> StoreStatus:
 
     A handful of small aggregate queries, whatever the size of the store.
     """
-    return store_status(store)
+    return store_status(store, unmatched=lambda name: unmatched_count(store, name))
 
 
 def load_rejects(store: Store, load_id: str, *, limit: int) -> LoadRejects:

@@ -1,4 +1,9 @@
-"""Rows made ready for storage: the stored schema, lineage columns and a content hash."""
+"""Rows made ready for storage: the stored schema, lineage columns and a content hash.
+
+The store defines the form it accepts: a canonical table's rows with their lineage and
+``row_hash`` (:func:`stage_rows`), a file's rejects and warnings with their load
+(:func:`with_load_columns`).
+"""
 
 from __future__ import annotations
 
@@ -50,4 +55,23 @@ def stage_rows(
             columns.append(row_hash)
         else:
             columns.append(good.column(fld.name).cast(fld.type))
+    return pa.table(columns, schema=schema)
+
+
+def with_load_columns(
+    part: pa.Table, schema: pa.Schema, *, load_id: str, table: str, at: dt.datetime
+) -> pa.Table:
+    """A file's rejects or warnings in the schema of their system table.
+
+    ``load_id``, ``table_name`` and ``rejected_at`` are filled in; the other columns are cast
+    to the stored types.
+    """
+    n = part.num_rows
+    filled = {"load_id": load_id, "table_name": table, "rejected_at": at}
+    columns = []
+    for fld in schema:
+        if fld.name in filled:
+            columns.append(constant_column(n, filled[fld.name], fld.type))
+        else:
+            columns.append(part.column(fld.name).cast(fld.type))
     return pa.table(columns, schema=schema)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
 
 from aftercare.schema import TABLES
 from aftercare.store.connect import Store
-from aftercare.store.unmatched import unmatched_count
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,17 @@ def _per_table_counts(store: Store, table: str, column: str = "source_row") -> d
     return {r["table_name"]: int(r["n"]) for r in grouped}
 
 
-def store_status(store: Store) -> StoreStatus:
-    """Summarise the store (a handful of small aggregate queries)."""
+def store_status(store: Store, *, unmatched: Callable[[str], int]) -> StoreStatus:
+    """Summarise the store (a handful of small aggregate queries).
+
+    Parameters
+    ----------
+    store
+        The open store.
+    unmatched
+        How many records of a (non-empty) canonical table are unmatched (R-IN-6); the
+        import service knows what "unmatched" means.
+    """
     rejected = store.table("rejected_rows")
     rejected_rows = {
         r["table_name"]: int(r["n"])
@@ -65,7 +74,7 @@ def store_status(store: Store) -> StoreStatus:
             TableStatus(
                 name=name,
                 rows=rows,
-                unmatched=unmatched_count(store, name) if rows else 0,
+                unmatched=unmatched(name) if rows else 0,
                 rejected_rows=rejected_rows.get(name, 0),
                 warnings=warnings.get(name, 0),
                 last_load_at=entry["finished_at"] if entry else None,

@@ -2,30 +2,40 @@
 
 The service behind ``aftercare import``: R-IN-1 (rejects located and kept), R-IN-2 (idempotent,
 replacements recorded), R-IN-3 (all-or-nothing per file), R-IN-6 (unmatched counted),
-R-IN-7 (warnings counted).
+R-IN-7 (warnings counted). :mod:`aftercare.ingest` reads and validates the file; the store
+stages the rows in the form it accepts (:class:`~aftercare.store.load.LoadBatch`) and merges
+them; this module joins the two and reports what happened.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from aftercare.errors import InputFileError
+from aftercare.ingest.files import file_sha256, write_rejects_csv
 from aftercare.ingest.validate import ValidatedFile, read_and_validate
+from aftercare.pipeline.unmatched import unmatched_records
 from aftercare.schema import table_spec
 from aftercare.schema.system import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
 from aftercare.store.connect import Store
-from aftercare.store.lineage import constant_column as _constant
-from aftercare.store.lineage import stage_rows
-from aftercare.store.unmatched import unmatched_count
-from aftercare.store.writer import LoadBatch, apply_load
+from aftercare.store.lineage import stage_rows, with_load_columns
+from aftercare.store.load import LoadBatch
+from aftercare.store.writer import apply_load
+
+__all__ = [
+    "LoadResult",
+    "PreparedLoad",
+    "import_file",
+    "prepare_import",
+    "unmatched_count",
+    "write_import",
+]
 
 Progress = Callable[[str], None]
 
@@ -53,27 +63,15 @@ class LoadResult:
         return 3 if self.rejected else 0
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class PreparedLoad:
+    """A file read, validated and staged, ready to be written (nothing stored yet)."""
 
-
-def _with_load_columns(
-    part: pa.Table, schema: pa.Schema, *, load_id: str, table: str, at: dt.datetime
-) -> pa.Table:
-    n = part.num_rows
-    filled = {"load_id": load_id, "table_name": table, "rejected_at": at}
-    columns = []
-    for fld in schema:
-        if fld.name in filled:
-            columns.append(_constant(n, filled[fld.name], fld.type))
-        else:
-            columns.append(part.column(fld.name).cast(fld.type))
-    return pa.table(columns, schema=schema)
+    table: str
+    source_file: str
+    load_id: str
+    validated: ValidatedFile
+    batch: LoadBatch
 
 
 def _log_row(
@@ -105,17 +103,6 @@ def _log_row(
     }
     schema = LOAD_LOG.to_pyarrow()
     return pa.table({k: pa.array([values[k]], schema.field(k).type) for k in schema.names})
-
-
-@dataclass(frozen=True)
-class PreparedLoad:
-    """A file read, validated and staged, ready to be written (nothing stored yet)."""
-
-    table: str
-    source_file: str
-    load_id: str
-    validated: ValidatedFile
-    batch: LoadBatch
 
 
 def prepare_import(
@@ -151,10 +138,10 @@ def prepare_import(
     rows = stage_rows(
         validated.good, spec, source_file=source_file, load_id=load_id, loaded_at=started_at
     )
-    rejects = _with_load_columns(
+    rejects = with_load_columns(
         validated.rejects, REJECTED_ROWS.to_pyarrow(), load_id=load_id, table=table, at=started_at
     )
-    warnings = _with_load_columns(
+    warnings = with_load_columns(
         validated.warnings, LOAD_WARNINGS.to_pyarrow(), load_id=load_id, table=table, at=started_at
     )
     source_path = str(path.resolve())
@@ -247,9 +234,12 @@ def import_file(
     return write_import(store, prepared, rejects_path=rejects_path, progress=progress)
 
 
-def write_rejects_csv(rejects: pa.Table, path: Path) -> None:
-    """Write rejected cells as CSV (UTF-8 with BOM so Excel shows Chinese correctly)."""
-    columns = ["source_file", "source_row", "column_name", "reason", "raw_record"]
-    with path.open("wb") as fh:
-        fh.write("\ufeff".encode())
-        pacsv.write_csv(rejects.select(columns), fh)
+def unmatched_count(store: Store, table: str) -> int:
+    """How many records of ``table`` are unmatched (0 for tables that reference nothing)."""
+    records = unmatched_records(
+        table,
+        store.table(table),
+        customers=store.table("customers"),
+        vehicles=store.table("vehicles"),
+    )
+    return 0 if records is None else int(records.count().to_pyarrow().as_py())
