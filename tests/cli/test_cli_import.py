@@ -244,7 +244,7 @@ def _import_killed_mid_load(path: Path, db: str) -> None:
     import subprocess
     import sys
 
-    from aftercare.store.writer import FAULT_ENV
+    from aftercare.store.load import FAULT_ENV
 
     env = dict(os.environ, **{FAULT_ENV: "mid-load"})
     code = "from aftercare.cli import main; main()"

@@ -16,7 +16,8 @@ from aftercare.schema import table_spec
 from aftercare.schema.system import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
 from aftercare.store import open_store
 from aftercare.store.lineage import stage_rows
-from aftercare.store.writer import FAULT_ENV, LoadBatch, apply_load
+from aftercare.store.load import FAULT_ENV, LoadBatch
+from aftercare.store.writer import apply_load
 from factories import make_table
 from store_fixtures import make_store_url
 

@@ -18,7 +18,6 @@ import pyarrow.csv as pacsv
 from aftercare.schema import TableSpec
 from aftercare.store.connect import Store
 from aftercare.store.load import (
-    FAULT_ENV,
     LoadBatch,
     MergeCounts,
     key_match_sql,
@@ -28,7 +27,7 @@ from aftercare.store.load import (
 )
 from aftercare.store.load import quote as _quote
 
-__all__ = ["FAULT_ENV", "LoadBatch", "MergeCounts", "apply_load", "replace_file_rows_sql"]
+__all__ = ["apply_load", "replace_file_rows_sql"]
 
 
 def _statements(spec: TableSpec, kind: str) -> list[str]:
