@@ -7,6 +7,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
+from aftercare.config import DEFAULT_CONFIG
 from aftercare.pipeline.history import migration_matrix, tier_moves, with_previous_tier
 from conftest import load_tables
 
@@ -83,7 +84,7 @@ def results(backend) -> dict[str, pa.Table]:
         },
     )
     return {
-        "moves": tier_moves(t["previous"], t["current"]).to_pyarrow(),
+        "moves": tier_moves(t["previous"], t["current"], config=DEFAULT_CONFIG).to_pyarrow(),
         "matrix": migration_matrix(t["previous"], t["current"]).to_pyarrow(),
         "with_previous": with_previous_tier(t["current"], t["previous"]).to_pyarrow(),
     }

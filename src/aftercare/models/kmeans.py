@@ -30,7 +30,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from aftercare.config import DEFAULT_CONFIG, Config
+from aftercare.config import Config
 from aftercare.errors import AftercareError
 
 # CONFIG: module constants until SegmentationConfig has these fields.
@@ -101,7 +101,7 @@ def _fit(z: np.ndarray, k: int) -> tuple[np.ndarray, float]:
 def silhouette_by_k(
     z: np.ndarray,
     *,
-    k_range: tuple[int, int] = DEFAULT_CONFIG.segmentation.kmeans_k_range,
+    k_range: tuple[int, int],
     sample_size: int = SILHOUETTE_SAMPLE,
 ) -> dict[int, float]:
     """Mean silhouette of a k-means fit for each k in ``k_range`` (SPEC §8).
@@ -114,7 +114,7 @@ def silhouette_by_k(
     z
         Standardised features, one row per customer.
     k_range
-        Inclusive smallest and largest k.
+        Inclusive smallest and largest k (``segmentation.kmeans_k_range``).
     sample_size
         Largest sample to fit and score.
 

@@ -31,6 +31,7 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.config import RetentionConfig
+from aftercare.pipeline.latest import latest_per_key
 from aftercare.pipeline.staging import as_date, orders_up_to, visits
 
 LEVELS = ("low", "medium", "high")
@@ -82,11 +83,8 @@ def churn_signals(
         competitor_visits=recent.count(where=recent.type == "competitor_visit"),
     )
     surveys = recent.filter(recent.type == "nps_survey", recent.score.notnull())
-    latest_first = ibis.window(
-        group_by="customer_id", order_by=[ibis.desc("ts"), ibis.desc("interaction_id")]
-    )
-    surveys = surveys.mutate(pick=ibis.row_number().over(latest_first))
-    nps = surveys.filter(surveys.pick == 0).select("customer_id", latest_nps_score=surveys.score)
+    latest = latest_per_key(surveys, "customer_id", [ibis.desc("ts"), ibis.desc("interaction_id")])
+    nps = latest.select("customer_id", latest_nps_score=latest.score)
 
     if vehicles is not None:
         owners = vehicles.select(owner_vin=vehicles.vin, owner_id=vehicles.customer_id)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.config import DEFAULT_CONFIG, TIER_ORDER, Config, ScoringConfig
+from aftercare.config import TIER_ORDER, Config, ScoringConfig
 
 MOVE_UP = "up"
 MOVE_DOWN = "down"
@@ -45,18 +45,29 @@ def tier_move(previous_tier: ir.StringValue, tier: ir.StringValue) -> ir.StringV
     )
 
 
-def _alert_tiers(config: Config | ScoringConfig | None) -> tuple[str, ...]:
-    if config is None:
-        return DEFAULT_CONFIG.scoring.downgrade_alert_tiers
+def _alert_tiers(config: Config | ScoringConfig) -> tuple[str, ...]:
     scoring = config.scoring if isinstance(config, Config) else config
     return scoring.downgrade_alert_tiers
+
+
+def _moves(previous: ir.Table, current: ir.Table) -> ir.Table:
+    """customer_id, previous_tier, tier, move: one row per customer in either snapshot."""
+    prev = previous.select(p_customer_id=previous.customer_id, previous_tier=previous.tier)
+    cur = current.select(c_customer_id=current.customer_id, tier=current.tier)
+    joined = prev.outer_join(cur, prev.p_customer_id == cur.c_customer_id)
+    return joined.select(
+        customer_id=joined.c_customer_id.coalesce(joined.p_customer_id),
+        previous_tier=joined.previous_tier,
+        tier=joined.tier,
+        move=tier_move(joined.previous_tier, joined.tier),
+    )
 
 
 def tier_moves(
     previous: ir.Table,
     current: ir.Table,
     *,
-    config: Config | ScoringConfig | None = None,
+    config: Config | ScoringConfig,
 ) -> ir.Table:
     """Each customer's tier move between two snapshots (R-TIER-HIST).
 
@@ -67,8 +78,8 @@ def tier_moves(
     previous, current
         Snapshots of one as-of date each, with ``customer_id`` and ``tier``.
     config
-        Config (or its scoring section) naming the tiers whose downgrade is an alert;
-        ``None`` uses platinum and gold (SPEC).
+        Config (or its scoring section) naming the tiers whose downgrade is an alert
+        (``scoring.downgrade_alert_tiers``; SPEC: platinum and gold).
 
     Returns
     -------
@@ -76,15 +87,7 @@ def tier_moves(
         ``customer_id``, ``previous_tier`` (NULL when new), ``tier`` (NULL when removed),
         ``move`` and ``is_downgrade_alert`` (previous tier in the alert tiers and move down).
     """
-    prev = previous.select(p_customer_id=previous.customer_id, previous_tier=previous.tier)
-    cur = current.select(c_customer_id=current.customer_id, tier=current.tier)
-    joined = prev.outer_join(cur, prev.p_customer_id == cur.c_customer_id)
-    moves = joined.select(
-        customer_id=joined.c_customer_id.coalesce(joined.p_customer_id),
-        previous_tier=joined.previous_tier,
-        tier=joined.tier,
-        move=tier_move(joined.previous_tier, joined.tier),
-    )
+    moves = _moves(previous, current)
     alert_tiers = list(_alert_tiers(config))
     return moves.mutate(
         is_downgrade_alert=(moves.move == MOVE_DOWN) & moves.previous_tier.isin(alert_tiers)
@@ -103,7 +106,7 @@ def migration_matrix(previous: ir.Table, current: ir.Table) -> ir.Table:
     ir.Table
         ``from_tier``, ``to_tier``, ``move`` and ``customers`` (int64 count).
     """
-    moves = tier_moves(previous, current)
+    moves = _moves(previous, current)
     return moves.group_by(
         from_tier=moves.previous_tier, to_tier=moves.tier, move=moves.move
     ).aggregate(customers=moves.customer_id.count().cast("int64"))

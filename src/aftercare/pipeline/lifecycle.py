@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.config import LifecycleConfig
+from aftercare.pipeline.latest import latest_per_key
 from aftercare.pipeline.staging import as_date
 
 MONTHS_PER_YEAR = 12
@@ -70,16 +71,15 @@ def customer_lifecycle(
     delivered = vehicles.filter(
         vehicles.delivery_date <= as_of_lit, vehicles.customer_id.notnull()
     ).mutate(is_active=~vehicles.status.coalesce("active").isin(GONE_STATUSES))
-    newest_first = ibis.window(
-        group_by="customer_id",
-        order_by=[
+    newest = latest_per_key(
+        delivered,
+        "customer_id",
+        [
             ibis.desc(ibis.ifelse(delivered.is_active, 1, 0)),
             ibis.desc("delivery_date"),
             ibis.asc("vin"),
         ],
     )
-    ranked = delivered.mutate(pick=ibis.row_number().over(newest_first))
-    newest = ranked.filter(ranked.pick == 0)
     months = completed_months(newest.delivery_date, as_of_lit)
     return newest.select(
         as_of_date=as_of_lit,

@@ -204,6 +204,7 @@ def vehicle_daily_km(
 def _last_service(orders: ir.Table, *, as_of: dt.date | str) -> ir.Table:
     """Latest maintenance visit per VIN. Grain: one row per serviced vin."""
     known = orders_up_to(orders, as_of)
+    # Not staging.visits: services of the vehicle (maintenance only), whoever its customer.
     maint = known.filter(
         known.vin.notnull(), known.category == "maintenance", known.total_amount >= 0
     )

@@ -119,7 +119,8 @@ def visit_facts(
     """
     scoring = scoring_config(config)
     # The last visit needs only a max over orders; grouping all history into visits first
-    # (customer, vehicle, day) was the slowest step of scoring at 10M orders.
+    # (customer, vehicle, day) was the slowest step of scoring at 10M orders. The filter is
+    # staging.visits' own (a known customer, not a refund), so the date is the same.
     history = orders_up_to(orders, as_of)
     history = history.filter(history.customer_id.notnull(), history.total_amount >= 0)
     last = history.group_by("customer_id").aggregate(last_visit_date=history.open_date.max())

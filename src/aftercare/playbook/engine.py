@@ -20,7 +20,9 @@ Steps, in order:
    :func:`aftercare.playbook.model.action_id`); candidates whose id is already stored are
    dropped, so a rule never fires twice for one trigger however often the engine runs.
 4. *Consent* (R-ACT-CONSENT): ``blocked`` when the customer is unknown, ``do_not_contact``
-   (customer master, or their latest ``contact_preferences`` row), or the action is
+   (customer master, or their latest ``contact_preferences`` row:
+   :func:`aftercare.pipeline.latest.latest_contact_preference`, where an opt-out wins a tie
+   on ``set_at``), or the action is
    marketing without ``marketing_consent``. Service-safety actions (``is_marketing`` false)
    need no marketing consent.
 5. *Channel*: ``preferred`` becomes the customer's preferred channel (phone when unknown).
@@ -41,6 +43,7 @@ import ibis.expr.types as ir
 from aftercare.config import RuleConfig
 from aftercare.errors import ConfigError
 from aftercare.pipeline.churn import LEVELS
+from aftercare.pipeline.latest import latest_contact_preference, latest_per_key
 from aftercare.pipeline.staging import as_date
 from aftercare.playbook import rules, rules_state
 from aftercare.playbook.rules import PREFERRED, RuleContext
@@ -164,13 +167,11 @@ def within_window(cands: ir.Table, ctx: RuleContext) -> ir.Table:
     c = c.left_join(stored, (c.rule_id == stored.s_rule_id) & (c.subject == stored.s_subject))
     superseded = (c.due_date < as_of) & (c.trigger_date <= c.latest_trigger).fill_null(False)
     c = c.filter(~superseded).select(*rules.CANDIDATE_COLUMNS, "subject")
-    due_now = c.filter(c.due_date <= as_of)
-    latest = ibis.window(
-        group_by=["rule_id", "subject"],
-        order_by=[ibis.desc("trigger_date"), ibis.desc("trigger_key")],
+    due_now = latest_per_key(
+        c.filter(c.due_date <= as_of),
+        ["rule_id", "subject"],
+        [ibis.desc("trigger_date"), ibis.desc("trigger_key")],
     )
-    due_now = due_now.mutate(pick=ibis.row_number().over(latest))
-    due_now = due_now.filter(due_now.pick == 0).drop("pick")
     ahead = c.filter(c.due_date > as_of)
     kept = due_now.union(ahead).drop("subject")
     return kept.mutate(
@@ -178,21 +179,11 @@ def within_window(cands: ir.Table, ctx: RuleContext) -> ir.Table:
     )
 
 
-def _latest_preferences(preferences: ir.Table) -> ir.Table:
-    """Latest do_not_contact per customer from ``contact_preferences``."""
-    w = ibis.window(group_by="customer_id", order_by=[ibis.desc("set_at"), ibis.desc("source")])
-    p = preferences.mutate(pick=ibis.row_number().over(w))
-    return p.filter(p.pick == 0).select(p_customer_id=p.customer_id, pref_dnc=p.do_not_contact)
-
-
 def _last_order_people(orders: ir.Table) -> ir.Table:
     """Advisor and store of each customer's latest order that names an advisor."""
     o = orders.filter(orders.customer_id.notnull(), orders.advisor_id.notnull())
-    w = ibis.window(
-        group_by="customer_id", order_by=[ibis.desc("open_date"), ibis.desc("order_id")]
-    )
-    o = o.mutate(pick=ibis.row_number().over(w))
-    return o.filter(o.pick == 0).select(
+    o = latest_per_key(o, "customer_id", [ibis.desc("open_date"), ibis.desc("order_id")])
+    return o.select(
         o_customer_id=o.customer_id,
         last_order_advisor_id=o.advisor_id,
         last_order_store_id=o.store_id,
@@ -245,10 +236,12 @@ def plan_actions(ctx: RuleContext, value: ir.Table, preferences: ir.Table) -> ir
     scores = ctx.scores.select(
         sc_customer_id="customer_id", tier="tier", r_score="r_score", risk_level="risk_level"
     )
+    latest = latest_contact_preference(preferences)
+    prefs = latest.select(p_customer_id=latest.customer_id, pref_dnc=latest.do_not_contact)
     j = c
     for right, right_key in (
         (cust, "k_customer_id"),
-        (_latest_preferences(preferences), "p_customer_id"),
+        (prefs, "p_customer_id"),
         (scores, "sc_customer_id"),
         (value.select(v_customer_id="customer_id", ltv="ltv"), "v_customer_id"),
         (_last_order_people(ctx.orders), "o_customer_id"),

@@ -26,6 +26,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from aftercare.pipeline.latest import returned_within
 from aftercare.pipeline.staging import as_date, visits
 
 
@@ -54,16 +55,8 @@ def action_returns(
     base = actions.mutate(base_date=actions.original_due_date.coalesce(actions.due_date))
     base = base.filter(base.base_date + ibis.interval(days=return_window_days) <= as_of_lit)
     acted = outcomes.select(o_action_id=outcomes.action_id).distinct()
-    seen = visits(orders).select(v_customer_id="customer_id", visit_date="open_date")
-    hits = base.join(
-        seen,
-        [
-            base.customer_id == seen.v_customer_id,
-            seen.visit_date >= base.base_date,
-            seen.visit_date <= base.base_date + ibis.interval(days=return_window_days),
-        ],
-    )
-    returned = hits.select(r_action_id=hits.action_id).distinct()
+    hits = returned_within(base, visits(orders), event_date="base_date", days=return_window_days)
+    returned = hits.select(r_action_id=hits.action_id)
     j = base.left_join(acted, base.action_id == acted.o_action_id)
     j = j.left_join(returned, j.action_id == returned.r_action_id)
     is_control = j.status == "holdout"

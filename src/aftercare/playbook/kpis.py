@@ -44,8 +44,9 @@ import ibis.expr.types as ir
 
 from aftercare.config import TIER_ORDER, LifecycleConfig, ReminderConfig
 from aftercare.errors import AftercareError
+from aftercare.pipeline.latest import returned_within
 from aftercare.pipeline.lifecycle import GONE_STATUSES, customer_lifecycle
-from aftercare.pipeline.staging import as_date
+from aftercare.pipeline.staging import as_date, visits
 from aftercare.playbook.outcomes import WINBACK_RULE
 
 PERCENT = 100.0
@@ -107,6 +108,8 @@ def first_service_arrival(
         )
     cars = cars.select("vin", "delivery_date", closes=due + ibis.interval(days=grace_days))
     cars = cars.filter(cars.closes >= as_date(month_start), cars.closes <= as_date(month_end))
+    # Not staging.visits: a first service is a maintenance order on the VIN, whoever the
+    # customer (a car whose owner is not resolved yet was still serviced on time).
     service = orders.filter(
         orders.category == FIRST_SERVICE_CATEGORY, orders.total_amount >= 0, orders.vin.notnull()
     ).select(o_vin="vin", open_date="open_date")
@@ -163,6 +166,7 @@ def growth_value_added_penetration(
     end = as_date(month_end)
     stages = customer_lifecycle(vehicles, as_of=month_end, config=lifecycle)
     growth = stages.filter(stages.stage == GROWTH_STAGE).select("customer_id")
+    # Not staging.visits: a purchase of one category, not any visit (refunds still excluded).
     bought = orders.filter(
         orders.category == VALUE_ADDED_CATEGORY,
         orders.total_amount >= 0,
@@ -234,18 +238,8 @@ def winback_rate(
     )
     j = in_month.join(wb, "action_id")
     contacted = j.group_by("customer_id").aggregate(contact_date=j.recorded_at.date().min())
-    seen = orders.filter(orders.customer_id.notnull(), orders.total_amount >= 0).select(
-        v_customer_id="customer_id", visit_date="open_date"
-    )
-    hits = contacted.join(
-        seen,
-        [
-            contacted.customer_id == seen.v_customer_id,
-            seen.visit_date >= contacted.contact_date,
-            seen.visit_date <= contacted.contact_date + ibis.interval(days=visit_days),
-        ],
-    )
-    back = hits.select(r_customer_id=hits.customer_id).distinct()
+    hits = returned_within(contacted, visits(orders), event_date="contact_date", days=visit_days)
+    back = hits.select(r_customer_id=hits.customer_id)
     k = contacted.left_join(back, contacted.customer_id == back.r_customer_id)
     counts = k.aggregate(
         winback_contacted=k.count(), winback_returned=k.count(where=k.r_customer_id.notnull())

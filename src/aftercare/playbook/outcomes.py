@@ -14,7 +14,9 @@ can only move an ``open`` action on:
 - ``done``: an outcome closed it: any result but ``no_answer`` (a missed call is tried again),
   and for ``A-WINBACK`` any result at all (see below);
 - ``stopped`` (``stop_reason = 'opted_out'``): the customer's latest contact preference is
-  do-not-contact (an ``opted_out`` outcome appends one, R-ACT-CONSENT);
+  do-not-contact (an ``opted_out`` outcome appends one, R-ACT-CONSENT); "latest" is
+  :func:`aftercare.pipeline.latest.latest_contact_preference`, the engine's and the stop's
+  definition (an opt-out wins a tie on ``set_at``);
 - ``stopped`` (``stop_reason = 'winback_exhausted'``): an open ``A-WINBACK`` of a customer
   whose failed win-back attempts reached ``winback_max_attempts`` (seed 000: 3次唤醒无效，
   不再投入资源).
@@ -34,6 +36,7 @@ import hashlib
 import ibis
 import ibis.expr.types as ir
 
+from aftercare.pipeline.latest import latest_contact_preference, latest_per_key
 from aftercare.pipeline.staging import visits
 from aftercare.schema.playbook import FAILED_RESULTS, OUTCOME_RESULTS, RESULT_SYNONYMS
 
@@ -63,22 +66,21 @@ def outcome_id(action_id: str, recorded_at: dt.datetime, result: str) -> str:
     return "O" + digest[:16]
 
 
-def latest_preferences(preferences: ir.Table) -> ir.Table:
-    """Each customer's latest contact preference.
+def latest_outcomes(outcomes: ir.Table) -> ir.Table:
+    """Each action's latest outcome.
 
-    Grain: one row per customer with a recorded preference (latest ``set_at``, ``source`` as
-    the tiebreaker).
+    Grain: one row per action with an outcome: the latest ``recorded_at``, the greater
+    ``outcome_id`` on a tie.
 
     Returns
     -------
     ir.Table
-        customer_id, do_not_contact, set_at, source.
+        action_id, result, recorded_at.
     """
-    latest = ibis.window(group_by="customer_id", order_by=[ibis.desc("set_at"), "source"])
-    ranked = preferences.mutate(pick=ibis.row_number().over(latest))
-    return ranked.filter(ranked.pick == 0).select(
-        "customer_id", "do_not_contact", "set_at", "source"
+    latest = latest_per_key(
+        outcomes, "action_id", [ibis.desc("recorded_at"), ibis.desc("outcome_id")]
     )
+    return latest.select("action_id", "result", "recorded_at")
 
 
 def winback_attempts(
@@ -109,12 +111,7 @@ def winback_attempts(
         last_attempt_at, is_exhausted.
     """
     wb = actions.filter(actions.rule_id == WINBACK_RULE).select("action_id", "customer_id")
-    latest = ibis.window(
-        group_by="action_id", order_by=[ibis.desc("recorded_at"), ibis.desc("outcome_id")]
-    )
-    ranked = outcomes.mutate(pick=ibis.row_number().over(latest))
-    last = ranked.filter(ranked.pick == 0).select("action_id", "result", "recorded_at")
-    j = last.join(wb, "action_id")
+    j = latest_outcomes(outcomes).join(wb, "action_id")
     if orders is None:
         is_failed = j.result.isin(list(FAILED_RESULTS))
     else:
@@ -148,19 +145,12 @@ def outcome_summary(outcomes: ir.Table) -> ir.Table:
         action_id, outcomes, last_result, last_outcome_at, is_closed (a closing result was
         recorded, see the module docstring).
     """
-    latest = ibis.window(
-        group_by="action_id", order_by=[ibis.desc("recorded_at"), ibis.desc("outcome_id")]
+    counts = outcomes.group_by("action_id").aggregate(
+        outcomes=outcomes.count(),
+        closing=outcomes.count(where=outcomes.result.isin(list(CLOSING_RESULTS))),
     )
-    ranked = outcomes.mutate(
-        pick=ibis.row_number().over(latest),
-        closes=ibis.ifelse(outcomes.result.isin(list(CLOSING_RESULTS)), 1, 0),
-    )
-    counts = ranked.group_by("action_id").aggregate(
-        outcomes=ranked.count(), closing=ranked.closes.sum()
-    )
-    last = ranked.filter(ranked.pick == 0).select(
-        "action_id", last_result=ranked.result, last_outcome_at=ranked.recorded_at
-    )
+    latest = latest_outcomes(outcomes)
+    last = latest.select("action_id", last_result=latest.result, last_outcome_at=latest.recorded_at)
     j = counts.join(last, "action_id")
     return j.select(
         "action_id",
@@ -200,7 +190,7 @@ def current_status(
         stored_status, stop_reason, outcomes, last_result, last_outcome_at.
     """
     summary = outcome_summary(outcomes).rename(s_action_id="action_id")
-    latest = latest_preferences(preferences)
+    latest = latest_contact_preference(preferences)
     prefs = latest.select(p_customer_id=latest.customer_id, dnc=latest.do_not_contact)
     tried = winback_attempts(actions, outcomes, max_attempts=winback_max_attempts, orders=orders)
     attempts = tried.select(w_customer_id=tried.customer_id, exhausted=tried.is_exhausted)

@@ -243,6 +243,8 @@ def followup_24h(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     Refunds (negative totals, R-IN-4) are not services and get none.
     """
     o = orders_up_to(ctx.orders, ctx.as_of)
+    # Not staging.visits: one follow-up per closed order, and two orders of one visit are
+    # two follow-ups (each closed job is asked about).
     o = o.filter(
         o.customer_id.notnull(),
         o.close_date.notnull(),
@@ -271,6 +273,7 @@ def first_service_30d(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     """
     reminders = ctx.config.reminders
     o = orders_up_to(ctx.orders, ctx.as_of)
+    # Not staging.visits: the vehicle's first maintenance order, whoever its customer.
     o = o.filter(o.vin.notnull(), o.category == "maintenance", o.total_amount >= 0)
     first = o.group_by("vin").aggregate(first_service_date=o.open_date.min())
     v = _active_vehicles(ctx.vehicles).select("vin", "customer_id", "delivery_date")

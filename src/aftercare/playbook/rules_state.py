@@ -37,6 +37,7 @@ import ibis.expr.types as ir
 from aftercare.config import TIER_ORDER, CustomRuleConfig, RuleConfig
 from aftercare.pipeline.staging import as_date, orders_up_to, visits
 from aftercare.playbook.custom_rules import condition_filter
+from aftercare.playbook.outcomes import latest_outcomes
 from aftercare.playbook.rules import (
     PREFERRED,
     RuleContext,
@@ -113,21 +114,12 @@ def birthday(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     return out
 
 
-def _latest_outcomes(outcomes: ir.Table) -> ir.Table:
-    """Latest outcome per action. Grain: one row per action with an outcome."""
-    w = ibis.window(
-        group_by="action_id", order_by=[ibis.desc("recorded_at"), ibis.desc("outcome_id")]
-    )
-    o = outcomes.mutate(pick=ibis.row_number().over(w))
-    return o.filter(o.pick == 0).select("action_id", "result", "recorded_at")
-
-
 def _winback_history(ctx: RuleContext, wanted: ir.Table) -> ir.Table:
     """Attempts of the current absence per customer of ``wanted`` (cols customer_id, absence)."""
     a = ctx.actions.filter(ctx.actions.rule_id == "A-WINBACK").select(
         "action_id", "status", "trigger_key", a_customer_id="customer_id"
     )
-    a = a.left_join(_latest_outcomes(ctx.outcomes), "action_id")
+    a = a.left_join(latest_outcomes(ctx.outcomes), "action_id")
     j = wanted.inner_join(a, wanted.customer_id == a.a_customer_id)
     j = j.filter(j.trigger_key.startswith(j.absence + "|"))
     failed = j.result.isin(list(FAILED_RESULTS)).fill_null(False)

@@ -21,10 +21,9 @@ import pandas as pd
 import pyarrow as pa
 
 from aftercare.config import Config
-from aftercare.pipeline.latest import latest_contact_preference
-from aftercare.pipeline.marts import wire_marts
-from aftercare.pipeline.scoring import score_customers
 from aftercare.playbook import schedule
+from aftercare.playbook.consent import consent_stops
+from aftercare.playbook.context import computed_scores, wire_rule_context
 from aftercare.playbook.engine import enabled_rules, plan_actions
 from aftercare.playbook.rules import RuleContext
 from aftercare.schema.playbook import ACTION_MOVES, ACTIONS, DEDICATED_ADVISORS
@@ -74,22 +73,7 @@ def _scores(
     if stored:
         s = snapshot(store, stored[-1])
         return s.mutate(snapshot_date=s.as_of_date), stored[-1]
-    s = score_customers(
-        tables.customers,
-        tables.vehicles,
-        tables.service_orders,
-        tables.interactions,
-        as_of=as_of,
-        config=config,
-    )
-    return (
-        s.mutate(
-            previous_tier=ibis.null("string"),
-            move=ibis.literal("new"),
-            snapshot_date=ibis.literal(as_of, type="date"),
-        ),
-        None,
-    )
+    return computed_scores(tables, as_of=as_of, config=config), None
 
 
 def rule_context(
@@ -98,27 +82,16 @@ def rule_context(
     """The rules' lazy inputs for one as-of date, the customer value, and the scores' date."""
     tables = canonical_tables(store)
     scores, scores_as_of = _scores(store, tables, as_of, config)
-    marts = wire_marts(tables, scores, as_of=as_of, config=config)
-    levels = marts.risk.select(r_customer_id="customer_id", risk_level="risk_level")
-    scores = scores.left_join(levels, scores.customer_id == levels.r_customer_id).drop(
-        "r_customer_id"
-    )
-    ctx = RuleContext(
-        as_of=as_of,
-        through=max(through or as_of, as_of),
-        customers=tables.customers,
-        vehicles=tables.vehicles,
-        orders=marts.orders,
-        declined=tables.declined_services,
-        interactions=tables.interactions,
-        scores=scores,
-        reminders=marts.reminders,
-        churn=marts.churn_reasons,
+    ctx, value = wire_rule_context(
+        tables,
+        scores,
         actions=store.table("actions"),
         outcomes=store.table("action_outcomes"),
+        as_of=as_of,
+        through=through,
         config=config,
     )
-    return ctx, marts.value, scores_as_of
+    return ctx, value, scores_as_of
 
 
 def _pandas(table: ir.Table) -> pd.DataFrame:
@@ -133,17 +106,9 @@ def _pandas(table: ir.Table) -> pd.DataFrame:
 
 def _stop_expression(store: Store, config: Config) -> ir.Table:
     """Open actions that consent no longer allows (R-ACT-CONSENT), as ``action_id``."""
-    a = store.table("actions")
-    c = store.table("customers")
-    prefs = latest_contact_preference(store.table("contact_preferences"))
-    opted_out = prefs.filter(prefs.do_not_contact).select("customer_id")
-    dnc = c.filter(c.do_not_contact.fill_null(False)).select("customer_id").union(opted_out)
-    no_consent = c.filter(~c.marketing_consent.fill_null(False)).select("customer_id")
-    open_ = a.filter(a.status == "open")
-    stop = open_.customer_id.isin(dnc.customer_id) | (
-        open_.is_marketing & open_.customer_id.isin(no_consent.customer_id)
+    return consent_stops(
+        store.table("actions"), store.table("customers"), store.table("contact_preferences")
     )
-    return open_.filter(stop).select("action_id")
 
 
 def generate_actions(
