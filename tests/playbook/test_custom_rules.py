@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import ibis
+import pyarrow as pa
 import pytest
 
 from aftercare.errors import ConfigError
 from aftercare.playbook.custom_rules import condition_filter
+from conftest import load_tables
 
-SCORES = ibis.memtable(
+SCORES = pa.table(
     {
         "customer_id": ["A", "B", "C", "D"],
         "tier": ["gold", "gold", "platinum", "lapsed"],
-        "recency_days": [150, 30, None, 400],
+        "recency_days": pa.array([150, 30, None, 400], pa.int64()),
         "monetary": [6000.0, 12000.0, 20000.0, 0.0],
         "is_flag": [True, False, None, True],
     }
 )
 
 
-def _ids(condition: str) -> set[str]:
-    expr = SCORES.filter(condition_filter("U-TEST", condition, SCORES))
-    con = ibis.duckdb.connect()
-    return set(con.to_pyarrow(expr.customer_id).to_pylist())
+@pytest.fixture(scope="module")
+def scores(backend) -> ibis.Table:
+    return load_tables(backend, {"scores": SCORES})["scores"]
+
+
+def _ids(scores: ibis.Table, condition: str) -> set[str]:
+    expr = scores.filter(condition_filter("U-TEST", condition, scores))
+    return set(expr.customer_id.to_pyarrow().to_pylist())
 
 
 @pytest.mark.parametrize(
@@ -37,8 +43,8 @@ def _ids(condition: str) -> set[str]:
         ("monetary != 0", {"A", "B", "C"}),
     ],
 )
-def test_condition_selects_hand_picked_customers(condition, expected):
-    assert _ids(condition) == expected
+def test_condition_selects_hand_picked_customers(scores, condition, expected):
+    assert _ids(scores, condition) == expected
 
 
 @pytest.mark.parametrize(
@@ -61,10 +67,10 @@ def test_condition_selects_hand_picked_customers(condition, expected):
 )
 def test_injection_and_unsupported_syntax_rejected_with_rule_and_problem(condition, problem):
     with pytest.raises(ConfigError) as err:
-        condition_filter("U-TEST", condition, SCORES)
+        condition_filter("U-TEST", condition, ibis.memtable(SCORES))
     message = str(err.value)
     assert "U-TEST" in message and problem in message
 
 
-def test_sql_text_inside_a_string_literal_is_only_a_value():
-    assert _ids("tier == \"gold' OR '1'='1\"") == set()
+def test_sql_text_inside_a_string_literal_is_only_a_value(scores):
+    assert _ids(scores, "tier == \"gold' OR '1'='1\"") == set()

@@ -24,10 +24,10 @@ from collections import Counter, defaultdict
 import pytest
 
 from aftercare.config import DEFAULT_CONFIG
-from aftercare.demo.run import run_demo
 from aftercare.playbook.engine import TRIGGER_RULES, VEHICLE_RULES
 from aftercare.services.actions import generate_actions
 from aftercare.services.call_list import current_actions
+from aftercare.services.demo import run_demo
 from aftercare.services.outcomes import record_outcome
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
