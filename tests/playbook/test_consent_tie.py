@@ -18,10 +18,9 @@ from aftercare.config import DEFAULT_CONFIG, ActionsConfig, Config
 from aftercare.config.actions import DEFAULT_RULES
 from aftercare.pipeline.latest import latest_contact_preference
 from aftercare.playbook.consent import consent_stops
-from aftercare.playbook.context import computed_scores, wire_rule_context
 from aftercare.playbook.engine import plan_actions
 from aftercare.playbook.outcomes import current_status
-from rule_inputs import load_rule_inputs
+from rule_inputs import load_rule_inputs, rule_context_of
 
 AS_OF = dt.date(2024, 6, 15)
 SET_AT = dt.datetime(2024, 6, 1, 9, 30)
@@ -71,14 +70,7 @@ def consent(backend):
         preferences=PREFERENCES,
     )
     prefs = t["preferences"]
-    ctx, value = wire_rule_context(
-        tables,
-        computed_scores(tables, as_of=AS_OF, config=ONLY_CARE),
-        actions=t["actions"],
-        outcomes=t["outcomes"],
-        as_of=AS_OF,
-        config=ONLY_CARE,
-    )
+    ctx, value = rule_context_of(tables, t, as_of=AS_OF, config=ONLY_CARE)
     plan = plan_actions(ctx, value, prefs)
     assert plan is not None
     status = current_status(

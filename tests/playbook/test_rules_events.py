@@ -11,8 +11,7 @@ import pytest
 
 from aftercare.config import DEFAULT_CONFIG
 from aftercare.playbook import rules
-from aftercare.playbook.context import computed_scores, wire_rule_context
-from rule_inputs import load_rule_inputs
+from rule_inputs import load_rule_inputs, rule_context_of
 
 # DuckDB and PostgreSQL: the action engine refuses a Spark lake (Store.require_transactions:
 # actions need transactions), so the rules never run on Spark. They pass there (checked),
@@ -112,14 +111,7 @@ def fired(backend):
         interactions=INTERACTIONS,
         declined_services=DECLINED,
     )
-    ctx, _ = wire_rule_context(
-        tables,
-        computed_scores(tables, as_of=AS_OF, config=DEFAULT_CONFIG),
-        actions=t["actions"],
-        outcomes=t["outcomes"],
-        as_of=AS_OF,
-        config=DEFAULT_CONFIG,
-    )
+    ctx, _ = rule_context_of(tables, t, as_of=AS_OF, config=DEFAULT_CONFIG)
     out = {}
     cfg = DEFAULT_CONFIG.actions.rules
     for rule_id, fn in (

@@ -14,10 +14,9 @@ import pytest
 
 from aftercare.config import DEFAULT_CONFIG, CustomRuleConfig
 from aftercare.playbook import rules_state
-from aftercare.playbook.context import computed_scores, wire_rule_context
 from aftercare.playbook.model import action_id
 from conftest import load_tables
-from rule_inputs import load_rule_inputs
+from rule_inputs import load_rule_inputs, rule_context_of
 
 # DuckDB and PostgreSQL: the action engine refuses a Spark lake (Store.require_transactions:
 # actions need transactions), so the rules never run on Spark. They pass there (checked),
@@ -136,14 +135,7 @@ def ctx(backend):
         actions=HISTORY,
         outcomes=outcomes,
     )
-    base, _ = wire_rule_context(
-        tables,
-        computed_scores(tables, as_of=AS_OF, config=DEFAULT_CONFIG),
-        actions=t["actions"],
-        outcomes=t["outcomes"],
-        as_of=AS_OF,
-        config=DEFAULT_CONFIG,
-    )
+    base, _ = rule_context_of(tables, t, as_of=AS_OF, config=DEFAULT_CONFIG)
     given = load_tables(backend, {"scores": _scores(), "churn": _churn()})
     return dataclasses.replace(base, scores=given["scores"], churn=given["churn"])
 

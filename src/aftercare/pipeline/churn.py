@@ -331,21 +331,9 @@ def churn_reason(
 ) -> ir.Table:
     """Likely churn reason of lapsed or high-risk customers (R-CHURN-REASON).
 
-    :func:`likely_churn_reason` of :func:`churn_population`. Grain: one row per customer in
-    the lapsed tier or at high churn risk.
-
-    Parameters
-    ----------
-    risk
-        Output of :func:`churn_risk`.
-    tiers
-        At least ``customer_id`` and ``tier``.
-    customers
-        Canonical customers (``price_sensitivity``).
-    signals
-        Output of :func:`churn_signals`.
-    vehicle_flags
-        Optional output of ``reminders.vehicle_status_flags``.
+    :func:`likely_churn_reason` (which see for ``customers``, ``signals`` and
+    ``vehicle_flags``) of :func:`churn_population` (``risk``, ``tiers``). Grain: one row per
+    customer in the lapsed tier or at high churn risk.
 
     Returns
     -------

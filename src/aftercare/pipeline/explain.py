@@ -88,8 +88,10 @@ def explain_orders(
     resolved = resolved_orders(service_orders, vehicles)
     orders = resolved.filter(resolved.customer_id == customer_id)
 
+    # staging.visits' definition kept order by order (not grouped): the explanation lists
+    # every order with why it counts or not. Orders of one visit (vehicle, day) ranked by
+    # order id: the first one carries the visit.
     is_visit = ~orders.is_refund & (orders.open_date <= as_of_lit)
-    # Orders of one visit (vehicle, day) ranked by order id: the first one carries the visit.
     visit_rank = ibis.row_number().over(
         group_by=[orders.customer_id, orders.vin, orders.open_date, orders.is_refund],
         order_by=orders.order_id,

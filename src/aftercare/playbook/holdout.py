@@ -28,10 +28,7 @@ import ibis.expr.types as ir
 
 from aftercare.pipeline.latest import returned_within
 from aftercare.pipeline.staging import as_date, visits
-
-
-def _rate(hits: ir.IntegerValue, total: ir.IntegerValue) -> ir.FloatingValue:
-    return hits.cast("float64") / total.cast("float64").nullif(0)
+from aftercare.playbook.kpis import fraction
 
 
 def action_returns(
@@ -113,9 +110,9 @@ def rule_lift(
         assigned_actions=r.count(where=assigned),
         assigned_returned=r.count(where=assigned & r.returned),
     )
-    control = _rate(counts.control_returned, counts.control_actions)
-    treated = _rate(counts.treated_returned, counts.treated_actions)
-    itt = _rate(counts.assigned_returned, counts.assigned_actions)
+    control = fraction(counts.control_returned, counts.control_actions)
+    treated = fraction(counts.treated_returned, counts.treated_actions)
+    itt = fraction(counts.assigned_returned, counts.assigned_actions)
     return counts.select(
         "rule_id",
         control_actions=counts.control_actions.cast("int64"),

@@ -74,8 +74,27 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     return first, dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
-def _rate(hits: ir.IntegerValue, total: ir.IntegerValue) -> ir.FloatingValue:
+def fraction(hits: ir.IntegerValue, total: ir.IntegerValue) -> ir.FloatingValue:
+    """``hits`` ÷ ``total`` as a fraction; NULL when ``total`` is 0."""
     return hits.cast("float64") / total.cast("float64").nullif(0)
+
+
+def _share(
+    population: ir.Table, hits: ir.Table, *, key: str, names: tuple[str, str, str]
+) -> ir.Table:
+    """One row: the rows of ``population``, how many have their ``key`` in ``hits``, and the
+    fraction, named ``names`` (total, hits, rate)."""
+    total, hit, rate = names
+    found = hits.select(h_key=hits[key]).distinct()
+    j = population.left_join(found, population[key] == found.h_key)
+    counts = j.aggregate(n_total=j.count(), n_hits=j.count(where=j.h_key.notnull()))
+    return counts.select(
+        **{
+            total: counts.n_total.cast("int64"),
+            hit: counts.n_hits.cast("int64"),
+            rate: fraction(counts.n_hits, counts.n_total),
+        }
+    )
 
 
 def first_service_arrival(
@@ -121,16 +140,8 @@ def first_service_arrival(
             service.open_date <= cars.closes,
         ],
     )
-    on_time = hits.select(h_vin=hits.vin).distinct()
-    j = cars.left_join(on_time, cars.vin == on_time.h_vin)
-    counts = j.aggregate(
-        first_services_due=j.count(), first_services_on_time=j.count(where=j.h_vin.notnull())
-    )
-    return counts.select(
-        first_services_due=counts.first_services_due.cast("int64"),
-        first_services_on_time=counts.first_services_on_time.cast("int64"),
-        arrival_rate=_rate(counts.first_services_on_time, counts.first_services_due),
-    )
+    names = ("first_services_due", "first_services_on_time", "arrival_rate")
+    return _share(cars, hits.select("vin"), key="vin", names=names)
 
 
 def growth_value_added_penetration(
@@ -174,16 +185,8 @@ def growth_value_added_penetration(
         orders.open_date <= end,
         orders.open_date >= end - ibis.interval(days=window_days),
     )
-    buyers = bought.select(b_customer_id=bought.customer_id).distinct()
-    j = growth.left_join(buyers, growth.customer_id == buyers.b_customer_id)
-    counts = j.aggregate(
-        growth_customers=j.count(), value_added_buyers=j.count(where=j.b_customer_id.notnull())
-    )
-    return counts.select(
-        growth_customers=counts.growth_customers.cast("int64"),
-        value_added_buyers=counts.value_added_buyers.cast("int64"),
-        penetration=_rate(counts.value_added_buyers, counts.growth_customers),
-    )
+    names = ("growth_customers", "value_added_buyers", "penetration")
+    return _share(growth, bought, key="customer_id", names=names)
 
 
 def winback_rate(
@@ -238,17 +241,9 @@ def winback_rate(
     )
     j = in_month.join(wb, "action_id")
     contacted = j.group_by("customer_id").aggregate(contact_date=j.recorded_at.date().min())
-    hits = returned_within(contacted, visits(orders), event_date="contact_date", days=visit_days)
-    back = hits.select(r_customer_id=hits.customer_id)
-    k = contacted.left_join(back, contacted.customer_id == back.r_customer_id)
-    counts = k.aggregate(
-        winback_contacted=k.count(), winback_returned=k.count(where=k.r_customer_id.notnull())
-    )
-    return counts.select(
-        winback_contacted=counts.winback_contacted.cast("int64"),
-        winback_returned=counts.winback_returned.cast("int64"),
-        winback_rate=_rate(counts.winback_returned, counts.winback_contacted),
-    )
+    back = returned_within(contacted, visits(orders), event_date="contact_date", days=visit_days)
+    names = ("winback_contacted", "winback_returned", "winback_rate")
+    return _share(contacted, back, key="customer_id", names=names)
 
 
 def net_promoter_score(

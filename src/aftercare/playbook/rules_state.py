@@ -218,13 +218,12 @@ def trade_in(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     )
 
 
-def tier_up(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
-    """A-TIER-UP: moved into the top tier (platinum) → dedicated advisor's welcome call."""
-    s = ctx.scores
-    s = s.filter(s.move == "up", s.tier == TIER_ORDER[0])
+def _tier_moved(moved: ir.Table, rule_id: str, rule: RuleConfig) -> ir.Table:
+    """Candidates of a tier-move rule: one per customer and move, dated by the scores' date."""
+    s = moved
     return candidates(
         s,
-        "A-TIER-UP",
+        rule_id,
         rule,
         customer_id=s.customer_id,
         vin=None,
@@ -232,23 +231,20 @@ def tier_up(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
         trigger_date=s.snapshot_date,
         evidence=evidence(previous_tier=s.previous_tier, tier=s.tier, scored_on=s.snapshot_date),
     )
+
+
+def tier_up(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
+    """A-TIER-UP: moved into the top tier (platinum) → dedicated advisor's welcome call."""
+    s = ctx.scores
+    return _tier_moved(s.filter(s.move == "up", s.tier == TIER_ORDER[0]), "A-TIER-UP", rule)
 
 
 def tier_down(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     """A-TIER-DOWN: a platinum or gold customer moved down (R-TIER-HIST alert) → call now."""
     s = ctx.scores
     alert_tiers = list(ctx.config.scoring.downgrade_alert_tiers)
-    s = s.filter(s.move == "down", s.previous_tier.isin(alert_tiers))
-    return candidates(
-        s,
-        "A-TIER-DOWN",
-        rule,
-        customer_id=s.customer_id,
-        vin=None,
-        trigger_key=key(s.customer_id, s.previous_tier, s.tier, s.snapshot_date),
-        trigger_date=s.snapshot_date,
-        evidence=evidence(previous_tier=s.previous_tier, tier=s.tier, scored_on=s.snapshot_date),
-    )
+    moved = s.filter(s.move == "down", s.previous_tier.isin(alert_tiers))
+    return _tier_moved(moved, "A-TIER-DOWN", rule)
 
 
 def custom(ctx: RuleContext, rule: CustomRuleConfig) -> ir.Table:
