@@ -24,6 +24,7 @@ from aftercare.pipeline.staging import (
     orders_up_to,
     resolved_orders,
     spend_orders,
+    visit_orders,
     visits,
 )
 
@@ -118,11 +119,9 @@ def visit_facts(
         refunds are not visits, R-IN-4; any payer counts, R-IN-5).
     """
     scoring = scoring_config(config)
-    # The last visit needs only a max over orders; grouping all history into visits first
-    # (customer, vehicle, day) was the slowest step of scoring at 10M orders. The filter is
-    # staging.visits' own (a known customer, not a refund), so the date is the same.
-    history = orders_up_to(orders, as_of)
-    history = history.filter(history.customer_id.notnull(), history.total_amount >= 0)
+    # The last visit needs only a max over the visits' orders; grouping all history into
+    # visits first (customer, vehicle, day) was the slowest step of scoring at 10M orders.
+    history = visit_orders(orders_up_to(orders, as_of))
     last = history.group_by("customer_id").aggregate(last_visit_date=history.open_date.max())
     window_visits = visits(orders_in_window(orders, as_of, scoring.window_days))
     counts = window_visits.group_by(f_customer_id=window_visits.customer_id).aggregate(

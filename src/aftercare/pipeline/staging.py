@@ -51,6 +51,15 @@ def orders_up_to(orders: ir.Table, as_of: dt.date | str) -> ir.Table:
     return orders.filter(orders.open_date <= as_date(as_of))
 
 
+def visit_orders(orders: ir.Table) -> ir.Table:
+    """The orders that make up :func:`visits`: a resolved customer and not a refund (R-IN-4).
+
+    Grain: one row per order. For a fact that needs no grouping into visits (a last visit
+    date is the max over these orders).
+    """
+    return orders.filter(orders.customer_id.notnull(), orders.total_amount >= 0)
+
+
 def visits(orders: ir.Table) -> ir.Table:
     """Customer visits.
 
@@ -58,7 +67,7 @@ def visits(orders: ir.Table) -> ir.Table:
     are not visits; several orders on one vehicle on one day are one visit (R-SCORE-F).
     Orders with no resolved customer are left out.
     """
-    kept = orders.filter(orders.customer_id.notnull(), orders.total_amount >= 0)
+    kept = visit_orders(orders)
     return kept.group_by(["customer_id", "vin", "open_date"]).aggregate(
         order_count=kept.order_id.count()
     )

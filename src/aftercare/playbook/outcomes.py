@@ -246,6 +246,7 @@ def booking_success(
     )
     booked = dated.join(actions.select("action_id", "rule_id", "customer_id"), "action_id")
     booked = booked.select("outcome_id", "action_id", "rule_id", "customer_id", "booked_date")
+    # A join, not pipeline.latest.returned_within: the first visit's date is reported too.
     seen = visits(orders).select(v_customer_id="customer_id", visit_date="open_date")
     hits = booked.join(
         seen,
