@@ -1,8 +1,10 @@
-"""Shared fixtures: the backend fixture that runs pipeline tests on every engine.
+"""Shared fixtures: one backend fixture for pipeline tests, one store fixture for the rest.
 
 Pipeline tests take ``backend`` (an Ibis connection to DuckDB, PostgreSQL or PySpark) and
-load their hand-made fixture tables with :func:`load_tables`. A backend whose server is absent
-is skipped with the reason, never passed silently.
+load their hand-made fixture tables with :func:`load_tables`. Tests of the store, services and
+CLI take ``store_url`` (a fresh store per test) or ``shared_store_url`` (one per module): a
+DuckDB file and a fresh PostgreSQL database, plus a Spark lake for tests marked ``lake``. A
+backend whose server is absent is skipped with the reason, never passed silently.
 """
 
 from __future__ import annotations
@@ -94,6 +96,38 @@ def load_tables(con: ibis.BaseBackend, tables: dict[str, pa.Table]) -> dict[str,
         else:
             out[key] = con.create_table(name, table, temp=con.name == "postgres")
     return out
+
+
+#: The engines every store test runs on; a test marked ``lake`` adds the Spark lake.
+STORE_KINDS = ("duckdb", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``store_url`` / ``shared_store_url`` over the store engines."""
+    kinds = list(STORE_KINDS)
+    if metafunc.definition.get_closest_marker("lake"):
+        kinds.append("spark")
+    for name, scope in (("store_url", "function"), ("shared_store_url", "module")):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, kinds, indirect=True, scope=scope)
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL on a fresh, empty database of each engine (dropped afterwards)."""
+    from store_fixtures import make_store_url
+
+    yield from make_store_url(request.param, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Like ``store_url``, one per test module (for a store filled once and read by many)."""
+    from store_fixtures import make_store_url
+
+    yield from make_store_url(request.param, tmp_path_factory.mktemp(f"store-{request.param}"))
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,12 @@ def make_store_url(kind: str, tmp_path: Path) -> Iterator[str]:
     """Yield a store URL on a fresh, empty database of ``kind`` and drop it afterwards."""
     if kind == "duckdb":
         yield str(tmp_path / "store.duckdb")
+        return
+    if kind == "spark":
+        pytest.importorskip("pyspark", reason="Spark lake tests need aftercare[spark]")
+        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+            pytest.skip("Spark lake tests need Java (no java on PATH, JAVA_HOME unset)")
+        yield f"spark://{tmp_path / 'lake'}"
         return
     admin = _admin_connect()
     name = f"aftercare_t_{uuid.uuid4().hex[:12]}"

@@ -37,7 +37,6 @@ from aftercare.services.summary import headline
 from aftercare.store import open_store
 from factories import make_table
 from reports.report_store import A, fill_store
-from store_fixtures import make_store_url
 
 
 def test_defaults_are_the_former_constants():
@@ -52,14 +51,12 @@ def test_defaults_are_the_former_constants():
     assert c.segmentation.kmeans_k_range == (2, 8)
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def centre(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def centre(shared_store_url):
     """The hand-made centre of the report tests, on each engine."""
-    urls = make_store_url(request.param, tmp_path_factory.mktemp(request.param))
-    store = fill_store(next(urls))
+    store = fill_store(shared_store_url)
     yield store
     store.close()
-    urls.close()
 
 
 def _kpi(kpis, key):

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from aftercare.cli import app
 from aftercare.store import open_store
-from store_fixtures import make_store_url
 
 runner = CliRunner()
 
@@ -54,10 +53,10 @@ def _write_gbk(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def db(request, tmp_path: Path):
+@pytest.fixture
+def db(store_url):
     """The whole import path through the CLI on each engine (a fresh database each test)."""
-    yield from make_store_url(request.param, tmp_path)
+    return store_url
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from aftercare.services.kpis import dashboard
 from aftercare.store import open_store
 from factories import make_table
 from outcome_rows import make_actions, make_outcomes
-from store_fixtures import make_store_url
 
 runner = CliRunner()
 TODAY = dt.date(2024, 6, 26)  # a Wednesday: the week is 2024-06-24 .. 2024-06-30
@@ -92,13 +91,12 @@ def _commands():
     import aftercare.cli.outcome_cmds  # noqa: F401
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def db(request, tmp_path):
-    for url in make_store_url(request.param, tmp_path):
-        with open_store(url) as store:
-            for name, table in _data().items():
-                store.con.insert(name, table)
-        yield url
+@pytest.fixture
+def db(store_url):
+    with open_store(store_url) as store:
+        for name, table in _data().items():
+            store.con.insert(name, table)
+    return store_url
 
 
 def _run(*args: str):

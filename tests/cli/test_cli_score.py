@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from aftercare.cli import app
 from aftercare.store import open_store
-from store_fixtures import make_store_url
 
 runner = CliRunner()
 
@@ -34,11 +33,6 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows)
     return path
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def store_url(request, tmp_path):
-    yield from make_store_url(request.param, tmp_path)
 
 
 @pytest.fixture

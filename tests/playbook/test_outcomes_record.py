@@ -16,7 +16,6 @@ from aftercare.services.outcomes import (
 )
 from aftercare.store import open_store
 from outcome_rows import make_actions
-from store_fixtures import make_store_url
 
 ACTIONS = [
     {"action_id": "A1", "rule_id": "A-MAINTENANCE", "customer_id": "C1", "due_date": "2024-06-01"},
@@ -33,12 +32,11 @@ ACTIONS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def store(request, tmp_path):
-    for url in make_store_url(request.param, tmp_path):
-        with open_store(url) as s:
-            s.con.insert("actions", make_actions(ACTIONS))
-            yield s
+@pytest.fixture
+def store(store_url):
+    with open_store(store_url) as s:
+        s.con.insert("actions", make_actions(ACTIONS))
+        yield s
 
 
 def _count(store, table: str) -> int:

@@ -16,7 +16,6 @@ from aftercare.services.actions import DEDICATED_TABLE, action_list, generate_ac
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
 from factories import make_table
-from store_fixtures import make_store_url
 
 AS_OF = dt.date(2024, 6, 12)
 D = dt.date.fromisoformat
@@ -135,11 +134,10 @@ def _insert(store, name: str, rows: list[dict]) -> None:
     store.con.insert(name, table)
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def runs(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def runs(shared_store_url):
     """The store after the first run, with both runs' results and the week list."""
-    gen = make_store_url(request.param, tmp_path_factory.mktemp("engine"))
-    url = next(gen)
+    url = shared_store_url
     store = open_store(url)
     for name, rows in (
         ("customers", CUSTOMERS),
@@ -197,7 +195,6 @@ def runs(request, tmp_path_factory):
         "later_dedicated": later_dedicated,
     }
     store.close()
-    next(gen, None)
 
 
 def _by_customer(actions: dict, customer: str) -> dict[str, dict]:
@@ -411,13 +408,11 @@ def test_r_act_catchup_staleness_per_rule_after_a_gap(tmp_path):
     store.close()
 
 
-@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
-def test_r_act_cap_new_high_priority_displaces_stored_lower_priority(kind, tmp_path):
+def test_r_act_cap_new_high_priority_displaces_stored_lower_priority(store_url):
     """Run 1 (Mon 06-10, planning the week): Z's two declined quotes, medium, due 06-12 and
     06-13, fill the week (cap 2). A complaint logged 06-11 (high, due 06-14) arrives; run 2
     (06-11) gives it the week and moves the later quote to Monday 06-17, same id, logged."""
-    gen = make_store_url(kind, tmp_path)
-    store = open_store(next(gen))
+    store = open_store(store_url)
     store.con.insert("customers", make_table("customers", [{"customer_id": "Z"}]))
     store.con.insert(
         "declined_services",
@@ -456,4 +451,3 @@ def test_r_act_cap_new_high_priority_displaces_stored_lower_priority(kind, tmp_p
     assert generate_actions(store, D("2024-06-12"), DEFAULT_CONFIG, through=week_end).created == 0
     assert {r["trigger_key"]: r["due_date"] for r in _rows(store)}["QB"] == D("2024-06-17")
     store.close()
-    next(gen, None)

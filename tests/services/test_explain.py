@@ -20,7 +20,6 @@ from aftercare.services.explain import explain_customer
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
 from factories import make_table
-from store_fixtures import make_store_url
 
 AS_OF = dt.date(2024, 6, 30)
 V1 = "LSVEXPLAINSVC0001"
@@ -55,9 +54,9 @@ EXPECTED_ORDERS = {
 }
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def store(request, tmp_path):
-    for url in make_store_url(request.param, tmp_path):
+@pytest.fixture
+def store(store_url):
+    for url in [store_url]:
         with open_store(url) as s:
             s.con.insert(
                 "customers",

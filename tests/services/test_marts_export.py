@@ -23,7 +23,6 @@ import pytest
 from typer.testing import CliRunner
 
 from aftercare.cli import app
-from store_fixtures import make_store_url
 
 runner = CliRunner()
 V1, V2 = "LSVAA4182E2000001", "LSVAA4182E2000002"
@@ -65,11 +64,10 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def db(request, tmp_path_factory) -> str:
-    tmp = tmp_path_factory.mktemp(f"marts-{request.param}")
-    gen = make_store_url(request.param, tmp)
-    url = next(gen)
+@pytest.fixture(scope="module")
+def db(shared_store_url, tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp("marts")
+    url = shared_store_url
     for table, rows in (
         ("customers", CUSTOMERS),
         ("vehicles", VEHICLES),
@@ -81,7 +79,6 @@ def db(request, tmp_path_factory) -> str:
         )
         assert result.exit_code == 0, result.output
     yield url
-    gen.close()
 
 
 def _export_csv(db: str, mart: str, out: Path) -> dict[str, dict[str, str]]:
@@ -237,7 +234,7 @@ def test_customer_value_mart_with_a_fitted_probabilistic_clv(tmp_path):
         while day <= stop:
             orders.append([f"O{k}-{day}", f"K{k:02d}", day.isoformat(), "1000", "500"])
             day += dt.timedelta(days=20 + 7 * k)
-    url = next(make_store_url("duckdb", tmp_path))
+    url = str(tmp_path / "store.duckdb")
     for table, rows in (("customers", customers), ("service_orders", orders)):
         result = runner.invoke(
             app, ["import", table, str(_write(tmp_path / f"{table}.csv", rows)), "--db", url]

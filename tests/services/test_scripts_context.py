@@ -16,14 +16,12 @@ from aftercare.services.scripts import action_context
 from aftercare.store import open_store
 from factories import make_table
 from outcome_rows import make_actions
-from store_fixtures import make_store_url
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def store(request, tmp_path):
-    for url in make_store_url(request.param, tmp_path):
-        with open_store(url) as s:
-            yield s
+@pytest.fixture
+def store(store_url):
+    with open_store(store_url) as s:
+        yield s
 
 
 def test_action_context_gathers_customer_vehicle_advisor_and_churn_reason(store):

@@ -17,7 +17,6 @@ from aftercare.services.scoring import score_snapshot
 from aftercare.services.segments import NO_SCORES, build_segment_features, segment_snapshot
 from aftercare.store import open_store
 from factories import make_table
-from store_fixtures import make_store_url
 
 JUNE, JULY = dt.date(2024, 6, 30), dt.date(2024, 7, 31)
 
@@ -26,9 +25,9 @@ def _vin(i: int) -> str:
     return f"LSVSEGMENTSVC000{i}"
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def url(request, tmp_path_factory):
-    for store_url in make_store_url(request.param, tmp_path_factory.mktemp("segments")):
+@pytest.fixture(scope="module")
+def url(shared_store_url):
+    for store_url in [shared_store_url]:
         with open_store(store_url) as s:
             s.con.insert("customers", make_table("customers", [
                 {"customer_id": f"C{i}"} for i in range(1, 7)

@@ -5,17 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
-import pytest
 
 from aftercare.schema.snapshots import CUSTOMER_SCORES
 from aftercare.store import open_store
 from aftercare.store.snapshots import replace_snapshot, snapshot_dates
-from store_fixtures import make_store_url
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def store_url(request, tmp_path):
-    yield from make_store_url(request.param, tmp_path)
 
 
 def _rows(store, day: dt.date, tiers: list[str]):

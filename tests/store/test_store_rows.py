@@ -20,14 +20,8 @@ from aftercare.store.rows import (
     update_by_key,
 )
 from aftercare.store.transaction import transaction
-from store_fixtures import make_store_url
 
 DAY = dt.date(2025, 6, 30)
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def store_url(request, tmp_path):
-    yield from make_store_url(request.param, tmp_path)
 
 
 def _advisors(rows: list[tuple[str, str]]) -> pa.Table:

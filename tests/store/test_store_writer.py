@@ -10,7 +10,6 @@ import sys
 import textwrap
 
 import pyarrow as pa
-import pytest
 
 from aftercare.schema import table_spec
 from aftercare.schema.system import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
@@ -19,14 +18,8 @@ from aftercare.store.lineage import stage_rows
 from aftercare.store.load import FAULT_ENV, LoadBatch
 from aftercare.store.writer import apply_load
 from factories import make_table
-from store_fixtures import make_store_url
 
 AT = dt.datetime(2024, 5, 1, 12, 0)
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def store_url(request, tmp_path):
-    yield from make_store_url(request.param, tmp_path)
 
 
 def _batch(rows: list[dict], load_id: str, source_file: str = "orders.csv") -> LoadBatch:
