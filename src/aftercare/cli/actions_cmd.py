@@ -43,12 +43,14 @@ def short_evidence(evidence: str | None) -> str:
 
 
 def _print_run(run: GenerationRun) -> None:
+    """One line: what this run stored (another run's actions are not counted again)."""
     scores = f"tiers as of {run.scores_as_of}" if run.scores_as_of else "tiers computed now"
     console.print(
         f"generated {run.created} new actions due by {run.through} ({scores}); "
         f"{run.holdout} held out, {run.blocked} blocked by consent, "
         f"{run.moved_by_cap} moved by the weekly cap, {run.displaced} earlier ones moved "
-        f"to a later week for higher-priority ones, {run.stopped} stopped",
+        f"to a later week for higher-priority ones, {run.stopped} stopped, "
+        f"{run.dedicated} dedicated advisors assigned",
         highlight=False,
     )
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from aftercare.config import Config, load_config
 from aftercare.errors import AftercareError
+from aftercare.services.waits import reporting_waits
 
 app = typer.Typer(
     name="aftercare",
@@ -49,7 +50,9 @@ def guarded(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            # A command that waits for another run on its store says so, once (issue 9).
+            with reporting_waits(lambda note: err_console.print(note, highlight=False)):
+                return func(*args, **kwargs)
         except AftercareError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from aftercare.config import Config
 from aftercare.playbook import schedule
@@ -31,7 +32,8 @@ from aftercare.services.call_list import action_list, actions_export
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
-from aftercare.store.rows import append_rows, insert_new_rows, set_where_in, update_by_key
+from aftercare.store.locks import store_lock
+from aftercare.store.rows import insert_new_rows, set_where_in, update_by_key
 from aftercare.store.snapshots import snapshot_dates, transaction
 
 DEDICATED_TABLE = "dedicated_advisors"
@@ -45,7 +47,7 @@ __all__ = ["GenerationRun", "action_list", "actions_export", "generate_actions",
 
 @dataclass(frozen=True)
 class GenerationRun:
-    """What one engine run did."""
+    """What one engine run stored: each count is rows this run inserted or changed."""
 
     as_of: dt.date
     through: dt.date
@@ -56,6 +58,7 @@ class GenerationRun:
     moved_by_cap: int = 0
     displaced: int = 0  # stored lower-priority actions moved to a later week (R-ACT-CAP)
     stopped: int = 0
+    dedicated: int = 0  # platinum customers given a dedicated advisor (R-ACT-ADVISOR)
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
@@ -117,22 +120,33 @@ def generate_actions(
     """Generate and store the actions due by ``through`` (default ``as_of``) (SPEC §6).
 
     Reruns for the same date add nothing (stable ids); open actions whose customer no longer
-    allows them are stopped (R-ACT-CONSENT). Everything is stored in one transaction.
+    allows them are stopped (R-ACT-CONSENT). Everything is stored in one transaction, under
+    the store's run lock: a second run on the store waits, then plans from what the first
+    stored. The counts are what this run stored (rows inserted or changed), so concurrent
+    runs never each claim the same actions.
+
+    Raises
+    ------
+    StoreBusyError
+        Another run holds the store longer than ``$AFTERCARE_LOCK_TIMEOUT`` allows.
     """
     store.require_transactions("actions")
-    through = max(through or as_of, as_of)
+    with store_lock(store):
+        return _generate(store, as_of, config, max(through or as_of, as_of))
+
+
+def _generate(store: Store, as_of: dt.date, config: Config, through: dt.date) -> GenerationRun:
+    """:func:`generate_actions` once the store is this run's."""
     ctx, value, scores_as_of = rule_context(store, as_of, config, through=through)
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     new = _pandas(plan) if plan is not None else pd.DataFrame()
     blocked = int(new.blocked.sum()) if not new.empty else 0
     new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
     stop_ids = _stop_expression(store, config)
-    stopping = int(stop_ids.count().to_pyarrow().as_py())
     if new.empty:
-        if stopping:
-            with transaction(store):
-                _stop(store, stop_ids)
-        return GenerationRun(as_of, through, scores_as_of, blocked=blocked, stopped=stopping)
+        with transaction(store):
+            stopped = _stop(store, stop_ids)
+        return GenerationRun(as_of, through, scores_as_of, blocked=blocked, stopped=stopped)
 
     rules = enabled_rules(ctx)
     shares = new.rule_id.map({k: r.holdout_share for k, r in rules.items()}).fillna(0.0)
@@ -153,32 +167,34 @@ def generate_actions(
         movable,
     )
     out = _actions_table(new, held, per_action, due, as_of)
+    assigned = displaced = 0
     with transaction(store):
-        insert_new_rows(store, "actions", out, key="action_id")
+        created = insert_new_rows(store, "actions", out).column("action_id").to_pylist()
         if not new_dedicated.empty:
             rows = new_dedicated.assign(assigned_on=as_of)
-            append_rows(
+            assigned = insert_new_rows(
                 store,
                 DEDICATED_TABLE,
                 pa.Table.from_pandas(
                     rows, schema=DEDICATED_ADVISORS.to_pyarrow(), preserve_index=False
                 ),
-            )
+            ).num_rows
         if not moves.empty:
-            _move(store, moves, as_of)
-        if stopping:
-            _stop(store, stop_ids)
-    counts = new.rule_id.value_counts()
+            displaced = _move(store, moves, as_of)
+        stopped = _stop(store, stop_ids)
+    mine = new.action_id.isin(created).to_numpy()
+    counts = new.rule_id[mine].value_counts()
     return GenerationRun(
         as_of=as_of,
         through=through,
         scores_as_of=scores_as_of,
-        created=len(new),
-        holdout=int(held.sum()),
+        created=int(mine.sum()),
+        holdout=int((held & mine).sum()),
         blocked=blocked,
-        moved_by_cap=int((due != new.due_date.to_numpy()).sum()),
-        displaced=len(moves),
-        stopped=stopping,
+        moved_by_cap=int(((due != new.due_date.to_numpy()) & mine).sum()),
+        displaced=displaced,
+        stopped=stopped,
+        dedicated=assigned,
         by_rule={str(k): int(v) for k, v in counts.items()},
     )
 
@@ -220,8 +236,11 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
     return counts.rename(columns={"size": "contacts"}), movable.reset_index(drop=True)
 
 
-def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> None:
-    """Give the stored actions in ``moves`` their new due dates, and log each move."""
+def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> int:
+    """Log each move of ``moves`` and give its action the new due date; return the moves made.
+
+    A move already logged (same action, same day) is neither logged nor applied again.
+    """
     log = pa.table(
         {
             "action_id": pa.array(moves.action_id, pa.string()),
@@ -232,13 +251,16 @@ def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> None:
         },
         schema=ACTION_MOVES.to_pyarrow(),
     )
-    append_rows(store, MOVES_TABLE, log)
+    made = insert_new_rows(store, MOVES_TABLE, log).column("action_id")
+    log = log.filter(pc.is_in(log.column("action_id"), value_set=made))
     due = log.select(["action_id", "to_due_date"]).rename_columns(["action_id", "due_date"])
     update_by_key(store, "actions", key="action_id", column="due_date", values=due)
+    return log.num_rows
 
 
-def _stop(store: Store, stop_ids: ir.Table) -> None:
-    set_where_in(
+def _stop(store: Store, stop_ids: ir.Table) -> int:
+    """Stop the open actions of ``stop_ids``; return how many this run stopped."""
+    return set_where_in(
         store, "actions", column="status", value="stopped", key="action_id", keys=stop_ids
     )
 

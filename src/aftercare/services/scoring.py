@@ -14,6 +14,7 @@ from aftercare.pipeline.history import migration_matrix, tier_moves, with_previo
 from aftercare.pipeline.scoring import score_customers
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
+from aftercare.store.locks import store_lock
 from aftercare.store.snapshots import replace_snapshot, snapshot_dates
 
 SCORES_TABLE = "customer_scores"
@@ -84,11 +85,18 @@ def score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
     """Score every customer as of ``as_of`` and store it as that date's snapshot.
 
     Each customer carries the tier of the previous stored snapshot and the move since
-    (R-TIER-HIST). Rerunning for a date replaces that date's snapshot, never duplicates.
+    (R-TIER-HIST). Rerunning for a date replaces that date's snapshot, never duplicates; a
+    second run on the same store waits for the first (the store's run lock).
     When a later snapshot exists (a back-fill, or an earlier date re-scored), that later
     snapshot's previous tier and move are recomputed against this one, so no snapshot keeps
     a move from a tier that is no longer the one before it.
     """
+    with store_lock(store):  # one writer per store: a second score waits (issue 9)
+        return _score_snapshot(store, as_of, config)
+
+
+def _score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
+    """:func:`score_snapshot` once the store is this run's."""
     tables = canonical_tables(store)
     current = score_customers(
         tables.customers,
@@ -156,7 +164,8 @@ def backfill_quarterly(
     """Score every quarter end between ``start`` and ``end``, oldest first (R-TIER-HIST)."""
     if end < start:
         raise AftercareError(f"--quarterly: {end} is before {start}")
-    return [score_snapshot(store, d, config) for d in quarter_ends(start, end)]
+    with store_lock(store):  # the whole back-fill, so no other run interleaves its dates
+        return [score_snapshot(store, d, config) for d in quarter_ends(start, end)]
 
 
 @dataclass(frozen=True)

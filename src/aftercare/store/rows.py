@@ -7,13 +7,23 @@ a Spark lake refuses them with its one-line message (it cannot update rows in pl
 
 from __future__ import annotations
 
-import ibis
+from collections.abc import Sequence
+
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from aftercare.schema.registry import stored_table
 from aftercare.store.connect import Store
 from aftercare.store.load import quote
-from aftercare.store.transaction import PLAYBOOK_FEATURES, execute, execute_many, placeholder
+from aftercare.store.transaction import (
+    PLAYBOOK_FEATURES,
+    execute,
+    execute_counted,
+    execute_many,
+    fetch_rows,
+    placeholder,
+)
+from aftercare.store.writer import _copy_into as copy_rows
 from aftercare.store.writer import replace_file_rows_sql
 
 __all__ = [
@@ -25,6 +35,7 @@ __all__ = [
 ]
 
 _STAGED = "_append_rows"
+_NEW = "_new_rows"
 
 
 def append_rows(store: Store, table: str, rows: pa.Table) -> None:
@@ -53,15 +64,64 @@ def append_rows(store: Store, table: str, rows: pa.Table) -> None:
     )
 
 
-def insert_new_rows(store: Store, table: str, rows: pa.Table, *, key: str) -> None:
-    """Insert the ``rows`` whose ``key`` is not in ``table`` yet (the stored ones are kept).
+def insert_new_rows(
+    store: Store, table: str, rows: pa.Table, *, key: str | Sequence[str] | None = None
+) -> pa.Table:
+    """Insert the ``rows`` whose ``key`` is not in ``table`` yet; return the keys inserted.
 
-    Stable ids make reruns add nothing (R-ACT-CATCHUP).
+    Stable ids make reruns add nothing (R-ACT-CATCHUP). ``key`` defaults to the table's
+    declared key (:data:`~aftercare.schema.registry.STORED_TABLES`); ``rows`` holds each key
+    once. On PostgreSQL the insert also takes ``ON CONFLICT DO NOTHING``, so a row another
+    session committed meanwhile under a unique index is skipped, not a crash; on DuckDB one
+    process writes at a time (the file lock), so the anti-join alone decides.
+
+    Returns
+    -------
+    pa.Table
+        The key columns of the rows this call inserted (what a run reports as created).
     """
     store.require_transactions(PLAYBOOK_FEATURES)
-    stored = store.table(table)
-    new = ibis.memtable(rows)
-    store.con.insert(table, new.filter(~new[key].isin(stored[key])))
+    keys = _key_columns(table, key)
+    inserted = rows.select(list(keys)).schema
+    if rows.num_rows == 0:
+        return inserted.empty_table()
+    cols = ", ".join(quote(c) for c in rows.schema.names)
+    match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
+    returning = ", ".join(quote(k) for k in keys)
+
+    def insert_sql(conflict: str) -> str:
+        return (
+            f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM {_NEW} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {quote(table)} t WHERE {match}){conflict} "
+            f"RETURNING {returning}"
+        )
+
+    if store.kind == "duckdb":
+        native = store.con.con
+        native.register(_NEW, rows)
+        try:
+            got = fetch_rows(store, insert_sql(""))
+        finally:
+            native.unregister(_NEW)
+    else:
+        pg = store.con.con
+        with pg.transaction(), pg.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE {_NEW} (LIKE {quote(table)}) ON COMMIT DROP")
+            copy_rows(cur, _NEW, rows)
+            cur.execute(insert_sql(" ON CONFLICT DO NOTHING"))
+            got = [tuple(r) for r in cur.fetchall()]
+            cur.execute(f"DROP TABLE {_NEW}")
+    return pa.Table.from_pylist([dict(zip(keys, r, strict=True)) for r in got], schema=inserted)
+
+
+def _key_columns(table: str, key: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``key`` as a tuple, else the declared key of ``table``."""
+    if key is None:
+        declared = stored_table(table).key
+        if not declared:
+            raise ValueError(f"{table} declares no key: append_rows, not insert_new_rows")
+        return declared
+    return (key,) if isinstance(key, str) else tuple(key)
 
 
 def update_by_key(store: Store, table: str, *, key: str, column: str, values: pa.Table) -> None:
@@ -78,17 +138,19 @@ def update_by_key(store: Store, table: str, *, key: str, column: str, values: pa
 
 def set_where_in(
     store: Store, table: str, *, column: str, value: str, key: str, keys: ir.Table
-) -> None:
+) -> int:
     """Set ``column`` to the text ``value`` where ``key`` is among the rows of ``keys``.
 
     ``keys`` is an Ibis expression over the store (one column), e.g. the open actions that
-    consent no longer allows (R-ACT-CONSENT); it runs inside the same statement.
+    consent no longer allows (R-ACT-CONSENT); it runs inside the same statement. Returns the
+    rows changed (rows that already hold ``value`` are left alone and not counted).
     """
     literal = "'" + value.replace("'", "''") + "'"
     selected = store.con.compile(keys)
-    execute(
+    return execute_counted(
         store,
-        f"UPDATE {quote(table)} SET {quote(column)} = {literal} WHERE {quote(key)} IN ({selected})",
+        f"UPDATE {quote(table)} SET {quote(column)} = {literal} "
+        f"WHERE {quote(key)} IN ({selected}) AND {quote(column)} IS DISTINCT FROM {literal}",
     )
 
 

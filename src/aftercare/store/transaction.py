@@ -58,6 +58,35 @@ def execute(store: Store, sql: str, params: Sequence[Any] = ()) -> None:
             cur.execute(sql, list(params) if params else None)
 
 
+def execute_counted(store: Store, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run one ``INSERT``, ``UPDATE`` or ``DELETE`` and return the rows it changed.
+
+    What a run reports is what it changed, not what it meant to (issue 9: ten concurrent runs
+    each claimed every new action).
+    """
+    store.require_transactions(PLAYBOOK_FEATURES)
+    if store.kind == "duckdb":
+        native = store.con.con
+        result = native.execute(sql, list(params)) if params else native.execute(sql)
+        row = result.fetchone()
+        return int(row[0]) if row else 0
+    with store.con.con.cursor() as cur:
+        cur.execute(sql, list(params) if params else None)
+        return max(int(cur.rowcount), 0)
+
+
+def fetch_rows(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement that returns rows (e.g. ``… RETURNING``) and return them."""
+    store.require_transactions(PLAYBOOK_FEATURES)
+    if store.kind == "duckdb":
+        native = store.con.con
+        result = native.execute(sql, list(params)) if params else native.execute(sql)
+        return [tuple(r) for r in result.fetchall()]
+    with store.con.con.cursor() as cur:
+        cur.execute(sql, list(params) if params else None)
+        return [tuple(r) for r in cur.fetchall()]
+
+
 def execute_many(store: Store, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """Run one statement once per parameter row (placeholders of :func:`placeholder`)."""
     store.require_transactions(PLAYBOOK_FEATURES)
