@@ -87,7 +87,7 @@ def test_export_actions_has_the_contract_columns(tmp_path):
     out = tmp_path / "actions.csv"
     result = runner.invoke(app, ["export", "actions", "--out", str(out), "--db", db])
     assert result.exit_code == 0, result.output
-    with out.open(encoding="utf-8") as fh:
+    with out.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     wanted = {
         "action_id",
@@ -115,7 +115,7 @@ def _export(tmp_path, db: str) -> dict[str, dict]:
     out = tmp_path / "actions.csv"
     result = runner.invoke(app, ["export", "actions", "--out", str(out), "--db", db])
     assert result.exit_code == 0, result.output
-    with out.open(encoding="utf-8") as fh:
+    with out.open(encoding="utf-8-sig") as fh:
         return {r["action_id"]: r for r in csv.DictReader(fh)}
 
 

@@ -165,7 +165,7 @@ def test_export_customer_scores_columns_and_values(db, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "2 rows of customer_scores" in result.output
-    with out.open(encoding="utf-8") as fh:
+    with out.open(encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         assert reader.fieldnames == SCORE_EXPORT_COLUMNS
         rows = {r["customer_id"]: r for r in reader}

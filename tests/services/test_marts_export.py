@@ -84,7 +84,7 @@ def db(shared_store_url, tmp_path_factory) -> str:
 def _export_csv(db: str, mart: str, out: Path) -> dict[str, dict[str, str]]:
     result = runner.invoke(app, ["export", mart, "--as-of", AS_OF, "--out", str(out), "--db", db])
     assert result.exit_code == 0, result.output
-    with out.open(encoding="utf-8") as fh:
+    with out.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     key = "vin" if mart == "vehicle_reminders" else "customer_id"
     return {r[key]: r for r in rows}

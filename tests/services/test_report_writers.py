@@ -13,6 +13,7 @@ import pytest
 
 from aftercare.errors import AftercareError
 from aftercare.reports.call_sheets import CallSheets
+from aftercare.services.outputs import OutputPathError
 from aftercare.services.report import REPORT_WRITERS, write_call_sheets, write_report
 
 DAY = dt.date(2024, 6, 5)
@@ -29,13 +30,30 @@ def test_write_report_picks_the_writer_of_the_suffix(monkeypatch, tmp_path, name
 
     def fake(data, path, lang):
         written.append((data, path, lang))
+        path.write_text("report")
         return path
 
     monkeypatch.setitem(REPORT_WRITERS, Path(name).suffix.lower(), fake)
     out = tmp_path / name
     sentinel = object()
     assert write_report(sentinel, out, "en") == out  # type: ignore[arg-type]
-    assert written == [(sentinel, out, "en")]
+    # Written beside the target under the same suffix, then renamed into place whole.
+    [(data, staged, lang)] = written
+    assert (data, staged.parent, staged.suffix, lang) == (sentinel, tmp_path, out.suffix, "en")
+    assert out.read_text() == "report" and list(tmp_path.iterdir()) == [out]
+
+
+def test_a_failed_report_write_leaves_the_old_file(monkeypatch, tmp_path):
+    def broken(data, path, lang):
+        path.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(REPORT_WRITERS, ".html", broken)
+    out = tmp_path / "report.html"
+    out.write_text("old")
+    with pytest.raises(OutputPathError, match=r"report\.html: could not write it \(No space"):
+        write_report(object(), out, "en")  # type: ignore[arg-type]
+    assert out.read_text() == "old" and list(tmp_path.iterdir()) == [out]
 
 
 def test_write_report_refuses_another_suffix(tmp_path):

@@ -21,9 +21,10 @@ from aftercare.cli.common import (
 )
 from aftercare.cli.outcome_cmds import print_outcome_import
 from aftercare.schema import TABLES
-from aftercare.services.exports import MART_GRAINS, export_data
+from aftercare.services.exports import MART_GRAINS, CsvOptions, check_export_path, export_data
 from aftercare.services.imports import LoadResult, prepare_import, write_import
 from aftercare.services.outcomes import import_outcomes
+from aftercare.services.outputs import check_output_path
 from aftercare.services.status import LoadRejects, load_rejects, workspace_status
 from aftercare.services.workspace import open_workspace
 
@@ -63,6 +64,8 @@ def import_cmd(
 ) -> None:
     """Import a DMS export into TABLE. Exit 0: all rows loaded; 3: some rows rejected."""
     _check_table(table)
+    if rejects is not None:  # before anything is read or stored: exit 1 = nothing changed
+        check_output_path(rejects, option="--rejects")
     if table == OUTCOMES:
         _import_outcomes(file, encoding=encoding, db=db, config=config)
     with Progress(
@@ -147,13 +150,40 @@ def export_cmd(
             help="Snapshot date, for dated tables; as-of date of a mart (default: today).",
         ),
     ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help=".csv only: write cells exactly as stored; by default a text cell starting "
+            "with =, +, -, @, tab or CR gets a leading ' so a spreadsheet shows it as text.",
+        ),
+    ] = False,
+    no_bom: Annotated[
+        bool,
+        typer.Option(
+            "--no-bom",
+            help=".csv only: no UTF-8 byte-order mark (by default there is one, so Excel "
+            "shows Chinese text).",
+        ),
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Export a table, or a per-customer / per-vehicle mart, to CSV, Parquet or XLSX."""
+    # Checked before the store is opened: a path that cannot be written changes nothing.
+    check_export_path(out)
+    if (raw or no_bom) and out.suffix.lower() != ".csv":
+        flag = "--raw" if raw else "--no-bom"
+        raise typer.BadParameter(f"{flag} applies to .csv exports only", param_hint=flag)
+    cfg = read_config(config)
     with open_workspace(db) as store:
         done = export_data(
-            store, table, out, config=read_config(config), as_of=as_of.date() if as_of else None
+            store,
+            table,
+            out,
+            config=cfg,
+            as_of=as_of.date() if as_of else None,
+            csv=CsvOptions(neutralise=not raw, bom=not no_bom),
         )
     if done.grain is not None:
         console.print(

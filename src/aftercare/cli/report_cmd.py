@@ -11,12 +11,10 @@ from typing import Annotated
 import typer
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.errors import AftercareError
 from aftercare.services.report import (
-    CALL_SHEETS_SUFFIX,
-    REPORT_WRITERS,
     build_call_sheets,
     build_report,
+    check_report_paths,
     write_call_sheets,
     write_report,
 )
@@ -68,16 +66,8 @@ def report_cmd(
 ) -> None:
     """Write the manager's report (tiers, lifecycle, value, CRR, churn, reminders, this week's
     actions, monthly KPIs, rule lift) and/or the advisors' call sheets."""
-    if out is None and call_sheets is None:
-        raise AftercareError("nothing to write: give --out FILE and/or --call-sheets FILE.xlsx")
-    if out is not None:
-        if out.suffix.lower() not in REPORT_WRITERS:
-            raise AftercareError(f"--out {out}: use a file ending in .html or .xlsx")
-        _check_folder("--out", out)
-    if call_sheets is not None:
-        if call_sheets.suffix.lower() != CALL_SHEETS_SUFFIX:
-            raise AftercareError(f"--call-sheets {call_sheets}: use a file ending in .xlsx")
-        _check_folder("--call-sheets", call_sheets)
+    # Every output is checked before the store is opened: exit 1 means nothing changed.
+    check_report_paths(out, call_sheets)
     cfg = read_config(config)
     day = as_of.date() if as_of else dt.date.today()
     started = time.perf_counter()
@@ -102,8 +92,3 @@ def report_cmd(
         )
         if not sheets.rows:
             console.print("no open actions this week: run `aftercare actions --week` first")
-
-
-def _check_folder(option: str, path: Path) -> None:
-    if path.parent and not path.parent.exists():
-        raise AftercareError(f"{option} {path}: folder {path.parent} does not exist")

@@ -5,7 +5,9 @@ in call order: priority, then expected value, R-ACT-RANK); :func:`write_call_she
 summary sheet and one sheet per advisor (the unassigned pool last). The phone is not masked:
 this is the advisor's working list. The result, call time and note columns are left empty
 for the advisor; their headers (回访结果, 回访时间, 备注, 任务编号) are the ones
-``aftercare import outcomes`` recognises, so a filled sheet can be loaded back.
+``aftercare import outcomes`` recognises, so a filled sheet can be loaded back. Names, notes
+and scripts come from the DMS: every text cell is a string, never a formula or a link
+(:func:`aftercare.reports.workbook.new_workbook`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from aftercare.reports.labels import DEFAULT_LANG, Labels, labels
+from aftercare.reports.workbook import new_workbook
 from aftercare.schema.playbook import PRIORITIES
 
 Row = dict[str, Any]
@@ -131,7 +132,7 @@ def write_call_sheets(sheets: CallSheets, path: str | Path, lang: str = DEFAULT_
     """Write the summary and one sheet per advisor to the .xlsx file ``path``."""
     t = labels(lang)
     path = Path(path)
-    wb = xlsxwriter.Workbook(str(path))
+    wb = new_workbook(path)  # text stays text: a name "=cmd|…" is no formula
     title = wb.add_format({"bold": True, "font_size": 14})
     head = wb.add_format({"bold": True, "bg_color": "#E8EDF3", "border": 1, "text_wrap": True})
     to_fill = wb.add_format({"bold": True, "bg_color": "#FFF2CC", "border": 1})

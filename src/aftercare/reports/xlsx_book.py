@@ -10,20 +10,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from aftercare.reports.labels import Labels
+from aftercare.reports.workbook import new_workbook
 
 CHART_SIZE = {"x_scale": 1.3, "y_scale": 1.2}
 
 
 class Book:
-    """A workbook with the report's cell formats."""
+    """A workbook with the report's cell formats; its text cells are always text."""
 
     def __init__(self, path: Path, t: Labels) -> None:
-        self.wb: Workbook = xlsxwriter.Workbook(str(path))
+        self.wb: Workbook = new_workbook(path)
         self.t = t
         self.title = self.wb.add_format({"bold": True, "font_size": 14})
         self.head = self.wb.add_format({"bold": True, "bg_color": "#E8EDF3", "border": 1})

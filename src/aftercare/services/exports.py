@@ -2,7 +2,10 @@
 
 One door for every export: a mart (:data:`MART_GRAINS`) is computed as of its date; the
 actions table is exported with its current status, call-sheet columns and scripts; any other
-stored table is written as it is (one dated snapshot of it when ``as_of`` is given).
+stored table is written as it is (one dated snapshot of it when ``as_of`` is given). The
+file is written by :mod:`aftercare.reports.table_file` (text stays text in XLSX, CSV cells a
+spreadsheet would run are neutralised, UTF-8 with BOM), beside its target and renamed into
+place when complete (:func:`aftercare.services.outputs.staged_output`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aftercare.config import Config
+from aftercare.reports.table_file import FORMATS, CsvOptions, write_table_file
 from aftercare.services.call_list import actions_export
-from aftercare.services.marts import MART_GRAINS, export_mart
+from aftercare.services.marts import MART_GRAINS, mart_rows
+from aftercare.services.outputs import check_output_path, staged_output
 from aftercare.store.connect import Store
-from aftercare.store.export import export_table
+from aftercare.store.export import table_rows
 
-__all__ = ["MART_GRAINS", "Export", "export_data"]
+__all__ = ["FORMATS", "MART_GRAINS", "CsvOptions", "Export", "check_export_path", "export_data"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ def export_data(
     config: Config,
     as_of: dt.date | None = None,
     today: dt.date | None = None,
+    csv: CsvOptions | None = None,
 ) -> Export:
     """Write table or mart ``name`` to ``out`` (CSV, Parquet or XLSX by its suffix).
 
@@ -71,6 +77,9 @@ def export_data(
         for a stored table with dated snapshots, the one snapshot to export.
     today
         The default as-of date of a mart (default: the system date).
+    csv
+        How a CSV is written (default: cells a spreadsheet would run neutralised, with a
+        BOM; ignored for Parquet and XLSX, whose text cells are always text).
 
     Returns
     -------
@@ -79,18 +88,43 @@ def export_data(
 
     Raises
     ------
+    OutputPathError
+        ``out`` has another format or cannot be written (checked before anything is read).
     InputFileError
-        Unknown table or format, or a dated snapshot asked of an undated table.
+        Unknown table, or a dated snapshot asked of an undated table.
     AftercareError
-        Too many rows for an Excel sheet.
+        Too many rows for an Excel sheet (``out`` is left as it was).
     """
-    if name in MART_GRAINS:
+    out = check_export_path(out)
+    day, grain = None, MART_GRAINS.get(name)
+    if grain is not None:
         day = as_of or today or dt.date.today()
-        rows = export_mart(store, name, out, as_of=day, config=config)
-        return Export(name, rows, out, as_of=day, grain=MART_GRAINS[name])
-    # The actions with their current status, call-sheet columns and scripts.
-    derived = (
-        actions_export(store, config) if name == "actions" and store.has_table("actions") else None
-    )
-    rows = export_table(store, name, out, as_of=as_of, rows=derived)
-    return Export(name, rows, out)
+        expr = mart_rows(store, name, as_of=day, config=config)
+    else:
+        # The actions with their current status, call-sheet columns and scripts.
+        derived = (
+            actions_export(store, config)
+            if name == "actions" and store.has_table("actions")
+            else None
+        )
+        expr = table_rows(store, name, as_of=as_of, rows=derived)
+    with staged_output(out, option="--out") as staged:
+        rows = write_table_file(
+            expr.to_pyarrow_batches(),
+            staged,
+            file_format=out.suffix.lower(),
+            sheet_name=out.stem,
+            csv=csv,
+        )
+    return Export(name, rows, out, as_of=day, grain=grain)
+
+
+def check_export_path(out: Path) -> Path:
+    """Check ``--out`` before a store is opened: a known format, in a folder that can be written.
+
+    Raises
+    ------
+    OutputPathError
+        Another suffix than :data:`FORMATS`, or a path that cannot be written.
+    """
+    return check_output_path(out, option="--out", suffixes=FORMATS)

@@ -23,6 +23,7 @@ from aftercare.ingest.validate import ValidatedFile, read_and_validate
 from aftercare.pipeline.unmatched import unmatched_records
 from aftercare.schema import table_spec
 from aftercare.schema.system import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
+from aftercare.services.outputs import optional_output
 from aftercare.store.connect import Store
 from aftercare.store.lineage import stage_rows, with_load_columns
 from aftercare.store.load import LoadBatch
@@ -168,9 +169,12 @@ def write_import(
     """Write a prepared file into the store in one transaction (R-IN-2, R-IN-3)."""
     say = progress or (lambda _label: None)
     say("writing")
-    counts = apply_load(store, prepared.batch)
-    if rejects_path is not None:
-        write_rejects_csv(prepared.batch.rejects, Path(rejects_path))
+    # The rejects file is checked and written before the commit and renamed into place after
+    # it: a path that cannot be written stops the import with nothing stored (exit 1).
+    with optional_output(rejects_path, option="--rejects") as staged:
+        if staged is not None:
+            write_rejects_csv(prepared.batch.rejects, staged)
+        counts = apply_load(store, prepared.batch)
     say("checking unmatched records")
     validated = prepared.validated
     return LoadResult(

@@ -1,8 +1,8 @@
-"""Every mart of one as-of date, from a store: wired, materialised, exported (SPEC §2–5).
+"""Every mart of one as-of date, from a store: wired, materialised, exportable (SPEC §2–5).
 
 The wiring itself is pure and lives in :mod:`aftercare.pipeline.marts`; this module reads the
 store's tables, makes sure the date's score snapshot exists, materialises the shared marts
-for callers that ask many questions of one date, and exports per-entity marts.
+for callers that ask many questions of one date, and gives per-entity marts to exports.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -22,7 +21,6 @@ from aftercare.pipeline.value import clv_inputs
 from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, score_snapshot, snapshot
 from aftercare.store.connect import Store
-from aftercare.store.export import export_expr
 from aftercare.store.snapshots import snapshot_dates
 
 #: The per-entity marts ``aftercare export NAME --as-of DATE`` computes (never stored), by grain.
@@ -120,11 +118,10 @@ def mart(marts: Marts, name: str, config: Config) -> ir.Table:
     raise AftercareError(f"no mart {name!r}; marts: {', '.join(MART_GRAINS)}")
 
 
-def export_mart(store: Store, name: str, out: Path, *, as_of: dt.date, config: Config) -> int:
-    """Compute mart ``name`` as of ``as_of`` and write it to ``out``; return the rows written.
+def mart_rows(store: Store, name: str, *, as_of: dt.date, config: Config) -> ir.Table:
+    """Mart ``name`` as of ``as_of`` as an export writes it: one row per entity, in key order.
 
     The ``as_of`` score snapshot is computed and stored first when it is missing.
     """
     table = mart(build_marts(store, as_of, config), name, config)
-    key = ["vin"] if name == "vehicle_reminders" else ["customer_id"]
-    return export_expr(table, out, order_by=key)
+    return table.order_by("vin" if name == "vehicle_reminders" else "customer_id")

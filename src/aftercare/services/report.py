@@ -47,6 +47,7 @@ from aftercare.services.kpis import (
     year_before,
 )
 from aftercare.services.marts import materialised_marts
+from aftercare.services.outputs import check_output_path, staged_output
 from aftercare.services.scoring import (
     SCORES_TABLE,
     previous_snapshot_date,
@@ -294,17 +295,20 @@ def write_report(report: ReportData, path: Path, lang: str) -> Path:
     Returns
     -------
     Path
-        The file written.
+        The file written (whole: it is written beside ``path`` and renamed into place).
 
     Raises
     ------
     AftercareError
-        For another suffix.
+        For another suffix; :class:`~aftercare.services.outputs.OutputPathError` when the
+        file cannot be written (``path`` is left as it was).
     """
     writer = REPORT_WRITERS.get(path.suffix.lower())
     if writer is None:
         raise AftercareError(f"{path}: use a file ending in .html or .xlsx")
-    return writer(report, path, lang)
+    with staged_output(path, option="--out") as staged:
+        writer(report, staged, lang)
+    return path
 
 
 def write_call_sheets(sheets: CallSheets, path: Path, lang: str) -> Path:
@@ -320,4 +324,26 @@ def write_call_sheets(sheets: CallSheets, path: Path, lang: str) -> Path:
     """
     if path.suffix.lower() != CALL_SHEETS_SUFFIX:
         raise AftercareError(f"{path}: use a file ending in .xlsx")
-    return sheets_xlsx.write_call_sheets(sheets, path, lang)
+    with staged_output(path, option="--call-sheets") as staged:
+        sheets_xlsx.write_call_sheets(sheets, staged, lang)
+    return path
+
+
+def check_report_paths(out: Path | None, call_sheets: Path | None) -> None:
+    """Check ``--out`` and ``--call-sheets`` before a store is opened or anything computed.
+
+    Raises
+    ------
+    AftercareError
+        Neither is given.
+    OutputPathError
+        A wrong suffix, or a path that cannot be written.
+    """
+    if out is None and call_sheets is None:
+        raise AftercareError("nothing to write: give --out FILE and/or --call-sheets FILE.xlsx")
+    if out is not None:
+        if out.suffix.lower() not in REPORT_WRITERS:
+            raise AftercareError(f"--out {out}: use a file ending in .html or .xlsx")
+        check_output_path(out, option="--out")
+    if call_sheets is not None:
+        check_output_path(call_sheets, option="--call-sheets", suffixes=(CALL_SHEETS_SUFFIX,))
