@@ -35,6 +35,7 @@ from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
 from aftercare.store.rows import insert_new_rows, set_where_in, update_by_key
 from aftercare.store.snapshots import snapshot_dates, transaction
+from aftercare.store.transaction import CompiledQuery, compile_query, fetch_compiled
 
 DEDICATED_TABLE = "dedicated_advisors"
 #: Statuses that are (or were) contacts, for the weekly cap.
@@ -68,14 +69,20 @@ def iso_week(day: dt.date) -> tuple[dt.date, dt.date]:
     return start, start + dt.timedelta(days=6)
 
 
+def _scores_date(store: Store, as_of: dt.date) -> dt.date | None:
+    """The date of the latest stored scores on or before ``as_of`` (None: none stored)."""
+    stored = [d for d in snapshot_dates(store, SCORES_TABLE) if d <= as_of]
+    return stored[-1] if stored else None
+
+
 def _scores(
     store: Store, tables: CanonicalTables, as_of: dt.date, config: Config
 ) -> tuple[ir.Table, dt.date | None]:
     """Latest stored scores on or before ``as_of`` (with their date), else computed ones."""
-    stored = [d for d in snapshot_dates(store, SCORES_TABLE) if d <= as_of]
-    if stored:
-        s = snapshot(store, stored[-1])
-        return s.mutate(snapshot_date=s.as_of_date), stored[-1]
+    day = _scores_date(store, as_of)
+    if day is not None:
+        s = snapshot(store, day)
+        return s.mutate(snapshot_date=s.as_of_date), day
     return computed_scores(tables, as_of=as_of, config=config), None
 
 
@@ -99,7 +106,11 @@ def rule_context(
 
 def _pandas(table: ir.Table) -> pd.DataFrame:
     """Pull a small table; dates become day numbers (days since 1970-01-01)."""
-    arrow = table.to_pyarrow()
+    return _frame(table.to_pyarrow())
+
+
+def _frame(arrow: pa.Table) -> pd.DataFrame:
+    """Arrow rows as pandas; dates become day numbers (days since 1970-01-01)."""
     cols = {}
     for name in arrow.column_names:
         col = arrow.column(name)
@@ -112,6 +123,21 @@ def _stop_expression(store: Store, config: Config) -> ir.Table:
     return consent_stops(
         store.table("actions"), store.table("customers"), store.table("contact_preferences")
     )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A run's plan, compiled: the rules' inputs and the SQL of the new actions."""
+
+    ctx: RuleContext
+    query: CompiledQuery | None  # None: no rule enabled
+    scores_as_of: dt.date | None
+
+
+def _compile_plan(store: Store, as_of: dt.date, config: Config, through: dt.date) -> _Plan:
+    ctx, value, scores_as_of = rule_context(store, as_of, config, through=through)
+    plan = plan_actions(ctx, value, store.table("contact_preferences"))
+    return _Plan(ctx, compile_query(store, plan) if plan is not None else None, scores_as_of)
 
 
 def generate_actions(
@@ -131,15 +157,22 @@ def generate_actions(
         Another run holds the store longer than ``$AFTERCARE_LOCK_TIMEOUT`` allows.
     """
     store.require_transactions("actions")
+    through = max(through or as_of, as_of)
+    # Compiling the plan takes seconds; it reads no data, so it runs before the lock and only
+    # the reads and writes wait for another run.
+    planned = _compile_plan(store, as_of, config, through)
     with store_lock(store):
-        return _generate(store, as_of, config, max(through or as_of, as_of))
+        if _scores_date(store, as_of) != planned.scores_as_of:  # a score run came in between
+            planned = _compile_plan(store, as_of, config, through)
+        return _generate(store, planned, as_of, config, through)
 
 
-def _generate(store: Store, as_of: dt.date, config: Config, through: dt.date) -> GenerationRun:
+def _generate(
+    store: Store, planned: _Plan, as_of: dt.date, config: Config, through: dt.date
+) -> GenerationRun:
     """:func:`generate_actions` once the store is this run's."""
-    ctx, value, scores_as_of = rule_context(store, as_of, config, through=through)
-    plan = plan_actions(ctx, value, store.table("contact_preferences"))
-    new = _pandas(plan) if plan is not None else pd.DataFrame()
+    ctx, scores_as_of = planned.ctx, planned.scores_as_of
+    new = _frame(fetch_compiled(store, planned.query)) if planned.query else pd.DataFrame()
     blocked = int(new.blocked.sum()) if not new.empty else 0
     new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
     stop_ids = _stop_expression(store, config)

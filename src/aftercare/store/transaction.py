@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+import pyarrow as pa
 
 from aftercare.store.connect import Store
 
@@ -97,3 +102,46 @@ def execute_many(store: Store, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     else:
         with store.con.con.cursor() as cur:
             cur.executemany(sql, [tuple(r) for r in rows])
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """An Ibis expression compiled to the store's SQL, to run later (:func:`fetch_compiled`).
+
+    Compiling the action engine's plan takes seconds of Python; running it, a fraction of one.
+    A run compiles before it takes the store's lock and runs the SQL under it, so concurrent
+    runs compile side by side and hold the lock only while they read and write.
+    """
+
+    sql: str
+    schema: pa.Schema
+
+
+def compile_query(store: Store, expr: ir.Table) -> CompiledQuery:
+    """Compile ``expr`` (an expression over ``store``'s tables, no in-memory tables) now.
+
+    Raises
+    ------
+    ValueError
+        When ``expr`` holds an in-memory table: its data would not travel with the SQL.
+    """
+    store.require_transactions(PLAYBOOK_FEATURES)
+    if expr.op().find(ops.InMemoryTable):
+        raise ValueError("compile_query: the expression holds an in-memory table")
+    return CompiledQuery(str(store.con.compile(expr)), expr.schema().to_pyarrow())
+
+
+def fetch_compiled(store: Store, query: CompiledQuery) -> pa.Table:
+    """Run a :class:`CompiledQuery` and return its rows as Arrow (the expression's schema)."""
+    store.require_transactions(PLAYBOOK_FEATURES)
+    if store.kind == "duckdb":
+        got = store.con.con.execute(query.sql).to_arrow_table()
+        return got.rename_columns(query.schema.names).cast(query.schema)
+    with store.con.con.cursor() as cur:
+        cur.execute(query.sql)
+        rows = cur.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(query.schema)
+    return pa.table(
+        [pa.array(col, type=f.type) for col, f in zip(columns, query.schema, strict=True)],
+        schema=query.schema,
+    )
