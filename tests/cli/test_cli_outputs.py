@@ -215,6 +215,8 @@ def _bad_path(kind: str, tmp_path: Path, unwritable: Path, name: str) -> tuple[P
         plain = tmp_path / "plain.txt"
         plain.write_text("x")
         return plain / name, "is not a folder"
+    if kind == "name too long":
+        return tmp_path / ("a" * 300 + Path(name).suffix), "File name too long"
     if kind == "a folder":
         folder = tmp_path / name
         folder.mkdir()
@@ -233,7 +235,7 @@ COMMANDS = {
     "report --out": (["report", "--as-of", AS_OF, "--out", "{path}"], "r.html"),
     "report --call-sheets": (["report", "--as-of", AS_OF, "--call-sheets", "{path}"], "c.xlsx"),
 }
-BAD_KINDS = ("missing folder", "file as folder", "a folder", "unwritable folder")
+BAD_KINDS = ("missing folder", "file as folder", "a folder", "unwritable folder", "name too long")
 
 
 @pytest.mark.parametrize("kind", BAD_KINDS)
@@ -298,6 +300,12 @@ def test_failed_import_leaves_no_rejects_file(db, tmp_path, monkeypatch):
     with open_store(db, create=False) as store, pytest.raises(RuntimeError, match="at commit"):
         import_file(store, "customers", file, rejects_path=rejects)
     assert list(rejects.parent.iterdir()) == []
+
+
+def test_export_to_a_long_file_name(db, tmp_path):
+    # 240 characters: the file fits the folder; its staged twin must fit too.
+    out = _export(db, "customers", tmp_path / ("c" * 236 + ".csv"))
+    assert list(tmp_path.iterdir()) == [out]
 
 
 def test_failed_export_leaves_the_old_file(db, tmp_path):

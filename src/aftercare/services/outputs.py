@@ -52,24 +52,33 @@ def check_output_path(path: Path, *, option: str, suffixes: Sequence[str] | None
     if suffixes is not None and path.suffix.lower() not in suffixes:
         endings = " or ".join(filter(None, (", ".join(suffixes[:-1]), suffixes[-1])))
         raise OutputPathError(f"{where}: use a file ending in {endings}")
+    try:
+        problem = _why_not_writable(path)
+    except OSError as exc:  # a name too long, a loop of links …: still one line
+        problem = exc.strerror or str(exc)
+    if problem is not None:
+        raise OutputPathError(f"{where}: {problem}")
+    return path
+
+
+def _why_not_writable(path: Path) -> str | None:
+    """What stops ``path`` from being written, or ``None``."""
     if path.is_dir():
-        raise OutputPathError(f"{where}: is a folder; give a file name")
+        return "is a folder; give a file name"
     folder = path.parent
     if not folder.exists():
-        raise OutputPathError(f"{where}: folder {folder} does not exist")
+        return f"folder {folder} does not exist"
     if not folder.is_dir():
-        raise OutputPathError(f"{where}: {folder} is not a folder")
+        return f"{folder} is not a folder"
     if path.exists() and not os.access(path, os.W_OK):
-        raise OutputPathError(f"{where}: the file exists and cannot be written")
+        return "the file exists and cannot be written"
     try:
         handle, probe = tempfile.mkstemp(prefix=".aftercare-probe-", dir=folder)
     except OSError as exc:
-        raise OutputPathError(
-            f"{where}: cannot write in folder {folder} ({exc.strerror or exc})"
-        ) from None
+        return f"cannot write in folder {folder} ({exc.strerror or exc})"
     os.close(handle)
     os.unlink(probe)
-    return path
+    return None
 
 
 @contextlib.contextmanager
@@ -81,7 +90,8 @@ def staged_output(path: Path, *, option: str = "output") -> Iterator[Path]:
     was; an ``OSError`` (disk full, folder gone) becomes a one-line :class:`OutputPathError`.
     """
     path = Path(path)
-    staged = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.part{path.suffix}")
+    # A short name whatever the target's: the target's own length was checked by the caller.
+    staged = path.with_name(f".{path.stem[:64]}.{uuid.uuid4().hex[:8]}.part{path.suffix}")
     try:
         yield staged
         os.replace(staged, path)
