@@ -232,6 +232,7 @@ def test_export_round_trip(db, orders_csv, tmp_path, suffix):
 
 
 def test_export_unknown_table(db):
+    open_store(db).close()  # an existing store: read commands create none (issue 9, item 5)
     result = runner.invoke(app, ["export", "nope", "--out", "x.csv", "--db", db])
     assert result.exit_code == 1
     assert "no table 'nope'" in result.output

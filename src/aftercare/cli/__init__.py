@@ -11,6 +11,7 @@ from aftercare.cli.common import app
 # Command modules register themselves on `app` when imported.
 from aftercare.cli import (  # noqa: F401  isort: skip
     actions_cmd,
+    check_cmd,
     config_cmds,
     data_cmds,
     demo_cmd,

@@ -84,7 +84,7 @@ def import_cmd(
         prepared = prepare_import(
             table, file, mapping_path=mapping, encoding=encoding, progress=say
         )
-        with open_workspace(db) as store:
+        with open_workspace(db, create=True) as store:  # import and demo create a store
             result = write_import(store, prepared, rejects_path=rejects, progress=say)
             progress.stop()
             print_load_result(result)

@@ -33,7 +33,7 @@ class StoredTable:
     schema
         Its columns and types.
     key
-        The columns that identify a row (empty: an append-only log with no natural key).
+        The columns that identify a row (its natural key; unique in the store).
     grain
         What one row is.
     """
@@ -44,15 +44,44 @@ class StoredTable:
     key: tuple[str, ...]
     grain: str
 
+    @property
+    def written_by_load(self) -> bool:
+        """Whether each row names the load that wrote it (``load_id``; R-IN-3).
 
+        Such rows count only once their load has a ``load_log`` row: a store repairs rows of
+        a load that never committed (a torn commit) by removing them.
+        """
+        return self.name != "load_log" and "load_id" in self.schema.names
+
+
+#: Key and grain of every non-canonical table (canonical ones declare theirs in ``canonical``).
+#: Keys are enforced: a unique index on PostgreSQL, ``aftercare check`` everywhere (R-IN-3).
+#: A NULL in a key column makes the row unkeyed (as in a SQL unique index): log rows with no
+#: source row or column (a file-level warning) may repeat.
 _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "load_log": (("load_id",), "one row per import of one file"),
-    "rejected_rows": ((), "one row per bad cell of a rejected row"),
-    "load_warnings": ((), "one row per warning of a load"),
-    "row_history": ((), "one row per replaced canonical row"),
+    "rejected_rows": (
+        ("load_id", "source_row", "column_name", "reason"),
+        "one row per problem of a rejected row (a bad cell, a duplicate key)",
+    ),
+    "load_warnings": (
+        ("load_id", "source_row", "column_name", "message"),
+        "one row per warning of a load",
+    ),
+    "row_history": (
+        ("load_id", "table_name", "natural_key"),
+        "one row per canonical row a load replaced",
+    ),
+    "store_repairs": (
+        ("repair_id", "table_name", "removed_id"),
+        "one row per table per torn write a repair removed",
+    ),
     "actions": (("action_id",), "one row per action (a rule fired for one trigger)"),
     "action_outcomes": (("outcome_id",), "one row per recorded outcome"),
-    "contact_preferences": ((), "one row per contact-preference change"),
+    "contact_preferences": (
+        ("customer_id", "set_at", "source"),
+        "one row per contact-preference change",
+    ),
     "dedicated_advisors": (
         ("customer_id", "assigned_on"),
         "one row per dedicated-advisor assignment",
@@ -84,6 +113,30 @@ def _stored_tables() -> dict[str, StoredTable]:
 
 #: Every stored table by name.
 STORED_TABLES: dict[str, StoredTable] = _stored_tables()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Rows of ``table`` point at a stored row of ``target`` through ``column``.
+
+    Checked by ``aftercare check`` (a NULL points at nothing and is not checked).
+    """
+
+    table: str
+    column: str
+    target: str
+    target_column: str
+
+
+#: What the playbook's and the snapshots' rows point at: every action, assignment and score
+#: is about a stored customer; every outcome and move is of a stored action.
+REFERENCES: tuple[Reference, ...] = (
+    Reference("actions", "customer_id", "customers", "customer_id"),
+    Reference("action_outcomes", "action_id", "actions", "action_id"),
+    Reference("action_moves", "action_id", "actions", "action_id"),
+    Reference("dedicated_advisors", "customer_id", "customers", "customer_id"),
+    Reference("customer_scores", "customer_id", "customers", "customer_id"),
+)
 
 
 def stored_table(name: str) -> StoredTable:

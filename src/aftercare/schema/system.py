@@ -8,6 +8,9 @@ Grain of each:
 - ``load_warnings``: one row per warning (R-IN-7 unknown category, duplicate rows …), same
   replacement rule as rejects.
 - ``row_history``: one row per replaced canonical row, with the old row as JSON (R-IN-2).
+- ``store_repairs``: one row per table per torn write removed at open or by
+  ``aftercare check --repair`` (R-IN-3): the rows of a load that never committed, or a
+  snapshot date written twice.
 """
 
 from __future__ import annotations
@@ -69,9 +72,22 @@ ROW_HISTORY = ibis.schema(
     }
 )
 
+STORE_REPAIRS = ibis.schema(
+    {
+        "repair_id": "string",  # one per repair pass (several tables may be repaired at once)
+        "repaired_at": "timestamp",
+        "table_name": "string",
+        "removed_kind": "string",  # 'load' (never committed) or 'snapshot' (written twice)
+        "removed_id": "string",  # the load id, or the snapshot's as-of date (ISO)
+        "rows_removed": "int64",
+        "reason": "string",
+    }
+)
+
 SYSTEM_TABLES: dict[str, ibis.Schema] = {
     "load_log": LOAD_LOG,
     "rejected_rows": REJECTED_ROWS,
     "load_warnings": LOAD_WARNINGS,
     "row_history": ROW_HISTORY,
+    "store_repairs": STORE_REPAIRS,
 }

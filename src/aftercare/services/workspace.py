@@ -1,15 +1,29 @@
 """Open the store a command works on: the way in for the CLI (and later the web app).
 
 The edges never import :mod:`aftercare.store`; they open a workspace here and hand it to the
-other services, which are the only code that reads or writes it.
+other services, which are the only code that reads or writes it. A store is opened
+deliberately: only the commands that bring data in (``import``, ``demo``) may create one;
+every other command refuses a store that does not exist instead of describing an empty one.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 from aftercare.store import Store, open_store
 
 
-def open_workspace(url: str | None = None, *, create: bool = True) -> Store:
+def _to_stderr(line: str) -> None:
+    print(f"aftercare: {line}", file=sys.stderr, flush=True)
+
+
+def open_workspace(
+    url: str | None = None,
+    *,
+    create: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Store:
     """Open the store at ``url`` for one command (use it as a context manager).
 
     Parameters
@@ -18,8 +32,12 @@ def open_workspace(url: str | None = None, *, create: bool = True) -> Store:
         A DuckDB file, ``postgresql://…`` or ``spark:///path`` (a Parquet lake); ``None``:
         ``$AFTERCARE_DB``, else ``./aftercare.duckdb``.
     create
-        Create the store's missing tables; with ``False`` a missing DuckDB file is an error,
-        so a read-only command never leaves an empty store behind.
+        Whether this command may create a new store (``import`` and ``demo`` do). Without
+        it a store that does not exist is an error, so a read command, or a typo in
+        ``--db``, never leaves an empty store behind.
+    notify
+        Told, one line each, what opening found and did: a torn write repaired after a crash
+        (R-IN-3), a key PostgreSQL cannot enforce yet. Default: printed on stderr.
 
     Returns
     -------
@@ -29,6 +47,11 @@ def open_workspace(url: str | None = None, *, create: bool = True) -> Store:
     Raises
     ------
     StoreError
-        The URL is not understood or the engine cannot be reached.
+        The URL is not understood, is not a store (``:memory:``, a file that is not
+        DuckDB's), names no store where one must exist, or the engine cannot be reached.
     """
-    return open_store(url, create=create)
+    store = open_store(url, create=create)
+    say = notify or _to_stderr
+    for line in store.notices:
+        say(line)
+    return store

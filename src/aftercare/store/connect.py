@@ -14,7 +14,8 @@ COPY) live in :mod:`aftercare.store.transaction`, :mod:`aftercare.store.rows` an
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,9 +24,20 @@ import ibis.expr.types as ir
 
 from aftercare.errors import StoreError
 from aftercare.schema.registry import STORED_TABLES
+from aftercare.store.duckdb_file import NO_STORE, check_duckdb_path, wal_path
+from aftercare.store.keys import ensure_unique_keys
+from aftercare.store.locks import SCHEMA, connect_duckdb, store_lock
+from aftercare.store.repair import repair_at_open
 
 DEFAULT_DB = "aftercare.duckdb"
 EngineKind = Literal["duckdb", "postgres", "spark"]
+
+#: The table every store holds: without it there is no store at the URL.
+MARKER_TABLE = "load_log"
+
+# DuckDB files this process holds open (a second open shares the same database, whose .wal
+# is then its own, not a crash's).
+_OPEN_FILES: Counter[str] = Counter()
 
 
 def store_schemas(*, snapshots: bool = True) -> dict[str, ibis.Schema]:
@@ -54,12 +66,16 @@ class Store:
         The Ibis backend.
     lake
         On ``spark``: the lake's manifest and directories (:class:`~.spark_lake.Lake`).
+    notices
+        One line each about what opening found and did (a torn write repaired, a key
+        PostgreSQL cannot enforce yet), for the caller to show.
     """
 
     url: str
     kind: EngineKind
     con: ibis.BaseBackend
     lake: Any = None
+    notices: list[str] = field(default_factory=list)
 
     def table(self, name: str) -> ir.Table:
         """The Ibis table called ``name``."""
@@ -99,7 +115,12 @@ class Store:
         return list(self.con.list_tables())
 
     def ensure_schema(self) -> None:
-        """Create every canonical and system table that does not exist yet (empty)."""
+        """Create every table that does not exist yet (empty), and their keys (idempotent).
+
+        Tables and columns a newer version added are added to an older store; on PostgreSQL
+        each table's natural key gets its unique index (:mod:`.keys`; data that breaks a key
+        is reported in :attr:`notices`, not raised).
+        """
         wanted = store_schemas(snapshots=self.lake is None)
         if self.lake is not None:
             # Older lakes gain new columns as typed NULLs in the views (files stay as written).
@@ -112,6 +133,8 @@ class Store:
                 self.con.create_table(name, schema=schema)
             else:
                 self._add_missing_columns(name, schema)
+        if self.kind == "postgres":
+            self.notices.extend(ensure_unique_keys(self.con))
 
     def _add_missing_columns(self, name: str, schema: ibis.Schema) -> None:
         """Add columns a newer version appended to a table (a store made by an older one)."""
@@ -127,6 +150,8 @@ class Store:
             self.lake.drop_views(self.lake.tables())
             return
         self.con.disconnect()
+        if self.kind == "duckdb":
+            _OPEN_FILES[str(Path(self.url).resolve())] -= 1
 
     def __enter__(self) -> Store:
         return self
@@ -152,17 +177,25 @@ def _redact(url: str) -> str:
 def open_store(url: str | None = None, *, create: bool = True) -> Store:
     """Open (and by default initialise) the store at ``url``.
 
+    An existing store gains the tables, columns and keys of this version; a DuckDB store that
+    a crash left with its ``.wal`` is repaired (:func:`~.repair.repair_at_open`, R-IN-3).
+    What either did is in :attr:`Store.notices`.
+
     Parameters
     ----------
     url
         Store URL; ``None`` uses ``$AFTERCARE_DB`` or ``./aftercare.duckdb``.
     create
-        Create missing tables. With ``False`` a missing DuckDB file is an error.
+        Whether a new store may be created here (``import``, ``demo``). With ``False`` the
+        store must exist: a missing DuckDB file, a lake without its manifest or a
+        PostgreSQL database without Aftercare's tables is an error.
 
     Raises
     ------
     StoreError
-        The URL is not understood or the engine cannot be reached.
+        The URL is not understood, names something that is not a store (``:memory:``, a
+        file that is not DuckDB's) or no store where one must exist, or the engine cannot
+        be reached.
     """
     url = resolve_url(url)
     shown = _redact(url)
@@ -177,27 +210,58 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
             con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
         except Exception as exc:  # any driver error means: cannot reach it
             raise StoreError(f"cannot connect to {shown}: {exc}".splitlines()[0]) from None
+        if not create and MARKER_TABLE not in con.list_tables():
+            con.disconnect()
+            raise StoreError(NO_STORE.format(where=shown))
         store = Store(url=shown, kind="postgres", con=con)
     elif url.startswith(("spark:", "pyspark:")):
         store = _open_lake(url, create=create)
     else:
-        # duckdb:///abs/path.duckdb -> /abs/path.duckdb; a plain path is taken as it is.
-        path = Path(url.removeprefix("duckdb://"))
-        if "://" in str(path):
-            raise StoreError(f"unknown store URL {shown!r}: use a file path or postgresql://…")
-        if not create and not path.exists():
-            raise StoreError(f"no store at {path}: import data or run `aftercare demo` first")
-        if path.parent and not path.parent.exists():
-            raise StoreError(f"cannot create store {path}: folder {path.parent} does not exist")
-        try:
-            con = ibis.duckdb.connect(str(path))
-            # DuckDB's own progress bar would interleave with ours on the terminal.
-            con.raw_sql("SET enable_progress_bar = false")
-        except Exception as exc:  # locked by another process, not a DuckDB file, …
-            raise StoreError(f"cannot open {path}: {exc}".splitlines()[0]) from None
-        store = Store(url=str(path), kind="duckdb", con=con)
-    if create:
-        store.ensure_schema()
+        store = _open_duckdb(url, shown, create=create)
+    if store.kind == "postgres" or (create and store.kind == "spark"):
+        # Concurrent first opens of one PostgreSQL store migrate it once, in turn.
+        with store_lock(store, SCHEMA):
+            store.ensure_schema()
+    return store
+
+
+def _open_duckdb(url: str, shown: str, *, create: bool) -> Store:
+    """Open the DuckDB file ``url`` names (checked first), repairing a crash's torn write."""
+    # duckdb:///abs/path.duckdb -> /abs/path.duckdb; a plain path is taken as it is.
+    path = Path(url.removeprefix("duckdb://"))
+    if "://" in str(path):
+        raise StoreError(f"unknown store URL {shown!r}: use a file path or postgresql://…")
+    existed = check_duckdb_path(path, create=create)
+    key = str(path.resolve())
+    crashed = False
+
+    def look_for_crash() -> None:
+        # Looked at before DuckDB replays it: a .wal no open connection of ours owns is a
+        # crash's (looked at again at each try: while another process has the file, it is its).
+        nonlocal crashed
+        crashed = wal_path(path).exists() and _OPEN_FILES[key] == 0
+
+    try:
+        # Another process has the file: wait for it (store/locks.py, issue 9 item 6).
+        con = connect_duckdb(path, before_attempt=look_for_crash)
+        # DuckDB's own progress bar would interleave with ours on the terminal.
+        con.raw_sql("SET enable_progress_bar = false")
+    except StoreError:
+        raise
+    except Exception as exc:  # a damaged file, no permission, …
+        raise StoreError(f"cannot open {path}: {exc}".splitlines()[0]) from None
+    if existed and not create and MARKER_TABLE not in con.list_tables():
+        con.disconnect()
+        raise StoreError(NO_STORE.format(where=path))
+    _OPEN_FILES[key] += 1
+    store = Store(url=str(path), kind="duckdb", con=con)
+    try:
+        store.ensure_schema()  # an older store gains store_repairs before a repair writes it
+        if existed:
+            store.notices.extend(repair_at_open(con, wal_found=crashed))
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -218,7 +282,7 @@ def _open_lake(url: str, *, create: bool) -> Store:
     root = lake_path(url).absolute()
     if not (root / MANIFEST).exists():
         if not create:
-            raise StoreError(f"no store at {root}: import data or run `aftercare demo` first")
+            raise StoreError(NO_STORE.format(where=root))
         if not root.parent.exists():
             raise StoreError(f"cannot create store {root}: folder {root.parent} does not exist")
         root.mkdir(exist_ok=True)

@@ -17,9 +17,12 @@ import pyarrow as pa
 
 from aftercare.schema import TableSpec
 
-#: Test hook: when set to ``mid-load`` the process kills itself inside the transaction, after
-#: the target table was changed and before the commit (proves R-IN-3 with a real kill -9).
+#: Test hook (R-IN-3, proved with a real kill -9): set to a fault point, the process kills
+#: itself there, inside the load's transaction. ``after-append``: the rows are appended (and
+#: replaced rows deleted), the ``load_log`` row not yet written; ``mid-load``: everything is
+#: written, the commit not yet run.
 FAULT_ENV = "AFTERCARE_FAULT"
+FAULT_POINTS = ("after-append", "mid-load")
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def log_with_counts(log: pa.Table, counts: MergeCounts) -> pa.Table:
     return log
 
 
-def maybe_crash() -> None:
-    """Kill this process when the :data:`FAULT_ENV` test hook asks for it."""
-    if os.environ.get(FAULT_ENV) == "mid-load":
+def maybe_crash(point: str = "mid-load") -> None:
+    """Kill this process at ``point`` (of :data:`FAULT_POINTS`) if :data:`FAULT_ENV` names it."""
+    if os.environ.get(FAULT_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)

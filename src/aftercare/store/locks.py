@@ -10,7 +10,7 @@ decided, and the schema is created or migrated under the :data:`SCHEMA` lock, on
   naming the same database (``localhost`` or ``127.0.0.1``) meets the same lock; the server
   releases it when the process dies, so a crash never leaves a store locked.
 - DuckDB: the engine lets one process open the file at a time, so :func:`connect_duckdb`
-  waits for the file instead, and the run lock has nothing left to do.
+  waits for the file instead; the run lock only orders the threads of that one process.
 - A Spark lake has no writers to order (it refuses the playbook's writes); the lock is a no-op.
 
 How long to wait: ``$AFTERCARE_LOCK_TIMEOUT`` seconds (unset: as long as the other run takes;
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -179,8 +180,14 @@ def store_lock(store: LockableStore, name: str = RUNS) -> Iterator[None]:
     StoreBusyError
         Another process holds it longer than ``$AFTERCARE_LOCK_TIMEOUT`` allows.
     """
+    if store.kind == "duckdb":
+        # The file is this process's since open; its threads share one database, so they take
+        # turns here (a connection per thread, as a web app would have).
+        with _file_lock(store.url, name):
+            yield
+        return
     if store.kind != "postgres":
-        yield  # DuckDB: the file is this process's since open; a lake has no writers to order
+        yield  # a lake has no writers to order
         return
     timeout = timeout_seconds()
     pg = store.con.con  # the native psycopg connection (autocommit: the lock is the session's)
@@ -200,6 +207,17 @@ def store_lock(store: LockableStore, name: str = RUNS) -> Iterator[None]:
         yield
     finally:
         _unlock(pg, key)
+
+
+_FILE_LOCKS: dict[tuple[str, str], threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: str, name: str) -> threading.RLock:
+    """The process's lock ``name`` on the DuckDB file at ``path`` (re-entrant per thread)."""
+    key = (str(Path(path).resolve()), name)
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.RLock())
 
 
 def _unlock(pg: Any, key: int) -> None:

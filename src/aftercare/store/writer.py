@@ -120,6 +120,7 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
                     [batch.source_file, batch.source_path],
                 )
                 con.execute(f"INSERT INTO {table} SELECT * FROM {arrow}")
+            maybe_crash("after-append")
             con.execute("INSERT INTO load_log SELECT * FROM _log_arrow")
             maybe_crash()
             con.execute("COMMIT")
@@ -189,6 +190,7 @@ def _apply_postgres(store: Store, batch: LoadBatch) -> MergeCounts:
                 [batch.source_file, batch.source_path],
             )
             _copy_into(cur, table, data)
+        maybe_crash("after-append")
         _copy_into(cur, "load_log", log_with_counts(batch.log, counts))
         maybe_crash()
     return counts
