@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 from report_store import A, hand  # noqa: F401  (hand: the session fixture)
 
+from aftercare.errors import AftercareError
 from aftercare.reports.call_sheets import CallSheets, write_call_sheets
 from aftercare.reports.data import AdvisorWeek
 from aftercare.reports.table_file import CsvOptions, csv_safe, write_table_file
@@ -173,3 +174,16 @@ def test_report_xlsx_writes_advisor_names_as_text(hand, tmp_path):  # noqa: F811
     )
     path = write_xlsx(report, tmp_path / "r.xlsx")
     assert_text_cells(path, [HYPERLINK, "=1+1"])
+
+
+def test_xlsx_export_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
+    import aftercare.reports.table_file as table_file
+
+    monkeypatch.setattr(table_file, "EXCEL_MAX_ROWS", 1)
+    with pytest.raises(AftercareError, match="more than 1 rows do not fit an Excel sheet"):
+        write_table_file(_rows().to_reader(), tmp_path / "x.xlsx", file_format=".xlsx")
+
+
+def test_unknown_format_is_refused(tmp_path):
+    with pytest.raises(AftercareError, match="unknown export format"):
+        write_table_file(_rows().to_reader(), tmp_path / "x.txt", file_format=".txt")
