@@ -1,15 +1,20 @@
 """The store's row-level writes (append, insert new keys, update by key, set where in, delete a
-file's quarantine) inside one transaction, on DuckDB and PostgreSQL; a Spark lake refuses them."""
+file's quarantine) inside one transaction, on DuckDB and PostgreSQL; a Spark lake refuses them.
+
+Inserts report the keys they stored and skip keys another session stored meanwhile (issue 9,
+item 6); a compiled query returns what its expression does."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
+import ibis
 import pyarrow as pa
 import pytest
 
 from aftercare.errors import NotBuiltError
-from aftercare.schema.playbook import ACTION_MOVES, CONTACT_PREFERENCES, DEDICATED_ADVISORS
+from aftercare.schema.playbook import ACTION_MOVES, ACTIONS, CONTACT_PREFERENCES, DEDICATED_ADVISORS
 from aftercare.schema.system import LOAD_LOG, REJECTED_ROWS
 from aftercare.store import open_store
 from aftercare.store.rows import (
@@ -19,7 +24,7 @@ from aftercare.store.rows import (
     set_where_in,
     update_by_key,
 )
-from aftercare.store.transaction import transaction
+from aftercare.store.transaction import compile_query, fetch_compiled, transaction
 
 DAY = dt.date(2025, 6, 30)
 
@@ -169,3 +174,125 @@ def test_spark_lake_refuses_row_writes(tmp_path):
             append_rows(store, "dedicated_advisors", _advisors([("C1", "A1")]))
         with pytest.raises(NotBuiltError), transaction(store):
             pass
+
+
+def _actions(ids: list[str]) -> pa.Table:
+    return pa.table(
+        {
+            "action_id": ids,
+            "rule_id": ["A-WELCOME"] * len(ids),
+            "customer_id": [f"C-{i}" for i in ids],
+            "due_date": [DAY] * len(ids),
+            "status": ["open"] * len(ids),
+        },
+        schema=pa.schema([ACTIONS.to_pyarrow().field(n) for n in ACTIONS_COLUMNS]),
+    )
+
+
+ACTIONS_COLUMNS = ("action_id", "rule_id", "customer_id", "due_date", "status")
+
+
+def test_insert_new_rows_returns_the_keys_it_inserted(store_url):
+    """Issue 9 item 6: a run counts what it stored, not what it meant to store."""
+    with open_store(store_url) as store:
+        with transaction(store):
+            first = insert_new_rows(store, "actions", _actions(["X1", "X2"]))
+        with transaction(store):
+            second = insert_new_rows(store, "actions", _actions(["X2", "X3"]))
+            empty = insert_new_rows(store, "actions", _actions([]))
+        assert first.column("action_id").to_pylist() == ["X1", "X2"]
+        assert second.column("action_id").to_pylist() == ["X3"]
+        assert empty.num_rows == 0 and empty.column_names == ["action_id"]
+        assert [r["action_id"] for r in _sorted(store, "actions", "action_id")] == [
+            "X1",
+            "X2",
+            "X3",
+        ]
+
+
+def test_insert_new_rows_defaults_to_the_declared_key(store_url):
+    """dedicated_advisors is keyed by customer and day: a new day is a new assignment."""
+    later = _advisors([("C1", "A2")]).set_column(
+        2, "assigned_on", pa.array([DAY + dt.timedelta(days=1)], pa.date32())
+    )
+    with open_store(store_url) as store:
+        with transaction(store):
+            assert insert_new_rows(store, "dedicated_advisors", _advisors([("C1", "A1")])).num_rows
+            again = insert_new_rows(store, "dedicated_advisors", _advisors([("C1", "A9")]))
+            moved = insert_new_rows(store, "dedicated_advisors", later)
+        assert again.num_rows == 0
+        assert moved.to_pylist() == [{"customer_id": "C1", "assigned_on": DAY + dt.timedelta(1)}]
+        rows = _sorted(store, "dedicated_advisors", "assigned_on")
+        assert [r["advisor_id"] for r in rows] == ["A1", "A2"]
+
+
+@pytest.fixture
+def pg_url(tmp_path):
+    """A fresh PostgreSQL database (skipped with the reason when there is no server)."""
+    from store_fixtures import make_store_url
+
+    yield from make_store_url("postgres", tmp_path)
+
+
+@pytest.mark.postgres
+def test_concurrent_inserts_of_one_key_store_it_once(pg_url):
+    """Issue 9 item 6: two sessions insert the same action at once; it is stored once.
+
+    The second session's anti-join cannot see the first's uncommitted row: the unique key
+    makes it wait, and ``ON CONFLICT DO NOTHING`` then skips the row (it crashed with a
+    ``UniqueViolation``, or stored the row twice where there was no key).
+    """
+    with open_store(pg_url) as first, open_store(pg_url) as second:
+        got: dict[str, pa.Table] = {}
+
+        def insert_second() -> None:
+            with transaction(second):
+                got["second"] = insert_new_rows(second, "actions", _actions(["K2", "K3"]))
+
+        with transaction(first):
+            got["first"] = insert_new_rows(first, "actions", _actions(["K1", "K2"]))
+            racer = threading.Thread(target=insert_second)
+            racer.start()
+            racer.join(1.0)  # blocked on K2 until the first commits
+            assert racer.is_alive()
+        racer.join(30)
+        assert got["first"].column("action_id").to_pylist() == ["K1", "K2"]
+        assert got["second"].column("action_id").to_pylist() == ["K3"]
+        ids = first.table("actions").to_pyarrow().column("action_id").to_pylist()
+        assert sorted(ids) == ["K1", "K2", "K3"]
+
+
+def test_set_where_in_counts_the_rows_it_changed(store_url):
+    with open_store(store_url) as store:
+        with transaction(store):
+            insert_new_rows(store, "actions", _actions(["S1", "S2", "S3"]))
+        t = store.table("actions")
+        keys = t.filter(t.action_id.isin(["S1", "S2"])).select("action_id")
+        with transaction(store):
+            stopped = set_where_in(
+                store, "actions", column="status", value="stopped", key="action_id", keys=keys
+            )
+        with transaction(store):
+            again = set_where_in(
+                store, "actions", column="status", value="stopped", key="action_id", keys=keys
+            )
+        assert (stopped, again) == (2, 0)
+
+
+def test_a_compiled_query_returns_what_the_expression_does(store_url):
+    """The plan is compiled before the run lock and run under it: same rows, same types."""
+    with open_store(store_url) as store:
+        with transaction(store):
+            insert_new_rows(store, "actions", _actions(["Q1", "Q2"]))
+        t = store.table("actions")
+        expr = t.mutate(
+            days=(t.due_date - ibis.date(2025, 1, 1)).cast("int64"),
+            is_first=t.action_id == "Q1",
+            half_length=t.action_id.length().cast("float64") / 2,
+        ).order_by("action_id")
+        query = compile_query(store, expr)
+        assert fetch_compiled(store, query).equals(expr.to_pyarrow())
+        nothing = expr.filter(expr.action_id == "none")
+        assert fetch_compiled(store, compile_query(store, nothing)).equals(nothing.to_pyarrow())
+        with pytest.raises(ValueError, match="in-memory"):
+            compile_query(store, ibis.memtable({"a": [1]}))

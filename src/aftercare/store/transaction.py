@@ -142,6 +142,14 @@ def fetch_compiled(store: Store, query: CompiledQuery) -> pa.Table:
         rows = cur.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(query.schema)
     return pa.table(
-        [pa.array(col, type=f.type) for col, f in zip(columns, query.schema, strict=True)],
+        [_array(col, f.type) for col, f in zip(columns, query.schema, strict=True)],
         schema=query.schema,
     )
+
+
+def _array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+    """Driver values as ``arrow_type`` (a float literal arrives from psycopg as a Decimal)."""
+    try:
+        return pa.array(values, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(values).cast(arrow_type)
