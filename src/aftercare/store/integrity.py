@@ -22,7 +22,17 @@ import ibis.expr.types as ir
 from aftercare.schema import TABLES
 from aftercare.schema.registry import REFERENCES, STORED_TABLES
 from aftercare.store.connect import Store
-from aftercare.store.repair import uncommitted_loads
+
+__all__ = [
+    "Finding",
+    "dangling_references",
+    "duplicate_keys",
+    "load_log_counts",
+    "plural",
+    "store_size",
+    "uncommitted_rows",
+]
+from aftercare.store.repair import plural, uncommitted_loads
 
 
 @dataclass(frozen=True)
@@ -43,11 +53,6 @@ class Finding:
 def _scalar(expr: ir.Scalar) -> int:
     value = expr.to_pyarrow().as_py()
     return int(value or 0)
-
-
-def plural(n: int, word: str) -> str:
-    """``n`` and ``word``, with an ``s`` unless ``n`` is one (``1 row``, ``2 rows``)."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _text(value: object) -> str:

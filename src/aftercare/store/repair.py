@@ -40,6 +40,11 @@ REPAIRS_TABLE = "store_repairs"
 RemovedKind = Literal["load", "snapshot"]
 
 
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, with an ``s`` unless ``n`` is one (``1 row``, ``2 rows``)."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Removed:
     """Rows of one table that one torn write left behind.
@@ -70,13 +75,15 @@ class Repair:
         parts = []
         if loads:
             rows = ", ".join(
-                f"{r.rows:,} rows of {r.table}" for r in self.removed if r.kind == "load"
+                f"{plural(r.rows, 'row')} of {r.table}" for r in self.removed if r.kind == "load"
             )
             which = "load " + ", ".join(loads)
             parts.append(f"removed {rows} written by {which}, which never committed")
         if dates:
             rows = ", ".join(
-                f"{r.rows:,} rows of {r.table}" for r in self.removed if r.kind == "snapshot"
+                f"{plural(r.rows, 'row')} of {r.table}"
+                for r in self.removed
+                if r.kind == "snapshot"
             )
             parts.append(
                 f"removed the snapshot of {', '.join(dates)} ({rows}; a customer in it twice): "
