@@ -59,10 +59,23 @@ def import_cmd(
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="Force the CSV encoding (e.g. gb18030).")
     ] = None,
+    allow_blanking: Annotated[
+        bool,
+        typer.Option(
+            "--allow-blanking",
+            help="R-IN-8: import a file that does not look like one of TABLE (most headers "
+            "unmapped), or that empties a stored column in more than 20 %% of the rows it "
+            "updates (ingest.max_blanked_share).",
+        ),
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Import a DMS export into TABLE. Exit 0: all rows loaded; 3: some rows rejected."""
+    """Import a DMS export into TABLE. Exit 0: all rows loaded; 3: some rows rejected.
+
+    A file updates only the columns it carries (R-IN-8); implausible values are rejected
+    (R-IN-9).
+    """
     _check_table(table)
     if rejects is not None:  # before anything is read or stored: exit 1 = nothing changed
         check_output_path(rejects, option="--rejects")
@@ -82,7 +95,13 @@ def import_cmd(
 
         # Read and validate first: a bad file or mapping must not even create a store.
         prepared = prepare_import(
-            table, file, mapping_path=mapping, encoding=encoding, progress=say
+            table,
+            file,
+            mapping_path=mapping,
+            encoding=encoding,
+            progress=say,
+            config=read_config(config).ingest,
+            allow_blanking=allow_blanking,
         )
         with open_workspace(db, create=True) as store:  # import and demo create a store
             result = write_import(store, prepared, rejects_path=rejects, progress=say)

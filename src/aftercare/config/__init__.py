@@ -33,6 +33,7 @@ from aftercare.config.base import (
     per_tier,
     problem,
 )
+from aftercare.config.ingest import IngestConfig
 from aftercare.config.scoring import Bin, ScoringConfig, TierServiceLevel
 from aftercare.errors import ConfigError
 
@@ -47,6 +48,7 @@ __all__ = [
     "Config",
     "CustomRuleConfig",
     "Frozen",
+    "IngestConfig",
     "Priority",
     "RuleConfig",
     "ScoringConfig",
@@ -57,12 +59,6 @@ __all__ = [
     "load_config",
     "read_yaml",
 ]
-
-
-class IngestConfig(Frozen):
-    """Import settings (SPEC §1)."""
-
-    currency: str = "CNY"
 
 
 class ValueConfig(Frozen):

@@ -64,7 +64,6 @@ BUILTIN_HEADERS: dict[str, str] = {
     "客户名称": "name",
     "客户姓名": "name",
     "姓名": "name",
-    "顾问姓名": "name",
     "手机": "phone",
     "手机号码": "phone",
     "移动电话": "phone",
@@ -118,6 +117,12 @@ BUILTIN_HEADERS: dict[str, str] = {
     "角色": "role",
     "在职": "active",
     "是否在职": "active",
+}
+
+#: Table -> {source header -> canonical field}: headers that name a field of one table only
+#: (R-IN-8: 顾问姓名, the advisor's name, must never become a customer's name).
+BUILTIN_TABLE_HEADERS: dict[str, dict[str, str]] = {
+    "advisors": {"顾问姓名": "name"},
 }
 
 _CHANNELS = {"电话": "phone", "短信": "sms", "微信": "wechat", "APP": "app", "应用": "app"}

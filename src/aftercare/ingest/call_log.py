@@ -4,7 +4,8 @@ No database here: :func:`read_call_log` reads the file as any import does (CSV i
 UTF-8 or GBK, XLSX, Parquet), recognises the columns by their English or Chinese headers,
 translates result words (``已预约`` → ``booked``) and parses the times; what is wrong with a
 row is kept with its spreadsheet row number and column, so the service can reject that row
-and load the others.
+and load the others. R-IN-9: an outcome dated in the future (or before the plausible past) is
+such a problem.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 from aftercare.errors import InputFileError
 from aftercare.ingest.mapping import lookup
 from aftercare.ingest.parse import clean_text, parse_timestamp
+from aftercare.ingest.plausible import Plausibility
 from aftercare.ingest.reader import BadRow, read_source
 from aftercare.schema.playbook import OUTCOME_RESULTS, RESULT_SYNONYMS
 
@@ -98,8 +100,13 @@ def _positions(mask: pa.Array | pa.ChunkedArray) -> list[int]:
     return [i for i, bad in enumerate(pc.fill_null(mask, False).to_pylist()) if bad]
 
 
-def read_call_log(path: Path, *, encoding: str | None = None) -> CallLog:
+def read_call_log(
+    path: Path, *, encoding: str | None = None, plausibility: Plausibility | None = None
+) -> CallLog:
     """Read a call log; cells that are missing or do not parse are noted as problems.
+
+    With ``plausibility``, an outcome dated after the load day + ``future_days`` (or before
+    ``earliest_date``) is a problem too (R-IN-9).
 
     Raises
     ------
@@ -138,5 +145,10 @@ def read_call_log(path: Path, *, encoding: str | None = None) -> CallLog:
     if moments.error is not None:
         reasons = moments.error.to_pylist()
         for i in _positions(pc.is_valid(moments.error)):
+            log.flag(i, "recorded_at", reasons[i])
+    implausible = None if plausibility is None else plausibility.date_error(moments.values)
+    if implausible is not None:
+        reasons = implausible.to_pylist()
+        for i in _positions(pc.is_valid(implausible)):
             log.flag(i, "recorded_at", reasons[i])
     return log

@@ -8,7 +8,7 @@ page can never drift from the code. Regenerate it with::
 
 from __future__ import annotations
 
-from aftercare.ingest.builtin_mapping import BUILTIN_HEADERS, BUILTIN_VALUES
+from aftercare.ingest.builtin_mapping import BUILTIN_HEADERS, BUILTIN_TABLE_HEADERS, BUILTIN_VALUES
 from aftercare.schema import TABLES, Column, TableSpec
 
 _TYPE_NAMES = {
@@ -27,8 +27,9 @@ _UNKNOWN = {
 }
 
 
-def _headers_for(field: str) -> list[str]:
-    return [header for header, target in BUILTIN_HEADERS.items() if target == field]
+def _headers_for(table: str, field: str) -> list[str]:
+    entries = [*BUILTIN_HEADERS.items(), *BUILTIN_TABLE_HEADERS.get(table, {}).items()]
+    return [header for header, target in entries if target == field]
 
 
 def _enum_text(col: Column) -> str:
@@ -61,7 +62,7 @@ def _table_section(spec: TableSpec) -> list[str]:
         default = "" if col.default is None else f"`{col.default}`"
         lines.append(
             f"| `{col.name}` | {_TYPE_NAMES[col.type]} | {'yes' if col.required else ''} "
-            f"| {', '.join(_headers_for(col.name))} | {_enum_text(col)} | {default} "
+            f"| {', '.join(_headers_for(spec.name, col.name))} | {_enum_text(col)} | {default} "
             f"| {col.description} |"
         )
     return [*lines, ""]

@@ -14,6 +14,7 @@ Mapping file shape::
     values:
       category:
         快修: repair             # source value -> canonical value (enum-checked)
+    empty_clears: [phone]        # R-IN-8: an empty cell clears the stored value (default: keeps)
 """
 
 from __future__ import annotations
@@ -28,12 +29,18 @@ import pyarrow.compute as pc
 import yaml
 
 from aftercare.errors import MappingError
-from aftercare.ingest.builtin_mapping import BUILTIN_HEADERS, BUILTIN_VALUES
+from aftercare.ingest.builtin_mapping import (
+    BUILTIN_HEADERS,
+    BUILTIN_TABLE_HEADERS,
+    BUILTIN_VALUES,
+)
 from aftercare.ingest.parse import FALSE_WORDS, TRUE_WORDS
 from aftercare.schema import TABLES, TableSpec
 
 _NULL_TAG = "tag:yaml.org,2002:null"
-_TOP_KEYS = ("table", "columns", "values")
+_TOP_KEYS = ("table", "columns", "values", "empty_clears")
+#: R-IN-8: consent changes only by an explicit value, so an empty cell never clears these.
+CONSENT_FIELDS = ("do_not_contact", "marketing_consent")
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,19 @@ class HeaderMapping:
         Canonical field -> {source value -> canonical value}, matched case-insensitively.
     ignored
         Source headers never mapped (a mapping file's ``header: null``).
+    table_headers
+        Table -> {source header -> canonical field}: headers that map for that table only,
+        after ``headers``.
+    empty_clears
+        Fields whose empty cell clears the stored value on a re-import (R-IN-8; by default an
+        empty cell keeps it). Never a consent field.
     """
 
     headers: dict[str, str]
     values: dict[str, dict[str, str]]
     ignored: frozenset[str] = field(default_factory=frozenset)
+    table_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    empty_clears: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ def builtin_mapping() -> HeaderMapping:
     return HeaderMapping(
         headers=dict(BUILTIN_HEADERS),
         values={name: dict(table) for name, table in BUILTIN_VALUES.items()},
+        table_headers={name: dict(table) for name, table in BUILTIN_TABLE_HEADERS.items()},
     )
 
 
@@ -122,7 +138,8 @@ def resolve_columns(
     headers = tuple(headers)
     ignored_keys = {normalise_header(h) for h in mapping.ignored}
     priority: dict[str, tuple[str, int]] = {}
-    for order, (source, field_name) in enumerate(mapping.headers.items()):
+    entries = [*mapping.headers.items(), *mapping.table_headers.get(spec.name, {}).items()]
+    for order, (source, field_name) in enumerate(entries):
         priority.setdefault(normalise_header(source), (field_name, order))
     canonical_rank = len(priority)
     wanted = set(spec.column_names)
@@ -219,7 +236,13 @@ def load_mapping(path: Path) -> HeaderMapping:
         merged = values.setdefault(name, {})
         for source, target in table.items():
             merged.setdefault(source, target)
-    return HeaderMapping(headers=headers, values=values, ignored=frozenset(reader.ignored))
+    return HeaderMapping(
+        headers=headers,
+        values=values,
+        ignored=frozenset(reader.ignored),
+        table_headers=builtin.table_headers,
+        empty_clears=frozenset(reader.empty_clears),
+    )
 
 
 class _MappingReader:
@@ -231,6 +254,7 @@ class _MappingReader:
         self.headers: dict[str, str] = {}
         self.ignored: list[str] = []
         self.values: dict[str, dict[str, str]] = {}
+        self.empty_clears: list[str] = []
         self.tables = list(TABLES.values())
 
     def problem(self, node: yaml.Node, message: str) -> None:
@@ -268,6 +292,23 @@ class _MappingReader:
             self.read_columns(by_key["columns"][1])
         if "values" in by_key:
             self.read_values(by_key["values"][1])
+        if "empty_clears" in by_key:
+            self.read_empty_clears(by_key["empty_clears"][1])
+
+    def read_empty_clears(self, node: yaml.Node) -> None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, "empty_clears must be a list of canonical fields")
+            return
+        for item in node.value:
+            name = self.known_field(item)
+            if name in CONSENT_FIELDS:
+                self.problem(
+                    item,
+                    f"empty_clears: {name} is a consent field; an empty cell never changes it "
+                    "(R-IN-8: only an explicit value does)",
+                )
+            elif name is not None:
+                self.empty_clears.append(name)
 
     def known_field(self, node: yaml.Node) -> str | None:
         if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL_TAG:

@@ -14,6 +14,11 @@ Choices:
 - Duplicate natural keys in one file: the last row wins; an earlier row identical to it is
   dropped with a warning (``rows_duplicate``), a different one is rejected as superseded.
   So ``rows_read == good.num_rows + rows_rejected + rows_duplicate``.
+- R-IN-9: with a :class:`~aftercare.ingest.plausible.Plausibility`, values that parse but
+  cannot be true (an order dated 2099, closed before it was opened, of 10¹² yuan) are rejected.
+- R-IN-8: the result says which columns the file carries (``columns``) and which of their
+  cells were empty (``empty_cells``, where the stored row took a default), so a re-import can
+  keep what the file does not carry.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +39,7 @@ from aftercare.ingest import parse
 from aftercare.ingest.inprocess import records_as_json
 from aftercare.ingest.issues import Issues, deduplicate, key_codes, np_bool
 from aftercare.ingest.mapping import (
+    ColumnResolution,
     HeaderMapping,
     builtin_mapping,
     load_mapping,
@@ -41,6 +47,7 @@ from aftercare.ingest.mapping import (
     resolve_columns,
     translate,
 )
+from aftercare.ingest.plausible import Plausibility, close_before_open
 from aftercare.ingest.reader import SourceTable, column_as_text, read_source
 from aftercare.ingest.typed import parse_typed
 from aftercare.schema import Column, TableSpec, table_spec
@@ -96,6 +103,17 @@ class ValidatedFile:
         Identical duplicate rows dropped (kept once).
     rows_blank
         Entirely empty rows skipped.
+    columns
+        Canonical field -> the source header that feeds it: the columns the file carries
+        (R-IN-8).
+    headers
+        Every header of the file, in file order.
+    empty_cells
+        Aligned with ``good``: one bool column per carried field that has a default, true
+        where the cell was empty (``good`` holds the default there, not a value of the file).
+    empty_clears
+        Carried fields whose empty cell clears the stored value (the mapping's
+        ``empty_clears``; by default an empty cell keeps it).
     """
 
     good: pa.Table
@@ -106,6 +124,10 @@ class ValidatedFile:
     ignored_columns: tuple[str, ...]
     rows_duplicate: int = 0
     rows_blank: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+    headers: tuple[str, ...] = ()
+    empty_cells: pa.Table = field(default_factory=lambda: pa.table({}))
+    empty_clears: frozenset[str] = frozenset()
 
 
 def _constant(col: Column, n: int) -> pa.Array:
@@ -206,7 +228,12 @@ def _parse_typed_column(col: Column, column: pa.ChunkedArray, header: str, path:
 
 
 def validate_file(
-    source: SourceTable, spec: TableSpec, mapping: HeaderMapping, *, source_file: str
+    source: SourceTable,
+    spec: TableSpec,
+    mapping: HeaderMapping,
+    *,
+    source_file: str,
+    plausibility: Plausibility | None = None,
 ) -> ValidatedFile:
     """Validate a read file against canonical table ``spec`` (R-IN-1, R-IN-4, R-IN-7).
 
@@ -220,6 +247,8 @@ def validate_file(
         Header/value mapping.
     source_file
         File name written into rejects, warnings and error messages.
+    plausibility
+        R-IN-9 thresholds; ``None`` checks none.
 
     Returns
     -------
@@ -274,6 +303,8 @@ def validate_file(
         if col.required and cells.null_count:
             missing = pc.if_else(pc.is_null(cells), f"missing {col.name}", _NULL_TEXT)
             error = parse.first_error(missing, error)
+        if plausibility is not None:
+            error = parse.first_error(error, plausibility.column_error(col, parsed))
         if error is not None:
             errors.add(header, order, error, keep)
         if warning is not None:
@@ -291,6 +322,11 @@ def validate_file(
         headers = "/".join(resolution.fields[f] for f in group if f in text)
         message = pc.if_else(none, f"missing {' or '.join(group)}", _NULL_TEXT)
         errors.add(headers, len(spec.columns), message, keep)
+    if plausibility is not None and {"open_date", "close_date"} <= set(resolution.fields):
+        closed_early = close_before_open(values["open_date"], values["close_date"])
+        if closed_early is not None:
+            order = spec.column_names.index("close_date")
+            errors.add(resolution.fields["close_date"], order, closed_early, keep)
     bad = errors.table(rows)
     good_mask = np.ones(n, dtype=bool)
     good_mask[bad.column("_pos").to_numpy()] = False
@@ -304,6 +340,7 @@ def validate_file(
     codes = done[spec.key[0]][4] if len(spec.key) == 1 else None
     codes = key_codes([good.column(k) for k in spec.key]) if codes is None else codes[good_mask]
     good, dup_rejects, dup_warnings = deduplicate(good, spec, resolution.fields, codes)
+    empty_cells = _empty_cells(spec, resolution, text, good.column("_pos"))
     rejects = _rejects(source, source_file, pa.concat_tables([bad, dup_rejects]))
     warned = pa.concat_tables([warned, dup_warnings])
     blank_count = int(pc.sum(blank).as_py() or 0)
@@ -316,7 +353,23 @@ def validate_file(
         ignored_columns=resolution.ignored,
         rows_duplicate=dup_warnings.num_rows,
         rows_blank=blank_count,
+        columns=dict(resolution.fields),
+        headers=tuple(source.headers),
+        empty_cells=empty_cells,
+        empty_clears=frozenset(mapping.empty_clears) & set(resolution.fields),
     )
+
+
+def _empty_cells(
+    spec: TableSpec, resolution: ColumnResolution, text: dict[str, pa.Array], positions
+) -> pa.Table:
+    """R-IN-8: per carried field with a default, which surviving rows had an empty cell."""
+    masks = {
+        col.name: pc.take(pc.is_null(text[col.name]), positions)
+        for col in spec.columns
+        if col.default is not None and col.name in resolution.fields
+    }
+    return pa.table(masks)
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -401,10 +454,12 @@ def read_and_validate(
     mapping_path: Path | str | None = None,
     encoding: str | None = None,
     source_file: str | None = None,
+    plausibility: Plausibility | None = None,
 ) -> ValidatedFile:
     """Read ``path`` and validate it as canonical ``table`` (built-in mapping unless given).
 
-    ``source_file`` (default: the file's name) is what rejects and warnings call the file.
+    ``source_file`` (default: the file's name) is what rejects and warnings call the file;
+    ``plausibility`` adds R-IN-9's checks.
     """
     try:
         spec = table_spec(table)
@@ -413,4 +468,4 @@ def read_and_validate(
     mapping = load_mapping(Path(mapping_path)) if mapping_path else builtin_mapping()
     source = read_source(Path(path), encoding=encoding, keep_types=True)
     name = source_file if source_file is not None else Path(path).name
-    return validate_file(source, spec, mapping, source_file=name)
+    return validate_file(source, spec, mapping, source_file=name, plausibility=plausibility)

@@ -99,7 +99,8 @@ def run_demo(
         with open_store(db_url) as store:
             for name in TABLE_ORDER:
                 say(f"importing {files[name].name}")
-                loads[name] = import_file(store, name, files[name])
+                # The synthetic history ends at the as-of date: that is its load day (R-IN-9).
+                loads[name] = import_file(store, name, files[name], load_day=data.as_of)
         seconds["import"] = time.perf_counter() - started
     return DemoResult(
         customers=data.population.n_customers,

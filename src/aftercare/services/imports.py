@@ -2,7 +2,9 @@
 
 The service behind ``aftercare import``: R-IN-1 (rejects located and kept), R-IN-2 (idempotent,
 replacements recorded), R-IN-3 (all-or-nothing per file), R-IN-6 (unmatched counted),
-R-IN-7 (warnings counted). :mod:`aftercare.ingest` reads and validates the file; the store
+R-IN-7 (warnings counted), R-IN-8 (a file updates only what it carries; a wrong file or one
+that would blank many stored values is refused), R-IN-9 (implausible values rejected).
+:mod:`aftercare.ingest` reads and validates the file; the store
 stages the rows in the form it accepts (:class:`~aftercare.store.load.LoadBatch`) and merges
 them; this module joins the two and reports what happened.
 """
@@ -17,8 +19,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from aftercare.config import IngestConfig
 from aftercare.errors import InputFileError
+from aftercare.ingest.coverage import coverage_problem
 from aftercare.ingest.files import file_sha256, write_rejects_csv
+from aftercare.ingest.plausible import Plausibility
 from aftercare.ingest.validate import ValidatedFile, read_and_validate
 from aftercare.pipeline.unmatched import unmatched_records
 from aftercare.schema import table_spec
@@ -27,6 +32,7 @@ from aftercare.services.outputs import optional_output
 from aftercare.store.connect import Store
 from aftercare.store.lineage import stage_rows, with_load_columns
 from aftercare.store.load import LoadBatch
+from aftercare.store.partial import BlankingRefused, PartialUpdate
 from aftercare.store.writer import apply_load
 
 __all__ = [
@@ -39,6 +45,9 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+
+#: How a user lets R-IN-8's refusals through (``aftercare import --allow-blanking``).
+ALLOW_HINT = "check the file and the table; --allow-blanking imports it anyway"
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class PreparedLoad:
     load_id: str
     validated: ValidatedFile
     batch: LoadBatch
+    update: PartialUpdate | None = None
 
 
 def _log_row(
@@ -113,17 +123,33 @@ def prepare_import(
     mapping_path: Path | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    config: IngestConfig | None = None,
+    load_day: dt.date | None = None,
+    allow_blanking: bool = False,
 ) -> PreparedLoad:
     """Read, validate and stage one file without touching any store.
 
     A missing, unreadable or badly mapped file fails here, before a store is opened, so a
     failed import changes nothing at all (not even creating an empty store).
 
+    Parameters
+    ----------
+    config
+        The ``ingest`` config section: R-IN-9's thresholds and R-IN-8's guards (``None``:
+        SPEC's defaults).
+    load_day
+        The day values are judged against (R-IN-9; default today).
+    allow_blanking
+        Take a file that does not look like one of ``table`` (R-IN-8), and let it blank
+        stored values in any share of the rows it updates.
+
     Raises
     ------
     InputFileError, MappingError
-        The file or mapping cannot be used.
+        The file or mapping cannot be used, or (R-IN-8) it does not look like a file of
+        ``table``.
     """
+    ingest = config if config is not None else IngestConfig()
     say = progress or (lambda _label: None)
     try:
         spec = table_spec(table)
@@ -134,7 +160,15 @@ def prepare_import(
     load_id = f"{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     source_file = path.name
     say("reading and validating")
-    validated = read_and_validate(path, table, mapping_path=mapping_path, encoding=encoding)
+    plausibility = Plausibility.of(ingest, load_day or dt.date.today())
+    validated = read_and_validate(
+        path, table, mapping_path=mapping_path, encoding=encoding, plausibility=plausibility
+    )
+    problem = coverage_problem(
+        validated, spec, source_file=source_file, min_share=ingest.min_mapped_share
+    )
+    if problem is not None and not allow_blanking:
+        raise InputFileError(f"{problem}; nothing changed (R-IN-8): {ALLOW_HINT}")
     say("staging")
     rows = stage_rows(
         validated.good, spec, source_file=source_file, load_id=load_id, loaded_at=started_at
@@ -156,7 +190,14 @@ def prepare_import(
         started_at=started_at,
     )
     batch = LoadBatch(spec, source_file, source_path, load_id, rows, rejects, warnings, log)
-    return PreparedLoad(table, source_file, load_id, validated, batch)
+    update = PartialUpdate(
+        source_file=source_file,
+        carried=tuple(validated.columns),
+        empty_cells=validated.empty_cells,
+        empty_clears=validated.empty_clears,
+        max_blanked_share=None if allow_blanking else ingest.max_blanked_share,
+    )
+    return PreparedLoad(table, source_file, load_id, validated, batch, update)
 
 
 def write_import(
@@ -174,7 +215,10 @@ def write_import(
     with optional_output(rejects_path, option="--rejects") as staged:
         if staged is not None:
             write_rejects_csv(prepared.batch.rejects, staged)
-        counts = apply_load(store, prepared.batch)
+        try:
+            counts = apply_load(store, prepared.batch, update=prepared.update)
+        except BlankingRefused as exc:
+            raise InputFileError(f"{exc}: {ALLOW_HINT}") from None
     say("checking unmatched records")
     validated = prepared.validated
     return LoadResult(
@@ -202,6 +246,9 @@ def import_file(
     encoding: str | None = None,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    config: IngestConfig | None = None,
+    load_day: dt.date | None = None,
+    allow_blanking: bool = False,
 ) -> LoadResult:
     """Import one file into canonical table ``table``.
 
@@ -221,6 +268,8 @@ def import_file(
         Also write the rejected cells to this CSV (UTF-8 with BOM, opens in Excel).
     progress
         Called with a short label as each stage starts.
+    config, load_day, allow_blanking
+        See :func:`prepare_import`.
 
     Returns
     -------
@@ -233,7 +282,14 @@ def import_file(
         Nothing was changed.
     """
     prepared = prepare_import(
-        table, path, mapping_path=mapping_path, encoding=encoding, progress=progress
+        table,
+        path,
+        mapping_path=mapping_path,
+        encoding=encoding,
+        progress=progress,
+        config=config,
+        load_day=load_day,
+        allow_blanking=allow_blanking,
     )
     return write_import(store, prepared, rejects_path=rejects_path, progress=progress)
 

@@ -9,6 +9,7 @@ so importing the same call log twice adds nothing.
 A call log is read with the import machinery (CSV in UTF-8 or GBK, XLSX, Parquet); a bad row
 is rejected with its file, row, column and reason (R-IN-1), kept in ``rejected_rows`` under
 ``table_name = 'action_outcomes'``, and the good rows still load, all in one transaction.
+An outcome dated in the future is refused, or rejected as such a row (R-IN-9).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aftercare.config import Config
 from aftercare.errors import AftercareError
 from aftercare.ingest.call_log import read_call_log, result_help
 from aftercare.ingest.files import file_sha256
+from aftercare.ingest.plausible import Plausibility
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.playbook.outcomes import (
     OPTED_OUT_RESULT,
@@ -156,21 +158,29 @@ def record_outcome(
     result
         A result of ``OUTCOME_RESULTS`` or one of its Chinese words (``已预约`` …).
     config
-        For the win-back attempt limit.
+        For the win-back attempt limit and the plausible dates (R-IN-9).
     note, advisor_id
         Free text and who recorded it.
     recorded_at
-        When it happened (default: now).
+        When it happened (default: now); never after the day ``ingest.future_days`` from
+        today, never before ``ingest.earliest_date`` (R-IN-9).
     source
         ``cli`` or a file name.
 
     Raises
     ------
     AftercareError
-        Unknown action id, unknown result, or an action of a control group (R-ACT-HOLDOUT:
-        it must not be contacted, or the rule's lift is measured on a biased group).
+        Unknown action id, unknown result, an implausible ``recorded_at`` (R-IN-9), or an
+        action of a control group (R-ACT-HOLDOUT: it must not be contacted, or the rule's
+        lift is measured on a biased group).
     """
     store.require_transactions("outcomes")
+    if recorded_at is not None:
+        plausibility = Plausibility.of(config.ingest, dt.date.today())
+        moment = pa.array([recorded_at.replace(tzinfo=None)], pa.timestamp("us"))
+        implausible = plausibility.date_error(moment)
+        if implausible is not None:
+            raise AftercareError(f"recorded_at: {implausible[0].as_py()}")
     canonical = normalise_result(result)
     if canonical is None:
         raise AftercareError(f"unknown result {result!r}: {result_help()}")
@@ -243,17 +253,18 @@ def import_outcomes(
     (English or Chinese words, e.g. 已预约 → booked), recorded_at (required: it makes the
     outcome's identity), note, advisor_id. Rows already recorded are skipped; bad rows are
     rejected with file, row, column and reason; everything is written in one transaction.
+    An outcome dated after the load day + ``ingest.future_days`` is such a bad row (R-IN-9).
 
     Raises
     ------
     InputFileError
         The file cannot be read or lacks a required column.
     """
-    del config  # the same rules as record_outcome; kept for a uniform service signature
     store.require_transactions("outcomes")
     path = Path(path)
     started = dt.datetime.now()
-    log = read_call_log(path, encoding=encoding)
+    plausibility = Plausibility.of(config.ingest, started.date())
+    log = read_call_log(path, encoding=encoding, plausibility=plausibility)
     name = log.source_file
     ids = log.action_ids
     known = _actions(store, sorted({a for a in ids if a is not None}))

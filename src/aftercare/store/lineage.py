@@ -29,21 +29,7 @@ def stage_rows(
     ``row_hash`` covers the canonical columns only, so re-importing the same
     content from another file or row position changes nothing (R-IN-2).
     """
-    # The raw text beside an enum (R-IN-7) is informational: a re-export/re-import that only
-    # loses it must not count as a change.
-    content = ", ".join(f'"{c}"' for c in spec.column_names)
-    local = duckdb.connect()
-    try:
-        local.register("good", good)
-        # DuckDB's 64-bit hash of the typed values: ~10x faster than md5 over text casts
-        # (measured on 9M orders). It only compares two versions of the same key, so a
-        # collision would need two different rows of one key with equal 64-bit hashes.
-        row_hash = pc.cast(
-            local.execute(f"SELECT hash({content}) AS h FROM good").to_arrow_table().column("h"),
-            pa.string(),
-        )
-    finally:
-        local.close()
+    row_hash = row_hashes(good, spec)
     n = good.num_rows
     lineage = {"source_file": source_file, "load_id": load_id, "loaded_at": loaded_at}
     columns = []
@@ -56,6 +42,27 @@ def stage_rows(
         else:
             columns.append(good.column(fld.name).cast(fld.type))
     return pa.table(columns, schema=schema)
+
+
+def row_hashes(rows: pa.Table, spec: TableSpec) -> pa.Array | pa.ChunkedArray:
+    """The content hash of each row: its canonical columns only, as text (R-IN-2).
+
+    The raw text beside an enum (R-IN-7) is informational: a re-export/re-import that only
+    loses it must not count as a change; nor does the row's lineage.
+    """
+    content = ", ".join(f'"{c}"' for c in spec.column_names)
+    local = duckdb.connect()
+    try:
+        local.register("good", rows)
+        # DuckDB's 64-bit hash of the typed values: ~10x faster than md5 over text casts
+        # (measured on 9M orders). It only compares two versions of the same key, so a
+        # collision would need two different rows of one key with equal 64-bit hashes.
+        return pc.cast(
+            local.execute(f"SELECT hash({content}) AS h FROM good").to_arrow_table().column("h"),
+            pa.string(),
+        )
+    finally:
+        local.close()
 
 
 def with_load_columns(

@@ -2,10 +2,10 @@
 
 Parquet cannot update or delete, so the new state of the table is computed in Spark and written
 to a new version directory: existing rows whose key the file does not change, plus the file's
-new and changed rows (R-IN-2). Replaced rows go to ``row_history``; the file's earlier rejects
-and warnings are replaced; the ``load_log`` row is appended. Every directory is written first,
-then one manifest switch makes all of it visible at once — or, after a crash, none of it
-(R-IN-3).
+new and changed rows (R-IN-2), completed from the stored rows as on every engine (R-IN-8).
+Replaced rows go to ``row_history``; the file's earlier rejects and warnings are replaced; the
+``load_log`` row is appended. Every directory is written first, then one manifest switch makes
+all of it visible at once — or, after a crash, none of it (R-IN-3).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from aftercare.store.load import (
     log_with_counts,
     maybe_crash,
 )
+from aftercare.store.partial import PartialUpdate, fill_from_stored, stored_rows_sql
 from aftercare.store.spark_lake import MAX_PARTS, Lake, LakeChange
 
 
@@ -54,7 +55,13 @@ def _counts(session: Any, spec: TableSpec) -> MergeCounts:
     return MergeCounts(inserted=new_keys + replaced, replaced=replaced, unchanged=unchanged)
 
 
-def _merge(lake: Lake, spec: TableSpec, batch: LoadBatch, change: LakeChange) -> MergeCounts:
+def _merge(
+    lake: Lake,
+    spec: TableSpec,
+    batch: LoadBatch,
+    change: LakeChange,
+    update: PartialUpdate | None = None,
+) -> MergeCounts:
     """Write the table's new state (and the replaced rows' history) as new directories."""
     session = lake.session
     name = spec.name
@@ -64,6 +71,13 @@ def _merge(lake: Lake, spec: TableSpec, batch: LoadBatch, change: LakeChange) ->
     staged = lake.staging_dir() / "incoming.parquet"
     pq.write_table(batch.rows, staged)
     session.read.parquet(str(staged)).createOrReplaceTempView("_incoming")
+    if update is not None:  # R-IN-8: complete the file's rows from the stored ones
+        stored = session.sql(stored_rows_sql(spec, _match(spec, "t", "i"), _q)).toArrow()
+        if stored.num_rows:
+            merged = fill_from_stored(batch.rows, stored.cast(spec.arrow_schema()), spec, update)
+            staged = lake.staging_dir() / "incoming-merged.parquet"
+            pq.write_table(merged, staged)
+            session.read.parquet(str(staged)).createOrReplaceTempView("_incoming")
     counts = _counts(session, spec)
     if counts.inserted == 0:
         return counts  # nothing new or changed: the table stays as it is
@@ -122,7 +136,9 @@ def _replace_file_rows(
         _add_part(lake, change, table, batch.load_id, lake.write_arrow(lake.new_dir(table), rows))
 
 
-def apply_load_spark(store: Store, batch: LoadBatch) -> MergeCounts:
+def apply_load_spark(
+    store: Store, batch: LoadBatch, *, update: PartialUpdate | None = None
+) -> MergeCounts:
     """Write one file's load into a Spark lake, all of it or (after a crash) none of it.
 
     Parameters
@@ -131,6 +147,8 @@ def apply_load_spark(store: Store, batch: LoadBatch) -> MergeCounts:
         An open ``spark:`` store.
     batch
         Validated rows, rejects, warnings and the load-log row.
+    update
+        What the file carries (R-IN-8); ``None`` replaces whole rows.
 
     Returns
     -------
@@ -140,7 +158,7 @@ def apply_load_spark(store: Store, batch: LoadBatch) -> MergeCounts:
     lake: Lake = store.lake
     change = LakeChange()
     try:
-        counts = _merge(lake, batch.spec, batch, change)
+        counts = _merge(lake, batch.spec, batch, change, update)
         _replace_file_rows(lake, change, "rejected_rows", batch, batch.rejects)
         _replace_file_rows(lake, change, "load_warnings", batch, batch.warnings)
         log = log_with_counts(batch.log, counts)

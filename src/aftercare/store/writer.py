@@ -26,6 +26,7 @@ from aftercare.store.load import (
     maybe_crash,
 )
 from aftercare.store.load import quote as _quote
+from aftercare.store.partial import PartialUpdate, fill_from_stored, stored_rows_sql
 
 __all__ = ["apply_load", "replace_file_rows_sql"]
 
@@ -70,7 +71,9 @@ def replace_file_rows_sql(table: str, spec_name: str, param: str) -> str:
                         WHERE table_name = '{spec_name}' AND source_path = {param})"""
 
 
-def apply_load(store: Store, batch: LoadBatch) -> MergeCounts:
+def apply_load(
+    store: Store, batch: LoadBatch, *, update: PartialUpdate | None = None
+) -> MergeCounts:
     """Write one file's load atomically.
 
     Parameters
@@ -79,22 +82,30 @@ def apply_load(store: Store, batch: LoadBatch) -> MergeCounts:
         The open store (DuckDB, PostgreSQL or a Spark lake).
     batch
         Validated rows, rejects, warnings and the load-log row.
+    update
+        What the file carries (R-IN-8): a stored row it updates keeps every value the file
+        does not carry. ``None`` replaces whole rows.
 
     Returns
     -------
     MergeCounts
         Rows inserted (new keys), replaced (same key, new content) and unchanged.
+
+    Raises
+    ------
+    BlankingRefused
+        ``update`` would blank too many stored values; nothing was written.
     """
     if store.kind == "duckdb":
-        return _apply_duckdb(store, batch)
+        return _apply_duckdb(store, batch, update)
     if store.kind == "spark":
         from aftercare.store.spark_writer import apply_load_spark  # PySpark is optional
 
-        return apply_load_spark(store, batch)
-    return _apply_postgres(store, batch)
+        return apply_load_spark(store, batch, update=update)
+    return _apply_postgres(store, batch, update)
 
 
-def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
+def _apply_duckdb(store: Store, batch: LoadBatch, update: PartialUpdate | None) -> MergeCounts:
     con = store.con.con  # the native duckdb connection: one transaction for everything
     spec = batch.spec
     # The Arrow rows are scanned in place: copying them into a temp table first cost seconds.
@@ -109,7 +120,7 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            counts = _merge_duckdb(con, spec)
+            counts = _merge_duckdb(con, spec, batch.rows, update)
             con.register("_log_arrow", log_with_counts(batch.log, counts))
             for table, arrow in (
                 ("rejected_rows", "_rejects_arrow"),
@@ -135,7 +146,9 @@ def _apply_duckdb(store: Store, batch: LoadBatch) -> MergeCounts:
     return counts
 
 
-def _merge_duckdb(con: Any, spec: TableSpec) -> MergeCounts:
+def _merge_duckdb(
+    con: Any, spec: TableSpec, rows: pa.Table, update: PartialUpdate | None
+) -> MergeCounts:
     """The merge inside an open DuckDB transaction; an empty target takes a plain insert."""
     target_rows = con.execute(f"SELECT count(*) FROM {_quote(spec.name)}").fetchone()[0]
     if target_rows == 0:
@@ -143,6 +156,12 @@ def _merge_duckdb(con: Any, spec: TableSpec) -> MergeCounts:
         incoming = con.execute("SELECT count(*) FROM _incoming").fetchone()[0]
         con.execute(f"INSERT INTO {_quote(spec.name)} ({cols}) SELECT {cols} FROM _incoming")
         return MergeCounts(inserted=int(incoming), replaced=0, unchanged=0)
+    if update is not None:  # R-IN-8: complete the file's rows from the stored ones
+        stored = con.execute(stored_rows_sql(spec, key_match_sql(spec, "t", "i")))
+        stored = stored.fetch_arrow_table()
+        if stored.num_rows:
+            con.unregister("_incoming")
+            con.register("_incoming", fill_from_stored(rows, stored, spec, update))
     row = con.execute(_count_sql(spec)).fetchone()
     inserted, replaced, unchanged = (int(v) for v in row)
     con.execute("DROP TABLE IF EXISTS _changed")
@@ -167,12 +186,31 @@ def _copy_into(cursor: Any, table: str, data: pa.Table) -> None:
         copy.write(buffer.getvalue())
 
 
-def _apply_postgres(store: Store, batch: LoadBatch) -> MergeCounts:
+def _fill_postgres(cur: Any, batch: LoadBatch, update: PartialUpdate) -> None:
+    """R-IN-8 on PostgreSQL: ``_incoming`` completed from the stored rows of its keys."""
+    spec = batch.spec
+    cur.execute(stored_rows_sql(spec, key_match_sql(spec, "t", "i")))
+    found = cur.fetchall()
+    if not found:
+        return
+    schema = spec.arrow_schema()
+    columns = list(zip(*found, strict=True))
+    stored = pa.table(
+        [pa.array(values, f.type) for values, f in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+    cur.execute("TRUNCATE _incoming")
+    _copy_into(cur, "_incoming", fill_from_stored(batch.rows, stored, spec, update))
+
+
+def _apply_postgres(store: Store, batch: LoadBatch, update: PartialUpdate | None) -> MergeCounts:
     pg = store.con.con  # the native psycopg connection
     spec = batch.spec
     with pg.transaction(), pg.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE _incoming (LIKE {_quote(spec.name)}) ON COMMIT DROP")
         _copy_into(cur, "_incoming", batch.rows)
+        if update is not None:
+            _fill_postgres(cur, batch, update)
         cur.execute(_count_sql(spec).replace("VARCHAR", "text"))
         row = cur.fetchone()
         assert row is not None
