@@ -32,6 +32,7 @@ from aftercare.services.outputs import optional_output
 from aftercare.store.connect import Store
 from aftercare.store.lineage import stage_rows, with_load_columns
 from aftercare.store.load import LoadBatch
+from aftercare.store.locks import store_lock
 from aftercare.store.partial import BlankingRefused, PartialUpdate
 from aftercare.store.writer import apply_load
 
@@ -215,10 +216,11 @@ def write_import(
     with optional_output(rejects_path, option="--rejects") as staged:
         if staged is not None:
             write_rejects_csv(prepared.batch.rejects, staged)
-        try:
-            counts = apply_load(store, prepared.batch, update=prepared.update)
-        except BlankingRefused as exc:
-            raise InputFileError(f"{exc}: {ALLOW_HINT}") from None
+        with store_lock(store):  # one writer per store: a second import waits (issue 9)
+            try:
+                counts = apply_load(store, prepared.batch, update=prepared.update)
+            except BlankingRefused as exc:
+                raise InputFileError(f"{exc}: {ALLOW_HINT}") from None
     say("checking unmatched records")
     validated = prepared.validated
     return LoadResult(
