@@ -411,11 +411,20 @@ def test_score_columns_and_types(scores):
             assert types[name] == pa.int64(), name
 
 
+#: Customers that do not exist yet on LEAP_AS_OF (R-TIER-HIST): no created_at, no vehicle,
+#: and their first event after 2024-02-29 (override: order 2024-06-20; refund_only: refund
+#: 2024-06-25; t01: complaint 2024-06-29).
+NOT_YET_AT_LEAP = {"override", "refund_only", "t01"}
+
+
 def test_r_in_6_one_row_per_known_customer(scores, leap_scores):
-    """Grain: every customer of `customers` once; unmatched orders/interactions not scored."""
+    """Grain: every customer of `customers` that exists on the date, once; unmatched orders and
+    interactions not scored. (Before R-TIER-HIST's as-of rule the leap date held all of them.)
+    """
     known = sorted(c["customer_id"] for c in DATA.customers)
     assert sorted(scores.column("customer_id").to_pylist()) == known
-    assert sorted(leap_scores.column("customer_id").to_pylist()) == known
+    existing = sorted(set(known) - NOT_YET_AT_LEAP)
+    assert sorted(leap_scores.column("customer_id").to_pylist()) == existing
 
 
 @pytest.mark.parametrize(

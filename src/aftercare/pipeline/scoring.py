@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 
 from aftercare.config import TIER_ORDER, Config, ScoringConfig
 from aftercare.pipeline.loyalty import LOYALTY_COLUMNS, loyalty_points, scoring_config
+from aftercare.pipeline.population import customers_as_of
 from aftercare.pipeline.staging import (
     as_date,
     orders_in_window,
@@ -219,9 +220,12 @@ def score_customers(
 ) -> ir.Table:
     """RFM+L scores and tier of every customer as of a date (SPEC §2).
 
-    Grain: one row per customer in ``customers`` per as-of date. A customer with no visit
-    still appears (recency NULL, frequency 0, monetary 0); orders and interactions of
-    customers absent from ``customers`` are not scored (unmatched, R-IN-6).
+    Grain: one row per customer in ``customers`` that exists on ``as_of``
+    (:func:`aftercare.pipeline.population.customers_as_of`: created on or before it, else
+    dated by their first event, or undated; R-TIER-HIST). A customer with no visit still
+    appears (recency NULL, frequency 0, monetary 0); a customer created after ``as_of`` does
+    not; orders and interactions of customers absent from ``customers`` are not scored
+    (unmatched, R-IN-6).
 
     Parameters
     ----------
@@ -241,8 +245,7 @@ def score_customers(
         ``r_score``, ``f_score``, ``m_score``, ``l_*`` signal points and ``l_points``
         (R-SCORE-L), ``total_score`` (R-SCORE-T) and ``tier`` (R-TIER).
     """
-    customer_ids = (
-        customers.filter(customers.customer_id.notnull()).select("customer_id").distinct()
-    )
+    existing = customers_as_of(customers, service_orders, vehicles, interactions, as_of=as_of)
+    customer_ids = existing.select("customer_id").distinct()
     orders = resolved_orders(service_orders, vehicles)
     return score_resolved(customer_ids, orders, vehicles, interactions, as_of=as_of, config=config)
