@@ -156,8 +156,8 @@ def test_ten_concurrent_actions_runs_store_and_count_everything_once(pg_demo, pg
 
 @pytest.mark.postgres
 def test_a_run_that_may_not_wait_says_another_run_is_in_progress(pg_demo):
-    """Issue 9 item 6: actions, score and import on a store another run holds: one line each,
-    exit 1 ("nothing changed"), and nothing changed."""
+    """Issue 9 item 6: actions, score, an import and an outcome on a store another run holds:
+    one line each, exit 1 ("nothing changed"), and nothing changed."""
     url, files = pg_demo
     with open_store(url) as store:
         before = {t: _rows(url, t) for t in KEYS}
@@ -170,9 +170,10 @@ def test_a_run_that_may_not_wait_says_another_run_is_in_progress(pg_demo):
                     "import", "customers", str(files / "customers.csv"), "--db", url,
                     env={TIMEOUT_ENV: "0"},
                 ),
+                _start("outcome", "A0", "booked", "--db", url, env={TIMEOUT_ENV: "0"}),
             ]  # fmt: skip
-            actions, score, imported = _finish(procs)
-        for ran in (actions, score, imported):
+            actions, score, imported, outcome = _finish(procs)
+        for ran in (actions, score, imported, outcome):
             assert ran.returncode == 1, ran.out[-2000:] + ran.err[-2000:]
             assert "Traceback" not in ran.err
             errors = [line for line in ran.err.splitlines() if line.startswith("error:")]

@@ -41,6 +41,7 @@ from aftercare.playbook.outcomes import (
 from aftercare.schema.playbook import ACTION_OUTCOMES, CONTACT_PREFERENCES
 from aftercare.schema.system import LOAD_LOG, REJECTED_ROWS
 from aftercare.store.connect import Store
+from aftercare.store.locks import store_lock
 from aftercare.store.rows import append_rows, delete_file_rejects
 from aftercare.store.transaction import transaction
 
@@ -175,6 +176,31 @@ def record_outcome(
         lift is measured on a biased group).
     """
     store.require_transactions("outcomes")
+    with store_lock(store):  # one writer per store (issue 9): a second one waits
+        return _record_outcome(
+            store,
+            action_id,
+            result,
+            config=config,
+            note=note,
+            advisor_id=advisor_id,
+            recorded_at=recorded_at,
+            source=source,
+        )
+
+
+def _record_outcome(
+    store: Store,
+    action_id: str,
+    result: str,
+    *,
+    config: Config,
+    note: str | None,
+    advisor_id: str | None,
+    recorded_at: dt.datetime | None,
+    source: str,
+) -> RecordedOutcome:
+    """:func:`record_outcome` once the store is this run's."""
     if recorded_at is not None:
         plausibility = Plausibility.of(config.ingest, dt.date.today())
         moment = pa.array([recorded_at.replace(tzinfo=None)], pa.timestamp("us"))
@@ -261,7 +287,14 @@ def import_outcomes(
         The file cannot be read or lacks a required column.
     """
     store.require_transactions("outcomes")
-    path = Path(path)
+    with store_lock(store):  # one writer per store (issue 9): a second import waits
+        return _import_outcomes(store, Path(path), config=config, encoding=encoding)
+
+
+def _import_outcomes(
+    store: Store, path: Path, *, config: Config, encoding: str | None
+) -> OutcomeImport:
+    """:func:`import_outcomes` once the store is this run's."""
     started = dt.datetime.now()
     plausibility = Plausibility.of(config.ingest, started.date())
     log = read_call_log(path, encoding=encoding, plausibility=plausibility)
