@@ -115,25 +115,24 @@ class CompiledQuery:
 
     sql: str
     schema: pa.Schema
+    #: Kept, and run as it is, when it holds in-memory tables: their data is not in the SQL.
+    expr: ir.Table | None = None
 
 
 def compile_query(store: Store, expr: ir.Table) -> CompiledQuery:
-    """Compile ``expr`` (an expression over ``store``'s tables, no in-memory tables) now.
-
-    Raises
-    ------
-    ValueError
-        When ``expr`` holds an in-memory table: its data would not travel with the SQL.
-    """
+    """Compile ``expr``, an expression over ``store``'s tables, now."""
     store.require_transactions(PLAYBOOK_FEATURES)
+    schema = expr.schema().to_pyarrow()
     if expr.op().find(ops.InMemoryTable):
-        raise ValueError("compile_query: the expression holds an in-memory table")
-    return CompiledQuery(str(store.con.compile(expr)), expr.schema().to_pyarrow())
+        return CompiledQuery("", schema, expr)
+    return CompiledQuery(str(store.con.compile(expr)), schema)
 
 
 def fetch_compiled(store: Store, query: CompiledQuery) -> pa.Table:
     """Run a :class:`CompiledQuery` and return its rows as Arrow (the expression's schema)."""
     store.require_transactions(PLAYBOOK_FEATURES)
+    if query.expr is not None:
+        return query.expr.to_pyarrow()
     if store.kind == "duckdb":
         got = store.con.con.execute(query.sql).to_arrow_table()
         return got.rename_columns(query.schema.names).cast(query.schema)
