@@ -13,8 +13,11 @@ import pytest
 
 from aftercare.config import DEFAULT_CONFIG
 from aftercare.pipeline.history import migration_matrix, tier_moves, with_previous_tier
+from aftercare.pipeline.inputs import CanonicalTables
+from aftercare.pipeline.marts import wire_marts
 from aftercare.pipeline.population import customer_since, customers_as_of
 from aftercare.pipeline.scoring import score_customers
+from aftercare.playbook.kpis import growth_value_added_penetration
 from conftest import load_tables
 from factories import make_table
 
@@ -34,6 +37,8 @@ CUSTOMERS = [
     {"customer_id": "undated_delivery"},  # first event: its car's delivery, 2024-06-30
     {"customer_id": "undated_owner"},  # an order on its car carries another customer
     {"customer_id": "no_date"},  # nothing at all: there from the start
+    # A second-hand car delivered years before its owner came (growth stage at both dates).
+    {"customer_id": "used_car", "created_at": "2024-05-15"},
 ]
 VEHICLES = [
     {"vin": "VINEARLY000000001", "customer_id": "early", "delivery_date": "2024-01-10"},
@@ -41,6 +46,7 @@ VEHICLES = [
     {"vin": "VINVIA00000000001", "customer_id": "undated_via_vin", "delivery_date": "2024-04-02"},
     {"vin": "VINDELIV000000001", "customer_id": "undated_delivery", "delivery_date": "2024-06-30"},
     {"vin": "VINOWNER000000001", "customer_id": "undated_owner", "delivery_date": "2024-05-01"},
+    {"vin": "VINUSED0000000001", "customer_id": "used_car", "delivery_date": "2021-01-01"},
 ]
 ORDERS = [
     {"order_id": "o1", "vin": "VINEARLY000000001", "open_date": "2024-03-20", "total_amount": 800},
@@ -83,6 +89,7 @@ SINCE: dict[str, tuple[str | None, str | None, str | None]] = {
     "undated_delivery": (None, "2024-06-30", "2024-06-30"),
     "undated_owner": (None, "2024-05-01", "2024-05-01"),
     "no_date": (None, None, None),
+    "used_car": ("2024-05-15", "2021-01-01", "2024-05-15"),
 }
 AT_EARLY = {"early", "on_the_day", "undated_via_vin", "undated_talk", "no_date"}
 AT_LATE = set(SINCE)
@@ -98,6 +105,8 @@ def tables(backend) -> dict:
             "vehicles": make_table("vehicles", VEHICLES),
             "service_orders": make_table("service_orders", ORDERS),
             "interactions": make_table("interactions", INTERACTIONS),
+            "declined_services": make_table("declined_services", []),
+            "advisors": make_table("advisors", []),
         },
     )
 
@@ -148,7 +157,7 @@ def test_r_tier_hist_new_customers_move_new_and_fill_the_new_row(tables):
     assert all(moves[cid][1] != "new" for cid in AT_EARLY)
     matrix = migration_matrix(early, late).to_pyarrow().to_pylist()
     new_row = sum(r["customers"] for r in matrix if r["from_tier"] is None)
-    assert new_row == len(NEW_AT_LATE) == 5
+    assert new_row == len(NEW_AT_LATE) == 6
     assert all(r["move"] == "new" for r in matrix if r["from_tier"] is None)
     stored = with_previous_tier(late, early).to_pyarrow().to_pylist()
     assert {r["customer_id"] for r in stored if r["move"] == "new"} == NEW_AT_LATE
@@ -160,3 +169,47 @@ def test_r_tier_hist_customer_created_in_between_scored_as_usual(tables):
     # late: one 900.00 visit 29 days before → R5, F1 → 2, M 900 → 1, no loyalty → 8 silver.
     assert (late["late"]["recency_days"], late["late"]["total_score"]) == (29, 8)
     assert late["late"]["tier"] == "silver"
+
+
+#: Customers with a vehicle delivered by the date, among those existing then (R-LIFE).
+LIFECYCLE_AT = {
+    EARLY: {"early"},  # used_car's 2021 car is not counted: its owner came in May
+    LATE: {"early", "late", "undated_via_vin", "undated_delivery", "undated_owner", "used_car"},
+}
+
+
+@pytest.mark.parametrize("as_of", [EARLY, LATE])
+def test_r_tier_hist_marts_count_only_customers_of_the_date(tables, as_of):
+    """Churn risk and lifecycle stages of a past date leave out customers who came later."""
+    marts = wire_marts(
+        CanonicalTables(**tables),
+        _scores(tables, as_of),
+        as_of=as_of,
+        config=DEFAULT_CONFIG,
+    )
+    risk = set(marts.risk.to_pyarrow().column("customer_id").to_pylist())
+    assert risk == (AT_EARLY if as_of == EARLY else AT_LATE)
+    stages = marts.lifecycle.to_pyarrow().to_pylist()
+    assert {r["customer_id"] for r in stages} == LIFECYCLE_AT[as_of]
+    value = set(marts.value.to_pyarrow().column("customer_id").to_pylist())
+    assert value == (AT_EARLY if as_of == EARLY else AT_LATE)
+
+
+@pytest.mark.parametrize(("as_of", "growth"), [(EARLY, 0), (LATE, 1)])
+def test_r_tier_hist_growth_kpi_denominator_of_the_date(tables, as_of, growth):
+    """used_car's car (delivered 2021-01-01) is 3 years old at both dates: growth stage, but
+    its owner only counts from 2024-05-15."""
+    c, o, v, i = _args(tables)
+    row = (
+        growth_value_added_penetration(
+            o,
+            v,
+            month_end=as_of,
+            lifecycle=DEFAULT_CONFIG.lifecycle,
+            window_days=365,
+            customers=customers_as_of(c, o, v, i, as_of=as_of),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    assert row["growth_customers"] == growth

@@ -40,11 +40,16 @@ def _stage_of(months: ir.IntegerValue, config: LifecycleConfig) -> ir.StringValu
 
 
 def customer_lifecycle(
-    vehicles: ir.Table, *, as_of: dt.date | str, config: LifecycleConfig
+    vehicles: ir.Table,
+    *,
+    as_of: dt.date | str,
+    config: LifecycleConfig,
+    customers: ir.Table | None = None,
 ) -> ir.Table:
     """Each customer's lifecycle stage from their newest vehicle (R-LIFE).
 
-    Grain: one row per customer with a vehicle delivered on or before ``as_of``.
+    Grain: one row per customer with a vehicle delivered on or before ``as_of`` (of
+    ``customers`` when given).
 
     The newest vehicle (latest ``delivery_date``, VIN as the tiebreaker) gives the stage.
     Vehicles marked sold or scrapped (R-VEHICLE-SOLD) are no longer the customer's car, so a
@@ -60,6 +65,11 @@ def customer_lifecycle(
         The as-of date.
     config
         Stage starts in years (``stage_min_years``).
+    customers
+        Only these customers' vehicles (``customer_id``): the customers that exist on
+        ``as_of`` (``population.customers_as_of``), so a past date does not count the owner
+        of a second-hand car delivered years before they became a customer. None: every
+        vehicle's owner.
 
     Returns
     -------
@@ -68,6 +78,9 @@ def customer_lifecycle(
         stage, has_active_vehicle.
     """
     as_of_lit = as_date(as_of)
+    if customers is not None:
+        ids = customers.select(p_customer_id=customers.customer_id)
+        vehicles = vehicles.semi_join(ids, vehicles.customer_id == ids.p_customer_id)
     delivered = vehicles.filter(
         vehicles.delivery_date <= as_of_lit, vehicles.customer_id.notnull()
     ).mutate(is_active=~vehicles.status.coalesce("active").isin(GONE_STATUSES))

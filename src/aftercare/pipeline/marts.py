@@ -18,6 +18,7 @@ from aftercare.config import Config
 from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals, likely_churn_reason
 from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.lifecycle import customer_lifecycle
+from aftercare.pipeline.population import customers_as_of
 from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.pipeline.value import customer_value
@@ -45,6 +46,16 @@ class Marts:
 
 def _lazy(table: ir.Table) -> ir.Table:
     return table
+
+
+def population_as_of(tables: CanonicalTables, *, as_of: dt.date) -> ir.Table:
+    """The customers that exist on ``as_of`` (``population.customers_as_of``, R-TIER-HIST).
+
+    Grain: one row per customer (every column of ``customers``).
+    """
+    return customers_as_of(
+        tables.customers, tables.service_orders, tables.vehicles, tables.interactions, as_of=as_of
+    )
 
 
 def signals_as_of(tables: CanonicalTables, *, as_of: dt.date, config: Config) -> ir.Table:
@@ -78,10 +89,10 @@ def risk_inputs(
         vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
     )
     signals = keep(signals_as_of(tables, as_of=as_of, config=config))
+    # The customers of that date: a past date's risk never lists one created later.
+    population = population_as_of(tables, as_of=as_of)
     risk = keep(
-        churn_risk(
-            orders, tables.customers, reminders, signals, as_of=as_of, config=config.retention
-        )
+        churn_risk(orders, population, reminders, signals, as_of=as_of, config=config.retention)
     )
     return reminders, signals, risk
 
@@ -138,7 +149,12 @@ def wire_marts(
         orders=orders,
         scores=scores,
         value=keep(value),
-        lifecycle=customer_lifecycle(tables.vehicles, as_of=as_of, config=config.lifecycle),
+        lifecycle=customer_lifecycle(
+            tables.vehicles,
+            as_of=as_of,
+            config=config.lifecycle,
+            customers=population_as_of(tables, as_of=as_of),
+        ),
         reminders=reminders,
         vehicle_flags=flags,
         signals=signals,

@@ -151,6 +151,7 @@ def growth_value_added_penetration(
     month_end: dt.date,
     lifecycle: LifecycleConfig,
     window_days: int,
+    customers: ir.Table | None = None,
 ) -> ir.Table:
     """Growth-stage customers who bought value-added services in the trailing window.
 
@@ -168,6 +169,9 @@ def growth_value_added_penetration(
         Stage starts.
     window_days
         Trailing window for the value-added purchase (``scoring.window_days``).
+    customers
+        The customers that exist at ``month_end`` (``population.customers_as_of``); None:
+        every vehicle's owner (see ``lifecycle.customer_lifecycle``).
 
     Returns
     -------
@@ -175,7 +179,7 @@ def growth_value_added_penetration(
         growth_customers, value_added_buyers, penetration (fraction; NULL if none in growth).
     """
     end = as_date(month_end)
-    stages = customer_lifecycle(vehicles, as_of=month_end, config=lifecycle)
+    stages = customer_lifecycle(vehicles, as_of=month_end, config=lifecycle, customers=customers)
     growth = stages.filter(stages.stage == GROWTH_STAGE).select("customer_id")
     # Not staging.visits: a purchase of one category, not any visit (refunds still excluded).
     bought = orders.filter(

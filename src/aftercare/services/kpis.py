@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 
 from aftercare.config import Config
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
+from aftercare.pipeline.marts import population_as_of
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.staging import as_date, resolved_orders
 from aftercare.playbook.holdout import rule_lift
@@ -140,6 +141,7 @@ def month_kpis(
         growth_value_added_penetration(
             orders, t.vehicles, month_end=end, lifecycle=config.lifecycle,
             window_days=config.scoring.window_days,
+            customers=population_as_of(t, as_of=end),
         )
     )  # fmt: skip
     winback = _one(
@@ -191,9 +193,14 @@ def month_kpis(
 def lifecycle_change(store: Store, month_end: dt.date, config: Config) -> list[StageCount]:
     """Customers per stage at the month's end and the previous month's end (R-LIFE)."""
     previous_end = month_end.replace(day=1) - dt.timedelta(days=1)
-    vehicles = store.table("vehicles")
-    now = customer_lifecycle(vehicles, as_of=month_end, config=config.lifecycle)
-    before = customer_lifecycle(vehicles, as_of=previous_end, config=config.lifecycle)
+    t = canonical_tables(store)
+    # Each month end counts the customers of that date (R-TIER-HIST's as-of population).
+    now, before = (
+        customer_lifecycle(
+            t.vehicles, as_of=day, config=config.lifecycle, customers=population_as_of(t, as_of=day)
+        )
+        for day in (month_end, previous_end)
+    )
     rows = stage_distribution(now, before, config=config.lifecycle).to_pyarrow().to_pylist()
     found = {r["stage"]: r for r in rows}
     starts = config.lifecycle.stage_min_years

@@ -19,7 +19,7 @@ from aftercare.config import TIER_ORDER, Config
 from aftercare.errors import AftercareError
 from aftercare.pipeline.history import migration_matrix
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
-from aftercare.pipeline.marts import Marts
+from aftercare.pipeline.marts import Marts, population_as_of
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.staging import as_date
 from aftercare.pipeline.value import pareto_curve, pareto_summary, profit_by_tier
@@ -228,7 +228,12 @@ def build_report(
         lifecycle = _rows(
             stage_distribution(
                 marts.lifecycle,
-                customer_lifecycle(tables.vehicles, as_of=period_start, config=life_cfg),
+                customer_lifecycle(
+                    tables.vehicles,
+                    as_of=period_start,
+                    config=life_cfg,
+                    customers=population_as_of(tables, as_of=period_start),
+                ),
                 config=life_cfg,
             ).order_by("stage_order")
         )
