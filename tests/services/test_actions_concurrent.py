@@ -9,6 +9,7 @@ runs claimed every action, the move and the assignments were stored twice).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 
@@ -133,3 +134,23 @@ def test_concurrent_runs_store_and_count_each_action_once(planned_week):
         assert _distinct(store, "dedicated_advisors", "customer_id") == len(PLATINUM)
         quote = store.table("actions").filter(lambda t: t.trigger_key == "QB")
         assert quote.due_date.to_pyarrow().to_pylist() == [D("2024-06-17")]  # moved once
+
+
+def test_tiers_scored_while_the_plan_compiled_are_the_ones_used(planned_week, monkeypatch):
+    """The plan compiles before the lock; a score run that got the store first is not missed:
+    the run sees the newer snapshot under the lock and plans again from it."""
+    import aftercare.services.actions as service
+
+    real_lock = service.store_lock
+
+    @contextlib.contextmanager
+    def score_first(store):
+        with open_store(planned_week) as other:
+            score_snapshot(other, TUESDAY, DEFAULT_CONFIG)  # stored while this run compiled
+        with real_lock(store):
+            yield
+
+    monkeypatch.setattr(service, "store_lock", score_first)
+    with open_store(planned_week) as store:
+        run = generate_actions(store, TUESDAY, DEFAULT_CONFIG, through=SUNDAY)
+    assert run.scores_as_of == TUESDAY
