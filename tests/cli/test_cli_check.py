@@ -10,9 +10,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from aftercare.cli import app
+from aftercare.services.check import LAKE_NEEDS_NO_REPAIR
 from aftercare.store import open_store
 
 runner = CliRunner()
@@ -36,13 +38,19 @@ def _execute(db: str, sql: str) -> None:
                 cur.execute(sql)
 
 
+@pytest.mark.lake
 def test_r_in_3_check_of_a_sound_store_is_one_ok_line(tmp_path, store_url):
+    """On DuckDB, PostgreSQL and a Spark lake; --repair finds nothing (a lake cannot tear)."""
     _import_customers(tmp_path, store_url)
     result = runner.invoke(app, ["check", "--db", store_url])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ok: "), result.output
     assert "keys unique, every load committed, counts match load_log" in lines[0]
+    repaired = runner.invoke(app, ["check", "--repair", "--db", store_url])
+    assert repaired.exit_code == 0, repaired.output
+    expected = [LAKE_NEEDS_NO_REPAIR, lines[0]] if store_url.startswith("spark") else lines
+    assert repaired.output.strip().splitlines() == expected
 
 
 def test_r_in_3_check_lists_what_is_wrong_and_exits_1(tmp_path, store_url):

@@ -26,6 +26,11 @@ from aftercare.store.repair import repair_torn_writes
 
 __all__ = ["CheckReport", "Finding", "check_store"]
 
+#: What ``--repair`` says on a Spark lake, whose writes cannot tear.
+LAKE_NEEDS_NO_REPAIR = (
+    "nothing to repair on a Spark lake: each write switches its manifest at once, none is torn"
+)
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -64,8 +69,8 @@ def check_store(store: Store, *, repair: bool = False) -> CheckReport:
     Parameters
     ----------
     store
-        An open store (DuckDB, PostgreSQL or a Spark lake; repair needs DuckDB or
-        PostgreSQL: a lake's manifest switch leaves no torn write).
+        An open store: DuckDB, PostgreSQL or a Spark lake (whose manifest switch leaves no
+        torn write, so it has nothing to repair).
     repair
         Remove the rows of loads that never committed and snapshot dates holding a customer
         twice (recorded in ``store_repairs``) before checking.
@@ -74,15 +79,11 @@ def check_store(store: Store, *, repair: bool = False) -> CheckReport:
     -------
     CheckReport
         Every problem found (none: the store is sound).
-
-    Raises
-    ------
-    NotBuiltError
-        ``repair`` on a Spark lake.
     """
     repaired = None
-    if repair:
-        store.require_transactions("check --repair")
+    if repair and not store.has_transactions:
+        repaired = LAKE_NEEDS_NO_REPAIR
+    elif repair:
         done = repair_torn_writes(store.con, reason="aftercare check --repair")
         repaired = done.summary() if done else None
     findings = [
