@@ -18,6 +18,14 @@ from aftercare.store.load import quote
 #: SQLSTATE of a unique violation (an index cannot be built over duplicate keys).
 UNIQUE_VIOLATION = "23505"
 
+#: Free-text key columns of the logs (a reject's reason, a warning's message may quote a
+#: whole cell): indexed by their md5, as a B-tree entry holds at most ~2.7 kB.
+HASHED_KEY_COLUMNS = frozenset({"reason", "message"})
+
+
+def _indexed(column: str) -> str:
+    return f"md5({quote(column)})" if column in HASHED_KEY_COLUMNS else quote(column)
+
 
 def key_index_name(table: str) -> str:
     """The name of ``table``'s unique key index."""
@@ -50,7 +58,7 @@ def ensure_unique_keys(con: ibis.BaseBackend) -> list[str]:
         name = key_index_name(table.name)
         if not table.key or name in existing:
             continue
-        columns = ", ".join(quote(c) for c in table.key)
+        columns = ", ".join(_indexed(c) for c in table.key)
         try:
             with native.transaction(), native.cursor() as cur:
                 cur.execute(
