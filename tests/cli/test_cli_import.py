@@ -288,3 +288,27 @@ def test_kill_9_during_reimport_keeps_rows_rejects_and_warnings(db, orders_csv, 
     _import_killed_mid_load(orders_csv, db)
     assert _orders(db) == before
     assert _system_rows(db) == system
+
+
+def test_damaged_csv_rejects_only_the_damaged_rows(db, tmp_path):
+    """Issue 9 item 7 end to end: a 3 MB cell, a quote never closed and GBK lines in a UTF-8
+    export each reject their own row (reported with its row), the other rows load (exit 3)."""
+    rows = [",".join(HEADER)]
+    rows += [f"RO{i},,C{i},2024-03-05,,保养,自费,100" for i in range(1, 6)]  # rows 2-6
+    rows[2] = "RO2,,C2,2024-03-05,,保养,自费," + "9" * (3 << 20)  # row 3: a 3 MB amount
+    rows[4] = 'RO4,,C4,2024-03-05,,"保养,自费,100'  # row 5: its quote never closes
+    utf8 = ("\n".join(rows) + "\n").encode("utf-8")
+    gbk = "RO7,,C7,2024-03-05,,保养,自费,100\n".encode("gbk")  # row 7: not UTF-8
+    tail = "RO8,,C8,2024-03-05,,保养,自费,100\n".encode()  # row 8
+    path = tmp_path / "工单导出.csv"
+    path.write_bytes(utf8 + gbk + tail)
+    result = runner.invoke(app, ["import", "service_orders", str(path), "--db", db])
+    assert result.exit_code == 3, result.output
+    assert "7 rows read, 4 stored (0 replaced)" in result.output, result.output
+    for line in (
+        "工单导出.csv:3: (whole row): a cell of 1 MB or more",
+        "工单导出.csv:5: (whole row): unterminated quote",
+        "工单导出.csv:7: (whole row): not valid utf-8 text",
+    ):
+        assert line in result.output, result.output
+    assert sorted(_orders(db)) == ["RO1", "RO3", "RO5", "RO8"]

@@ -16,10 +16,12 @@ import csv
 import io
 import os
 import re
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,6 +30,16 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from aftercare.errors import InputFileError
+from aftercare.ingest.csv_damage import (
+    MARK,
+    MAX_FIELD_BYTES,
+    decode_marking,
+    marked_rows,
+    oversized_rows,
+    physical_lines,
+    row_text,
+    split_unterminated,
+)
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -269,16 +281,33 @@ def _drop_blank_columns(headers: tuple[str, ...], raw: list[str | None], data: p
 
 
 class _NotUtf8(InputFileError):
-    """The bytes handed to the CSV parser are not UTF-8 after all."""
+    """The bytes are not text of the encoding tried (UTF-8 for the CSV parser)."""
+
+
+#: Why a row is set aside (R-IN-1), for the damage of :mod:`aftercare.ingest.csv_damage`.
+UNTERMINATED = "unterminated quote: the quoted value opened on this row never closes"
+OVERSIZED = f"a cell of {MAX_FIELD_BYTES // (1 << 20)} MB or more (not a DMS value)"
 
 
 def _detect_encoding(raw: bytes) -> str:
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    sample = raw[:_SAMPLE_BYTES]
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(raw[:_SAMPLE_BYTES], final=False)
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
-        return "gb18030"
+        # Some line is not UTF-8: GBK, or a UTF-8 file with damaged lines. Text lines vote
+        # (GBK text almost never forms valid UTF-8 beyond a character or two).
+        utf8 = other = 0
+        for line in sample.split(b"\n")[:-1] or [sample]:
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+                utf8 += 1
+            except UnicodeDecodeError:
+                other += 1
+        return "utf-8" if utf8 > other else "gb18030"
     return "utf-8"
 
 
@@ -290,7 +319,7 @@ def _to_utf8(path: Path, raw: bytes, encoding: str) -> bytes:
         # chunked transcoding (ReadOptions.encoding) on a 150 MB GBK file.
         return raw.decode(encoding).encode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputFileError(
+        raise _NotUtf8(
             f"{path}: not valid {encoding} text at byte {exc.start}; pass the right encoding"
         ) from None
     except LookupError:
@@ -340,27 +369,36 @@ def _read_csv(path: Path, encoding: str | None) -> SourceTable:
     try:
         return _parse_csv(path, _to_utf8(path, raw, used), used)
     except _NotUtf8:
-        if encoding is not None:
-            raise
-    # The sample was UTF-8 but a later byte is not: the file is GB18030 after all.
-    return _parse_csv(path, _to_utf8(path, raw, "gb18030"), "gb18030")
+        pass
+    if encoding is None and raw[:_SAMPLE_BYTES].isascii():
+        # No UTF-8 text in the sample and a later byte is not UTF-8: GB18030 all along?
+        try:
+            return _parse_csv(path, _to_utf8(path, raw, "gb18030"), "gb18030")
+        except InputFileError:
+            pass
+        used = min(("utf-8", "gb18030"), key=lambda name: decode_marking(raw, name)[1])
+    # Some lines are not text of the file's encoding: they are set aside, the rest loads.
+    utf8, _ = decode_marking(raw, used)
+    return _parse_csv(path, utf8, used, marked=True)
 
 
-def _parse_csv(path: Path, utf8: bytes, encoding: str) -> SourceTable:
-    header, delimiter = _header_record(path, utf8)
-    utf8, header = _pad_header(utf8, header, delimiter)
-    names = [f"c{i}" for i in range(len(header))]
+def _arrow_csv(
+    path: Path, utf8: bytes, names: list[str], delimiter: str
+) -> tuple[pa.Table, list[tuple[int | None, int, str]], bool]:
+    """Arrow's parse of ``utf8``: every record as text, the records of the wrong width, and
+    whether one block had to hold the whole file (a record larger than a block)."""
     invalid: list[tuple[int | None, int, str]] = []
 
     def set_aside(row: pa_csv.InvalidRow) -> str:
         invalid.append((row.number, row.actual_columns, row.text))
         return "skip"
 
-    def parse(use_threads: bool) -> pa.Table:
+    def parse(use_threads: bool, block_size: int | None = None) -> pa.Table:
         invalid.clear()
+        options = {"block_size": block_size} if block_size else {}
         return pa_csv.read_csv(
             pa.BufferReader(utf8),
-            read_options=pa_csv.ReadOptions(column_names=names, use_threads=use_threads),
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=use_threads, **options),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter,
                 ignore_empty_lines=False,
@@ -375,33 +413,118 @@ def _parse_csv(path: Path, utf8: bytes, encoding: str) -> SourceTable:
             ),
         )
 
+    whole = False
+    failed: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:
+        # A set-aside record whose text is not UTF-8 fails before the handler runs; Arrow then
+        # stops with a parse error, and the file is read again as damaged text (below).
+        if unraisable.object is set_aside:
+            failed.append(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = quiet
     try:
-        table = parse(use_threads=True)
-        if invalid:  # record numbers of set-aside rows are only known single-threaded
+        try:
+            table = parse(use_threads=True)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc):
+                raise
+            # A record larger than a block (a huge cell): one block for the whole file; the
+            # rows holding such a cell are set aside afterwards (csv_damage.oversized_rows).
+            whole = True
+            table = parse(use_threads=False, block_size=min(len(utf8) + 1, 2**31 - 1))
+        if invalid and not whole:  # record numbers of set-aside rows are only known single-threaded
             table = parse(use_threads=False)
     except pa.ArrowInvalid as exc:
         message = str(exc).splitlines()[0]
-        if "invalid UTF8" in message:
-            raise _NotUtf8(f"{path}: not valid {encoding} text; pass the right encoding") from None
+        if "invalid UTF8" in message or failed:
+            raise _NotUtf8(f"{path}: not valid UTF-8 text; pass the right encoding") from None
         raise InputFileError(f"{path}: cannot parse as CSV ({message})") from None
+    finally:
+        sys.unraisablehook = previous
+    return table, invalid, whole
+
+
+def _parse_csv(path: Path, utf8: bytes, encoding: str, *, marked: bool = False) -> SourceTable:
+    """Parse UTF-8 CSV bytes; damaged rows are set aside as :class:`BadRow`, never the file.
+
+    ``marked``: the bytes went through :func:`~.csv_damage.decode_marking`, so rows holding
+    its mark are set aside as not being text of ``encoding``.
+    """
+    header, delimiter = _header_record(path, utf8)
+    utf8, header = _pad_header(utf8, header, delimiter)
+    names = [f"c{i}" for i in range(len(header))]
+    table, invalid, whole = _arrow_csv(path, utf8, names, delimiter)
+    # Record number in the parsed buffer -> in the file (lines set aside before parsing).
+    renumber: np.ndarray | None = None
+    unterminated: list[BadRow] = []
+    if _may_hide_an_open_quote(utf8, table.num_rows + len(invalid), invalid):
+        cleaned, lines, total = split_unterminated(utf8, delimiter, len(names))
+        if lines:
+            table, invalid, whole = _arrow_csv(path, cleaned, names, delimiter)
+            renumber = np.setdiff1d(np.arange(1, total + 1), [n for n, _ in lines])
+            unterminated = [BadRow(n, UNTERMINATED, text) for n, text in lines]
     if table.num_rows == 0:
         raise InputFileError(f"{path}: empty file")
     raw_headers = table.slice(0, 1).to_pylist()[0]
     header_texts = [raw_headers[n] for n in names]
+    if marked and any(MARK in (h or "") for h in header_texts):
+        raise InputFileError(f"{path}: the header is not valid {encoding} text; pass --encoding")
     data = table.slice(1)
     headers = _check_headers(path, header_texts)
     data = data.rename_columns(list(headers))
     headers, data = _drop_blank_columns(headers, header_texts, data)
-    bad = tuple(
-        BadRow(int(number or 0), f"expected {len(names)} fields, found {found}", text)
-        for number, found, text in invalid
+    records = table.num_rows + len(invalid)
+    bad_numbers = np.array([number or 0 for number, _, _ in invalid], dtype=np.int64)
+    numbers = np.setdiff1d(np.arange(2, records + 1, dtype=np.int64), bad_numbers)
+    if renumber is not None:
+        numbers, bad_numbers = renumber[numbers - 1], renumber[bad_numbers - 1]
+    bad = [
+        BadRow(int(row), f"expected {len(names)} fields, found {found}", text)
+        for row, (_, found, text) in zip(bad_numbers, invalid, strict=True)
+    ] + unterminated
+    checks = (
+        (marked, marked_rows, f"not valid {encoding} text (another encoding?)"),
+        (whole or len(utf8) >= MAX_FIELD_BYTES, oversized_rows, OVERSIZED),
     )
-    row_numbers = None
-    if bad:
-        total = data.num_rows + len(bad)
-        every = np.arange(2, total + 2, dtype=np.int64)
-        row_numbers = pa.array(np.setdiff1d(every, [b.row for b in bad]))
-    return SourceTable(path, headers, data, 2, encoding, row_numbers, bad)
+    for wanted, rows_of, reason in checks:
+        mask = rows_of(data) if wanted else None
+        if mask is None:
+            continue
+        aside = data.filter(mask)
+        bad += [
+            BadRow(int(row), reason, row_text(cells, delimiter))
+            for row, cells in zip(numbers[_np_bool(mask)], aside.to_pylist(), strict=True)
+        ]
+        numbers = numbers[~_np_bool(mask)]
+        data = data.filter(pc.invert(mask))
+    if marked and len(bad) * 2 > len(bad) + data.num_rows:
+        first = min(b.row for b in bad)
+        raise InputFileError(
+            f"{path}: most rows are not valid {encoding} text (first at row {first}); "
+            "pass the right --encoding"
+        )
+    bad.sort(key=lambda b: b.row)
+    row_numbers = None if not bad else pa.array(numbers)
+    return SourceTable(path, headers, data, 2, encoding, row_numbers, tuple(bad))
+
+
+def _np_bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _may_hide_an_open_quote(utf8: bytes, records: int, invalid: list) -> bool:
+    """True when some record spans lines (more lines than records) or a set-aside record
+    does: only then can a quote that never closes have swallowed rows."""
+    if b'"' not in utf8:
+        return False
+    if any("\n" in text or "\r" in text for _, _, text in invalid):
+        return True
+    lines = physical_lines(utf8)
+    return lines is None or lines != records
 
 
 # --- Excel ----------------------------------------------------------------------------------
