@@ -2,7 +2,8 @@
 
 The only module of the playbook that touches the store: it builds the rules' lazy inputs,
 runs the engine's plan once, schedules the new actions (holdout, advisor, weekly cap) and
-stores them, the dedicated-advisor assignments and the stops in one transaction.
+stores them, the dedicated-advisor assignments and the stops in one transaction, holding the
+store's run lock (:mod:`aftercare.store.locks`) from its first read of the store's rows.
 
 Scores: the latest stored ``customer_scores`` snapshot on or before the as-of date (its tier
 moves fire A-TIER-UP/DOWN); without any, scores are computed for the as-of date on the fly
@@ -135,6 +136,7 @@ class _Plan:
 
 
 def _compile_plan(store: Store, as_of: dt.date, config: Config, through: dt.date) -> _Plan:
+    """Wire the rules over the store's tables and compile the plan (reads only the dates)."""
     ctx, value, scores_as_of = rule_context(store, as_of, config, through=through)
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     return _Plan(ctx, compile_query(store, plan) if plan is not None else None, scores_as_of)
