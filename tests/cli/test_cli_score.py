@@ -6,11 +6,14 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import ibis
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from aftercare.cli import app
 from aftercare.store import open_store
+from aftercare.store.snapshots import replace_snapshot
 
 runner = CliRunner()
 
@@ -180,3 +183,86 @@ def test_export_customer_scores_columns_and_values(db, tmp_path):
     c2 = rows["C2"]
     assert (c2["recency_days"], c2["total_score"], c2["tier"]) == ("", "3", "lapsed")
     assert (c2["previous_tier"], c2["move"]) == ("lapsed", "same")
+
+
+# R-TIER-HIST: a customer enters a snapshot only from the date they exist (issue 9 item 9).
+# C1 record from 2020; C2 undated, no event (there from the start); C3 created 2024-10-15
+# (its car delivered that day, a visit 2024-11-01); C4 undated, first order 2024-08-01.
+DATED_CUSTOMERS = [
+    ["客户编号", "客户姓名", "建档日期"],
+    ["C1", "王伟", "2020-01-01"],
+    ["C2", "李娜", ""],
+    ["C3", "张敏", "2024-10-15"],
+    ["C4", "刘洋", ""],
+]
+DATED_VEHICLES = [
+    *VEHICLES,
+    ["LSVAA4182E2000003", "C3", "2024-10-15", ""],
+]
+DATED_ORDERS = [
+    *ORDERS,
+    ["RO7", "LSVAA4182E2000003", "2024-11-01", "自费", "900"],
+    ["RO8", "", "2024-08-01", "自费", "300"],
+]
+
+
+@pytest.fixture
+def dated_db(tmp_path: Path, store_url: str) -> str:
+    orders = [[*row, "客户编号"] for row in DATED_ORDERS[:1]] + [
+        [*row, "C4" if row[0] == "RO8" else ""] for row in DATED_ORDERS[1:]
+    ]
+    for table, rows in (
+        ("customers", DATED_CUSTOMERS),
+        ("vehicles", DATED_VEHICLES),
+        ("service_orders", orders),
+    ):
+        path = _write(tmp_path / f"{table}.csv", rows)
+        result = runner.invoke(app, ["import", table, str(path), "--db", store_url])
+        assert result.exit_code == 0, result.output
+    return store_url
+
+
+def test_r_tier_hist_snapshot_holds_customers_from_their_date(dated_db):
+    result = runner.invoke(
+        app, ["score", "--quarterly", "2024-06-01", "2024-12-31", "--db", dated_db]
+    )
+    assert result.exit_code == 0, result.output
+    assert "scored 2 customers as of 2024-06-30" in result.output  # C1, C2
+    assert "scored 3 customers as of 2024-09-30; 1 new customers" in result.output  # + C4
+    assert "scored 4 customers as of 2024-12-31; 1 new customers" in result.output  # + C3
+    assert set(_snapshot_rows(dated_db, "2024-06-30")) == {"C1", "C2"}
+    c3 = _snapshot_rows(dated_db, "2024-12-31")["C3"]
+    # C3 at 2024-12-31: one 900 visit 60 days before → R4, F1 → 2, M1, L0 → 7 regular, new.
+    assert (c3["total_score"], c3["tier"], c3["previous_tier"], c3["move"]) == (
+        7,
+        "regular",
+        None,
+        "new",
+    )
+    moved = runner.invoke(app, ["migration", "2024-09-30", "2024-12-31", "--db", dated_db])
+    assert moved.exit_code == 0, moved.output
+    assert "1 new customers (the (new) row: not in 2024-09-30)" in moved.output
+    new_row = next(line for line in moved.output.splitlines() if "(new)" in line and "│" in line)
+    assert [c.strip() for c in new_row.split("│")[2:8]] == ["0", "0", "0", "1", "0", "0"]
+    assert "created after that date" not in moved.output
+
+
+def test_r_tier_hist_migration_names_a_snapshot_scored_before_the_rule(dated_db):
+    """A snapshot stored by an older Aftercare (every customer, C4 too) is named, once."""
+    for day in ("2024-06-30", "2024-09-30"):
+        assert runner.invoke(app, ["score", "--as-of", day, "--db", dated_db]).exit_code == 0
+    with open_store(dated_db) as store:
+        scores = store.table("customer_scores")
+        old = scores.filter(scores.as_of_date == dt.date(2024, 6, 30)).to_pyarrow()
+        c4 = scores.filter(scores.customer_id == "C4").to_pyarrow()  # C4 came 2024-08-01
+        at = c4.schema.get_field_index("as_of_date")
+        c4 = c4.set_column(at, "as_of_date", old.column("as_of_date").slice(0, 1))
+        rows = ibis.memtable(pa.concat_tables([old, c4]))
+        replace_snapshot(store, "customer_scores", dt.date(2024, 6, 30), rows)
+    moved = runner.invoke(app, ["migration", "2024-06-30", "2024-09-30", "--db", dated_db])
+    assert moved.exit_code == 0, moved.output
+    assert (
+        "the 2024-06-30 snapshot holds 1 customers created after that date (scored by an older "
+        "Aftercare): run `aftercare score --as-of 2024-06-30` again"
+    ) in " ".join(moved.output.split())
+    assert "2024-09-30 snapshot holds" not in moved.output

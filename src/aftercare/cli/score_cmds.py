@@ -48,9 +48,10 @@ def print_tier_mix(mix: TierMix) -> None:
 
 def _print_run(run: ScoreRun) -> None:
     since = f" since {run.previous_as_of}" if run.previous_as_of else ""
+    new = f"{run.new_customers} new customers, " if run.previous_as_of else ""
     console.print(
         f"scored {run.customers} customers as of {run.as_of}; "
-        f"{run.downgrade_alerts} platinum/gold downgrade alerts{since}",
+        f"{new}{run.downgrade_alerts} platinum/gold downgrade alerts{since}",
         highlight=False,
     )
 
@@ -110,6 +111,13 @@ def migration_cmd(
     for source in [*TIER_ORDER, None]:
         grid.add_row(source or "(new)", *[str(cells.get((source, t), 0)) for t in targets])
     console.print(grid)
+    for day, count in sorted(moved.not_yet.items()):
+        console.print(
+            f"[yellow]the {day} snapshot holds {count} customers created after that date "
+            f"(scored by an older Aftercare): run `aftercare score --as-of {day}` again[/]",
+            highlight=False,
+        )
+    console.print(f"{moved.new_customers} new customers (the (new) row: not in {moved.from_date})")
     console.print(f"{len(moved.alerts)} downgrade alerts (platinum/gold moving down)")
     for a in moved.alerts:
         console.print(

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.types as ir
 
 from aftercare.config import TIER_ORDER, Config
 from aftercare.errors import AftercareError
-from aftercare.pipeline.history import migration_matrix, tier_moves, with_previous_tier
+from aftercare.pipeline.history import (
+    MOVE_NEW,
+    migration_matrix,
+    tier_moves,
+    with_previous_tier,
+)
+from aftercare.pipeline.marts import population_as_of
 from aftercare.pipeline.scoring import score_customers
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
@@ -49,6 +55,8 @@ class ScoreRun:
     downgrade_alerts: int
     #: The later snapshot whose previous tier and move were recomputed (back-fill), if any.
     refreshed_as_of: dt.date | None = None
+    #: Customers in this snapshot and not in the previous one (move ``new``; 0 without one).
+    new_customers: int = 0
 
 
 def previous_snapshot_date(store: Store, as_of: dt.date) -> dt.date | None:
@@ -112,10 +120,14 @@ def _score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
     )
     rows = with_previous_tier(current, previous)
     stored = replace_snapshot(store, SCORES_TABLE, as_of, rows)
-    alerts = 0
+    alerts = new = 0
     if previous_as_of:
         moves = tier_moves(previous, snapshot(store, as_of), config=config)
-        alerts = int(moves.is_downgrade_alert.sum().to_pyarrow().as_py() or 0)
+        counts = moves.aggregate(
+            alerts=moves.is_downgrade_alert.sum(), new=moves.count(where=moves.move == MOVE_NEW)
+        )
+        row = counts.to_pyarrow().to_pylist()[0]
+        alerts, new = int(row["alerts"] or 0), int(row["new"] or 0)
     later = next_snapshot_date(store, as_of)
     if later:
         _refresh_previous_tier(store, later, as_of)
@@ -126,6 +138,7 @@ def _score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
         mix=tier_mix(store, as_of, config),
         downgrade_alerts=alerts,
         refreshed_as_of=later,
+        new_customers=new,
     )
 
 
@@ -170,19 +183,52 @@ def backfill_quarterly(
 
 @dataclass(frozen=True)
 class Migration:
-    """Tier moves between two snapshots."""
+    """Tier moves between two snapshots (R-TIER-HIST).
+
+    ``matrix`` rows have ``from_tier`` NULL for customers new in the later snapshot (the
+    "(new)" row) and ``to_tier`` NULL for those gone from it. ``not_yet`` counts, per
+    snapshot date, the customers it holds who did not exist on that date: a snapshot stored
+    before snapshots kept to their date, to be scored again.
+    """
 
     from_date: dt.date
     to_date: dt.date
     matrix: list[dict]
     alerts: list[dict]
+    not_yet: dict[dt.date, int] = field(default_factory=dict)
+
+    @property
+    def new_customers(self) -> int:
+        """Customers in the later snapshot only (the matrix's "(new)" row)."""
+        return sum(int(r["customers"]) for r in self.matrix if r["from_tier"] is None)
+
+
+def customers_not_yet(store: Store, as_of: dt.date) -> int:
+    """Customers in the ``as_of`` snapshot who did not exist on that date (R-TIER-HIST).
+
+    0 for every snapshot scored since snapshots keep to their date; more for one stored by an
+    older Aftercare, which held every customer of the store, those created later too.
+    """
+    scores = snapshot(store, as_of)
+    tables = canonical_tables(store)
+    existing = population_as_of(tables, as_of=as_of).select(e_customer_id="customer_id")
+    # Of the store's customers: one whose record is gone since (merged, deleted) is not "later".
+    known = tables.customers.select("customer_id")
+    later = known.anti_join(existing, known.customer_id == existing.e_customer_id)
+    early = scores.semi_join(later, scores.customer_id == later.customer_id)
+    return int(early.count().to_pyarrow().as_py() or 0)
 
 
 def migration(
     store: Store, from_date: dt.date, to_date: dt.date, config: Config, *, max_alerts: int = 50
 ) -> Migration:
-    """The tier migration matrix and the downgrade alerts between two snapshots."""
+    """The tier migration matrix and the downgrade alerts between two snapshots.
+
+    New customers (in ``to_date``'s snapshot, not in ``from_date``'s) fill the matrix's
+    "(new)" row; their move is ``new``, never a move from a tier they did not have.
+    """
     previous, current = snapshot(store, from_date), snapshot(store, to_date)
+    not_yet = {day: customers_not_yet(store, day) for day in (from_date, to_date)}
     matrix = migration_matrix(previous, current).to_pyarrow().to_pylist()
     moves = tier_moves(previous, current, config=config)
     alerts = (
@@ -193,4 +239,4 @@ def migration(
         .to_pyarrow()
         .to_pylist()
     )
-    return Migration(from_date, to_date, matrix, alerts)
+    return Migration(from_date, to_date, matrix, alerts, {d: n for d, n in not_yet.items() if n})
