@@ -5,10 +5,12 @@ of one as-of date (:func:`aftercare.pipeline.scoring.score_customers`, or any ta
 ``customer_id`` and ``tier``); filter a stored multi-date snapshot table to one date first.
 
 Moves: ``up`` / ``down`` / ``same`` by the tier order of :data:`aftercare.config.TIER_ORDER`
-(platinum highest); ``new`` for a customer absent from the previous snapshot; ``removed`` for
-one absent from the current snapshot (its customer record is gone: merged or deleted — the
-scorer itself gives every known customer a row). A ``down`` move from platinum or gold is a
-downgrade alert (A-TIER-DOWN); a ``removed`` customer is not an alert.
+(platinum highest); ``new`` for a customer absent from the previous snapshot (a snapshot holds
+the customers that exist on its date, :mod:`aftercare.pipeline.population`, so a customer
+created in between is ``new``, never a move from a tier they did not have); ``removed`` for one
+absent from the current snapshot (its customer record is gone: merged or deleted — the scorer
+gives every customer of the date a row). A ``down`` move from platinum or gold is a downgrade
+alert (A-TIER-DOWN); neither a ``new`` nor a ``removed`` customer is an alert.
 """
 
 from __future__ import annotations
