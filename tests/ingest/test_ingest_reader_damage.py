@@ -53,16 +53,17 @@ def test_huge_quoted_field_between_rows_that_keep_their_numbers(tmp_path):
     assert [row for row, _ in _rejected(result)] == [3]
 
 
-def test_unterminated_quote_rejects_its_row_and_swallows_none(tmp_path):
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_unterminated_quote_rejects_its_row_and_swallows_none(tmp_path, newline):
     path = tmp_path / "orders.csv"
-    path.write_text(
+    text = (
         HEADER
         + _row(1)
         + 'RO2,C2,2024-03-05,100,"没有结束的引号\n'  # row 3: the quote never closes
         + _row(3)
-        + _row(4),
-        encoding="utf-8",
+        + _row(4)
     )
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
     result = read_and_validate(path, "service_orders")
     assert _loaded(result) == [("RO1", 2), ("RO3", 4), ("RO4", 5)]
     assert _rejected(result) == [

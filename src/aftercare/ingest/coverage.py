@@ -45,8 +45,9 @@ def coverage_problem(
         return None
     used = ", ".join(f"{header} → {name}" for name, header in mapped.items()) or "none"
     unused = ", ".join(h for h in headers if h not in mapped.values())
+    verb = "maps" if len(mapped) == 1 else "map"
     return (
         f"{source_file} does not look like a {spec.name} file: {len(mapped)} of its "
-        f"{len(headers)} headers map to {spec.name} ({used}), {len(mapped)} of the table's "
+        f"{len(headers)} headers {verb} to {spec.name} ({used}), {len(mapped)} of the table's "
         f"{len(spec.columns)} columns; not used: {unused}"
     )

@@ -178,7 +178,13 @@ def split_unterminated(
         The buffer without those lines; the set-aside lines as (record number, header = 1,
         text); the number of records in the file once they are separate.
     """
-    stops = re.compile(b"[" + re.escape(delimiter.encode()) + b"\r\n]")
+    sep = re.escape(delimiter.encode())
+    stops = re.compile(b"[" + sep + rb"\r\n]")
+    # A well-formed record in one C-level match (most records): quoted values closed, no
+    # text after a closing quote; anything else goes through _read_record.
+    field = rb'(?:"(?:[^"]|"")*"|[^"' + sep + rb"\r\n]*)"
+    well_formed = re.compile(field + b"(?:" + sep + field + rb")*(?=\r\n|\n|\r|\Z)")
+    quoted = re.compile(b'"(?:[^"]|"")*"')
     kept: list[bytes] = []
     rejected: list[tuple[int, str]] = []
     start, number, n = 0, 0, len(buffer)
@@ -190,6 +196,16 @@ def split_unterminated(
             kept.append(buffer[start:end])
             start = end
             continue
+        match = well_formed.match(buffer, start)
+        if match is not None:
+            end = match.end()
+            if end <= line_end or (  # one line, or a note over several lines
+                quoted.sub(b"", match.group()).count(delimiter.encode()) + 1 == fields
+            ):
+                end += 2 if buffer[end : end + 2] == b"\r\n" else 1
+                kept.append(buffer[start:end])
+                start = end
+                continue
         record = _read_record(buffer, start, stops)
         if number > 1 and record.spans_lines and (record.malformed or record.fields != fields):
             text = buffer[start:line_end].decode("utf-8", errors="replace")
