@@ -245,6 +245,9 @@ def test_r_tier_hist_snapshot_holds_customers_from_their_date(dated_db):
     new_row = next(line for line in moved.output.splitlines() if "(new)" in line and "│" in line)
     assert [c.strip() for c in new_row.split("│")[2:8]] == ["0", "0", "0", "1", "0", "0"]
     assert "created after that date" not in moved.output
+    why = runner.invoke(app, ["explain", "C3", "--as-of", "2024-09-30", "--db", dated_db])
+    assert why.exit_code == 1
+    assert "C3 is not in the scores as of 2024-09-30: a customer from 2024-10-15" in why.output
 
 
 def test_r_tier_hist_migration_names_a_snapshot_scored_before_the_rule(dated_db):

@@ -13,6 +13,8 @@ from typing import Any
 from aftercare.config import Config
 from aftercare.errors import AftercareError
 from aftercare.pipeline.explain import explain_loyalty, explain_orders
+from aftercare.pipeline.inputs import CanonicalTables
+from aftercare.pipeline.population import customer_since
 from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import snapshot
 from aftercare.store.connect import Store
@@ -49,6 +51,18 @@ class ScoreExplanation:
     loyalty: list[Row]
 
 
+def _not_scored(tables: CanonicalTables, customer_id: str, as_of: dt.date) -> str:
+    """Why ``customer_id`` has no row in the ``as_of`` snapshot, in one line."""
+    customers = tables.customers.filter(tables.customers.customer_id == customer_id)
+    since = customer_since(
+        customers, tables.service_orders, tables.vehicles, tables.interactions
+    ).to_pyarrow()
+    if since.num_rows and (day := since.column("since_date")[0].as_py()) and day > as_of:
+        # R-TIER-HIST: a snapshot holds the customers of its date.
+        return f"customer {customer_id} is not in the scores as of {as_of}: a customer from {day}"
+    return f"customer {customer_id} is not in the scores as of {as_of}"
+
+
 def explain_customer(
     store: Store, customer_id: str, as_of: dt.date, config: Config
 ) -> ScoreExplanation:
@@ -79,7 +93,7 @@ def explain_customer(
     scores = snapshot(store, as_of)
     row = scores.filter(scores.customer_id == customer_id).to_pyarrow().to_pylist()
     if not row:
-        raise AftercareError(f"customer {customer_id} is not in the scores as of {as_of}")
+        raise AftercareError(_not_scored(tables, customer_id, as_of))
     orders = explain_orders(
         tables.service_orders, tables.vehicles, customer_id=customer_id, as_of=as_of, config=config
     )
