@@ -36,7 +36,8 @@ CUSTOMERS = [
     #    lapsed. Net 500 − (2 × 120 + 300 complaint + 200 silver) = −240 (loss-making). Decline.
     #    Unresolved complaint raises low → medium. Reminder by mileage (400 km/day): 2024-07-21.
     {"customer_id": "C3"},
-    # C4 at A: R 86 → 4, F 1 → 2, M 3000 → 3 = 9 silver; at P → 3 lapsed. Net 1500 − 320 =
+    # C4 at A: R 86 → 4, F 1 → 2, M 3000 → 3 = 9 silver; not yet a customer at P (no
+    #    created_at, first event 2024-04-05: R-TIER-HIST), so new at A. Net 1500 − 320 =
     #    1180. Stage new. First service due 2024-07-05 (week 1). New customer in the CRR period.
     {"customer_id": "C4"},
     # C5 at A: R 162 → 3, F 3 → 3, M 7500 → 4 = 10 silver; at P: R 71 → 4, F 4 → 4, M 10000

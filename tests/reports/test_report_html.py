@@ -96,9 +96,11 @@ def test_migration_section(zh):
     assert "2024-03-31 → 2024-06-30" in s
     # columns: platinum gold silver regular lapsed removed Σ
     assert row(s, "黄金") == ["1", "0", "1", "0", "0", "2"]
-    assert row(s, "流失") == ["0", "0", "2", "0", "1", "3"]
-    assert "新增" not in s and "移除" not in s  # nobody new or removed between the snapshots
-    assert "升级 3" in s and "降级 3" in s
+    assert row(s, "流失") == ["0", "0", "1", "0", "1", "2"]
+    # C4 is new since P (R-TIER-HIST; before issue 9 it was lapsed → silver, an upgrade).
+    assert row(s, "新增") == ["0", "0", "1", "0", "0", "1"]
+    assert "移除" not in s  # nobody removed between the snapshots
+    assert "升级 2" in s and "降级 3" in s
 
 
 def test_lifecycle_section(zh):
@@ -172,7 +174,7 @@ def test_write_html_utf8(report, tmp_path):
 
 def test_migration_shows_new_and_removed_customers_when_any(report):
     extra = [
-        *report.migration,
+        *[r for r in report.migration if r["from_tier"] is not None],
         {"from_tier": None, "to_tier": "silver", "customers": 4},
         {"from_tier": "gold", "to_tier": None, "customers": 1},
     ]

@@ -62,7 +62,8 @@ def test_section_sheets(book):
     assert tiers["白银"][:3] == [3, pytest.approx(3 / 7), 0.30]
     migration = cells(wb["等级迁移"])
     assert migration["黄金"] == [1, 0, 1, 0, 0, 0]
-    assert migration["流失"] == [0, 0, 2, 0, 1, 0]
+    assert migration["流失"] == [0, 0, 1, 0, 1, 0]
+    assert migration["新增"] == [0, 0, 1, 0, 0, 0]  # C4, new since P (R-TIER-HIST)
     life = cells(wb["生命周期"])
     assert life["成长期"] == [2, 1, pytest.approx(1 / 6), -1, pytest.approx(-0.5)]
     assert life["激活期"][4] is None
