@@ -70,7 +70,7 @@ def _orders(db: str) -> dict[str, dict]:
     return {r["order_id"]: r for r in rows}
 
 
-def test_gbk_export_with_bad_rows(db, orders_csv, tmp_path):
+def test_r_in_1_gbk_export_with_bad_rows_exits_3_and_keeps_them(db, orders_csv, tmp_path):
     """Exit 3, every bad row reported with row and reason, every good row stored."""
     rejects = tmp_path / "rejects.csv"
     result = runner.invoke(
@@ -108,7 +108,7 @@ def test_gbk_export_with_bad_rows(db, orders_csv, tmp_path):
         assert all(r["raw_record"] for r in quarantine)
 
 
-def test_reimport_changes_nothing(db, orders_csv):
+def test_r_in_2_reimport_changes_nothing(db, orders_csv):
     """R-IN-2: the same file again: nothing inserted or replaced, no duplicate rejects."""
     runner.invoke(app, ["import", "service_orders", str(orders_csv), "--db", db])
     before = _orders(db)
@@ -121,7 +121,7 @@ def test_reimport_changes_nothing(db, orders_csv):
         assert store.table("row_history").count().to_pyarrow().as_py() == 0
 
 
-def test_changed_row_is_replaced_and_recorded(db, tmp_path):
+def test_r_in_2_changed_row_is_replaced_and_recorded(db, tmp_path):
     first = _write_gbk(tmp_path / "a.csv", [HEADER, GOOD[0]])
     second = _write_gbk(tmp_path / "b.csv", [HEADER, [*GOOD[0][:-1], "1300"]])
     assert runner.invoke(app, ["import", "service_orders", str(first), "--db", db]).exit_code == 0
@@ -154,7 +154,7 @@ def test_unmatched_orders_kept_and_counted(db, orders_csv, tmp_path):
     assert [c.strip() for c in customers_line.split("│")][1:5] == ["customers", "2", "0", "0"]
 
 
-def test_missing_file_exit_1_one_line(db, tmp_path):
+def test_r_in_1_missing_file_exits_1_in_one_line(db, tmp_path):
     result = runner.invoke(
         app, ["import", "service_orders", str(tmp_path / "nope.csv"), "--db", db]
     )
@@ -195,12 +195,12 @@ def test_fixed_file_clears_its_quarantine(db, tmp_path):
     assert sorted(_orders(db)) == ["RO1", "RO7"]
 
 
-def test_unknown_table_is_usage_error(db, orders_csv):
+def test_r_in_1_unknown_table_is_usage_error_exit_2(db, orders_csv):
     result = runner.invoke(app, ["import", "orders", str(orders_csv), "--db", db])
     assert result.exit_code == 2
 
 
-def test_bad_mapping_exit_1_nothing_changed(db, orders_csv, tmp_path):
+def test_r_in_1_bad_mapping_exits_1_with_nothing_changed(db, orders_csv, tmp_path):
     mapping = tmp_path / "m.yaml"
     mapping.write_text("columns:\n  接车单号: not_a_field\n  车架号: nor_this\n", encoding="utf-8")
     result = runner.invoke(
@@ -261,7 +261,7 @@ def _system_rows(db: str) -> dict[str, int]:
         }
 
 
-def test_kill_9_during_first_import_leaves_an_empty_table(db, orders_csv):
+def test_r_in_3_kill_9_during_first_import_leaves_an_empty_table(db, orders_csv):
     """R-IN-3 through the CLI, on the first load's plain-insert path."""
     open_store(db).close()
     _import_killed_mid_load(orders_csv, db)
@@ -274,7 +274,7 @@ def test_kill_9_during_first_import_leaves_an_empty_table(db, orders_csv):
     }
 
 
-def test_kill_9_during_reimport_keeps_rows_rejects_and_warnings(db, orders_csv, tmp_path):
+def test_r_in_3_kill_9_during_reimport_keeps_rows_rejects_and_warnings(db, orders_csv, tmp_path):
     """R-IN-3: a changed export killed mid-merge leaves every table as the last good load."""
     assert runner.invoke(app, ["import", "service_orders", str(orders_csv), "--db", db]).exit_code
     before, system = _orders(db), _system_rows(db)

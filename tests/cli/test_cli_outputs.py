@@ -240,7 +240,7 @@ BAD_KINDS = ("missing folder", "file as folder", "a folder", "unwritable folder"
 
 @pytest.mark.parametrize("kind", BAD_KINDS)
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_bad_output_path_exits_1_in_one_line_with_nothing_changed(
+def test_r_in_1_bad_output_path_exits_1_in_one_line_with_nothing_changed(
     db, tmp_path, unwritable, command, kind
 ):
     args, name = COMMANDS[command]

@@ -151,7 +151,7 @@ def _manifest(lake: str) -> dict:
     return json.loads((Path(lake.removeprefix("spark://")) / "_aftercare.json").read_text())
 
 
-def test_reimport_changes_nothing(data):
+def test_r_in_2_reimport_changes_nothing(data):
     """R-IN-2: the same file again stores nothing new and leaves the table's files alone."""
     before = _manifest(data["lake"])["tables"]["service_orders"]["parts"]
     code, text = _run(
