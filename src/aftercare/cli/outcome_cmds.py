@@ -115,9 +115,12 @@ def print_outcome_import(result: OutcomeImport, max_shown: int = 20) -> None:
     console.print(
         f"[bold]action_outcomes[/] ← {result.source_file}: {result.rows_read} rows read, "
         f"{result.inserted} recorded, {result.already_recorded} already recorded, "
-        f"[{colour}]{len(result.rejects)} rejected[/], {result.opted_out} opted out",
+        f"[{colour}]{len(result.rejects)} rejected[/], {result.opted_out} opted out, "
+        f"{result.blank_rows} blank rows skipped",
         highlight=False,
     )
+    if result.sheets:
+        console.print(f"  sheets read: {', '.join(result.sheets)}", highlight=False)
     for r in result.rejects[:max_shown]:
         console.print(
             f"  {r.source_file}:{r.source_row}: {r.column_name or '(row)'}: {r.reason}",

@@ -5,9 +5,13 @@ in call order: priority, then expected value, R-ACT-RANK); :func:`write_call_she
 summary sheet and one sheet per advisor (the unassigned pool last). The phone is not masked:
 this is the advisor's working list. The result, call time and note columns are left empty
 for the advisor; their headers (回访结果, 回访时间, 备注, 任务编号) are the ones
-``aftercare import outcomes`` recognises, so a filled sheet can be loaded back. Names, notes
-and scripts come from the DMS: every text cell is a string, never a formula or a link
-(:func:`aftercare.reports.workbook.new_workbook`).
+``aftercare import outcomes`` recognises, so a filled workbook loads back as it is: every
+advisor sheet is read, the summary left out, rows not filled in skipped (R-ACT-OUTCOME). The
+result column offers the outcome words in a drop-down (the sheet's language first, then the
+other's; :func:`result_choices`), and each row keeps its action id.
+Names, notes and scripts come from the DMS: every text cell is a string, never a formula or
+a link (:func:`aftercare.reports.workbook.new_workbook`); the drop-down is a list of words,
+no formula either.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 from aftercare.reports.labels import DEFAULT_LANG, Labels, labels
 from aftercare.reports.workbook import new_workbook
-from aftercare.schema.playbook import PRIORITIES
+from aftercare.schema.playbook import OUTCOME_RESULTS, PRIORITIES, RESULT_SYNONYMS
 
 Row = dict[str, Any]
 #: Excel's limit on a sheet name, and the characters it forbids in one.
@@ -128,6 +132,33 @@ def _cells(row: Row, t: Labels) -> dict[str, Any]:
     }
 
 
+def result_choices(lang: str) -> list[str]:
+    """The result drop-down's words: one per outcome result in ``lang``, then in the other
+    language (the first Chinese word of each in ``RESULT_SYNONYMS``, or its English name).
+
+    Every one is a word ``aftercare import outcomes`` accepts.
+    """
+    zh = [next(w for w, r in RESULT_SYNONYMS.items() if r == result and not w.isascii())
+          for result in OUTCOME_RESULTS]  # fmt: skip
+    en = list(OUTCOME_RESULTS)
+    return zh + en if lang == "zh" else en + zh
+
+
+def _result_drop_down(ws: Any, rows: int, lang: str) -> None:
+    """The result column of rows 1…``rows``: a drop-down of the outcome words (zh and en).
+
+    A word outside the list is refused by Excel as it is typed; ``aftercare import outcomes``
+    checks again (a sheet filled by another program, or pasted into).
+    """
+    col = COLUMNS.index("result")
+    words = result_choices(lang)
+    ws.data_validation(
+        1, col, rows, col,
+        {"validate": "list", "source": words, "error_type": "stop",
+         "error_title": "回访结果 / Result", "error_message": " / ".join(words)},
+    )  # fmt: skip
+
+
 def write_call_sheets(sheets: CallSheets, path: str | Path, lang: str = DEFAULT_LANG) -> Path:
     """Write the summary and one sheet per advisor to the .xlsx file ``path``."""
     t = labels(lang)
@@ -140,6 +171,7 @@ def write_call_sheets(sheets: CallSheets, path: str | Path, lang: str = DEFAULT_
     top = wb.add_format({"valign": "top"})
     date = wb.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
     late = wb.add_format({"num_format": "yyyy-mm-dd", "valign": "top", "font_color": "#C8553D"})
+    moment = wb.add_format({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"})
     advisors = sheets.advisors()
     taken: set[str] = set()
     summary = wb.add_worksheet(sheet_name(t["calls.summary"], taken))
@@ -188,6 +220,10 @@ def write_call_sheets(sheets: CallSheets, path: str | Path, lang: str = DEFAULT_
                     ws.write_blank(r, c, None)
                 else:
                     ws.write_string(r, c, str(value))  # phones stay text: no 1.38E+10
+        if s.rows:
+            _result_drop_down(ws, len(s.rows), lang)
+            at = COLUMNS.index("called_at")
+            ws.set_column(at, at, WIDTHS["called_at"], moment)  # a typed time shows as one
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(s.rows), 1), len(COLUMNS) - 1)
     wb.close()

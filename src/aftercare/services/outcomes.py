@@ -86,10 +86,17 @@ class OutcomeImport:
     already_recorded: int
     opted_out: int
     rejects: tuple[Reject, ...]
+    #: Rows with nothing filled in (no result, time or note): calls not made yet, skipped.
+    blank_rows: int = 0
+    #: A workbook's sheets read as call logs (its summary and other sheets left out).
+    sheets: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
-        """0: every row loaded (or was already there); 3: some rows were rejected."""
+        """0: every filled row loaded (or was already there); 3: some rows were rejected.
+
+        Blank rows are no error: a call sheet holds the calls not made yet.
+        """
         return 3 if self.rejects else 0
 
 
@@ -277,8 +284,11 @@ def import_outcomes(
 
     Columns (Chinese headers accepted, see ``call_log.LOG_HEADERS``): action_id, result
     (English or Chinese words, e.g. 已预约 → booked), recorded_at (required: it makes the
-    outcome's identity), note, advisor_id. Rows already recorded are skipped; bad rows are
-    rejected with file, row, column and reason; everything is written in one transaction.
+    outcome's identity), note, advisor_id. A workbook is read sheet by sheet: every sheet
+    with those headers (each advisor's call sheet), not only the first; rows with nothing
+    filled in are skipped and counted (``blank_rows``), not rejected. Rows already recorded
+    are skipped; bad rows are rejected with file, row, column and reason (a workbook's with
+    its sheet); everything is written in one transaction.
     An outcome dated after the load day + ``ingest.future_days`` is such a bad row (R-IN-9).
 
     Raises
@@ -311,10 +321,12 @@ def _import_outcomes(
     reject_rows = []
     for i, issues in sorted(log.problems.items()):
         row = log.source_rows[i]
+        raw = json.dumps(log.raw[i], ensure_ascii=False, default=str)
         for column, reason in issues:
-            rejects.append(Reject(name, row, column, reason))
-            reject_rows.append((row, column, reason, json.dumps(log.raw[i], ensure_ascii=False)))
-    reject_rows += [(b.row, "", b.reason, b.text) for b in log.bad_rows]
+            where = log.located(i, reason)  # a workbook's row names its sheet
+            rejects.append(Reject(name, row, column, where))
+            reject_rows.append((row, column, where, raw, i))
+    reject_rows += [(b.row, "", b.reason, b.text, -1 - k) for k, b in enumerate(log.bad_rows)]
 
     good = [i for i in range(len(ids)) if i not in log.problems]
     result_values, at_values = log.results, log.recorded_at
@@ -366,7 +378,8 @@ def _import_outcomes(
             "rows_inserted": pa.array([len(new)], pa.int64()),
             "rows_replaced": pa.array([0], pa.int64()),
             "rows_unchanged": pa.array([len(picked) - len(new)], pa.int64()),
-            "rows_rejected": pa.array([len({r[0] for r in reject_rows})], pa.int64()),
+            # Rows, not cells; two sheets may share a row number, so counted by position.
+            "rows_rejected": pa.array([len({r[4] for r in reject_rows})], pa.int64()),
             "warnings": pa.array([0], pa.int64()),
             "source_path": [str(path.resolve())],
         },
@@ -385,5 +398,7 @@ def _import_outcomes(
         inserted=len(new),
         already_recorded=len(picked) - len(new),
         opted_out=len(set(opted_customers)),
-        rejects=tuple(sorted(rejects, key=lambda r: (r.source_row, r.column_name))),
+        rejects=tuple(sorted(rejects, key=lambda r: (r.source_row, r.column_name, r.reason))),
+        blank_rows=log.blank_rows,
+        sheets=log.sheets_read,
     )
