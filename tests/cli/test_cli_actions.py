@@ -176,3 +176,81 @@ def test_scripts_in_the_list_and_the_call_sheet_export(tmp_path):
     assert "沪A12345" in welcome["script"] and welcome["script"].startswith("王伟")
     assert rows[C1_COMPLAINT]["script"].startswith(complaint)
     assert rows[C1_COMPLAINT]["advisor_name"] == "李明"
+
+
+def _store_at(url: str) -> str:
+    """The two-customer store of :func:`_store` on any engine (``store_url``)."""
+    with open_store(url) as store:
+        store.con.insert("customers", make_table("customers", [
+            {"customer_id": "C1", "name": "王伟", "phone": "13812345678", "advisor_id": "A1"},
+            {"customer_id": "C2", "name": "李娜", "phone": "13900001111", "advisor_id": "A2"},
+        ]))  # fmt: skip
+        store.con.insert("advisors", make_table("advisors", [
+            {"advisor_id": "A1", "name": "李明"}, {"advisor_id": "A2", "name": "杨芳诗"},
+        ]))  # fmt: skip
+        store.con.insert("interactions", make_table("interactions", [
+            {"interaction_id": "I1", "customer_id": "C1", "ts": "2024-06-09 09:00:00",
+             "type": "complaint"},
+            {"interaction_id": "I2", "customer_id": "C2", "ts": "2024-06-11 09:00:00",
+             "type": "complaint"},
+        ]))  # fmt: skip
+    return url
+
+
+def test_actions_list_shows_each_action_id(store_url):
+    """The id `aftercare outcome ID RESULT` takes is on the list (issue 10)."""
+    db = _store_at(store_url)
+    result = runner.invoke(app, ["actions", "--as-of", "2024-06-12", "--week", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "2 open actions" in result.output
+    # CliRunner's 80 columns: one line per action, the id first and whole.
+    lines = [line.split() for line in result.output.splitlines()]
+    assert [C1_COMPLAINT, "2024-06-12", "138****5678", "王伟", "A-COMPLAINT-72H"] in [
+        line[:5] for line in lines
+    ]
+    assert [C2_COMPLAINT, "2024-06-14", "139****1111", "李娜"] in [line[:4] for line in lines]
+
+
+def test_actions_table_in_a_wide_terminal_starts_with_the_whole_id():
+    from rich.console import Console
+
+    from aftercare.cli.actions_cmd import GRID_MIN_WIDTH, _grid
+
+    row = {"action_id": C1_COMPLAINT, "due_date": "2024-06-12", "is_overdue": True,
+           "customer_name": "王伟", "customer_id": "C1", "phone": "13812345678",
+           "rule_id": "A-FIRST-SERVICE-30D", "channel": "phone", "advisor_name": "李明",
+           "advisor_id": "A1", "plate": "沪A12345", "model": "Model 3",
+           "evidence": "{}"}  # fmt: skip
+    wide = Console(width=GRID_MIN_WIDTH, record=True)
+    wide.print(_grid("high", [row], 30))
+    lines = [line.split() for line in wide.export_text().splitlines()]
+    header = ["id", "due", "phone", "customer", "rule", "channel", "advisor", "vehicle", "why"]
+    assert header in lines
+    assert [C1_COMPLAINT, "2024-06-12", "!", "138****5678", "王伟", "A-FIRST-SERVICE-30D",
+            "phone", "李明", "沪A12345"] in lines  # fmt: skip
+
+
+def test_actions_advisor_by_id_or_exact_name_lists_the_same(store_url):
+    db = _store_at(store_url)
+    week = ["actions", "--as-of", "2024-06-12", "--week", "--db", db]
+    by_id = runner.invoke(app, [*week, "--advisor", "A2"])
+    by_name = runner.invoke(app, [*week, "--advisor", "杨芳诗", "--no-generate"])
+    for result in (by_id, by_name):
+        assert result.exit_code == 0, result.output
+        assert "Call list for advisor A2 杨芳诗" in result.output
+        assert "1 open actions" in result.output
+        assert C2_COMPLAINT in result.output and C1_COMPLAINT not in result.output
+
+
+def test_actions_unknown_advisor_is_refused_with_the_known_ones(store_url):
+    db = _store_at(store_url)
+    for key in ("杨芳", "A9"):  # a name is matched exactly, not as a part
+        result = runner.invoke(
+            app, ["actions", "--as-of", "2024-06-12", "--advisor", key, "--db", db]
+        )
+        assert result.exit_code == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert lines == [f"error: unknown advisor {key}; the 2 known advisors: A1 李明, A2 杨芳诗"]
+    # Refused before anything was generated: the store holds no action.
+    with open_store(db) as store:
+        assert not store.has_table("actions") or store.table("actions").count().execute() == 0

@@ -13,12 +13,20 @@ from rich.table import Table
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
 from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.actions import GenerationRun, action_list, generate_actions, iso_week
+from aftercare.services.advisors import resolve_advisor
 from aftercare.services.workspace import open_workspace
 
 #: Evidence fields shown first in the list's short evidence, when present.
 EVIDENCE_SHOWN = 3
 PHONE_KEEP_HEAD = 3
 PHONE_KEEP_TAIL = 4
+#: Characters of an action id ("A" and 16 hex digits, ``playbook.model.action_id``).
+ACTION_ID_WIDTH = 17
+#: Characters of the longest built-in rule id (A-FIRST-SERVICE-30D).
+RULE_ID_WIDTH = 19
+#: Terminal width from which the list is a table; narrower, one line per action (never an id
+#: cut short: it is what ``aftercare outcome ID RESULT`` takes).
+GRID_MIN_WIDTH = 120
 
 
 def mask_phone(phone: str | None) -> str:
@@ -63,7 +71,8 @@ def actions_cmd(
         typer.Option("--as-of", formats=["%Y-%m-%d"], help="As-of date (default: today)."),
     ] = None,
     advisor: Annotated[
-        str | None, typer.Option("--advisor", help="Only this advisor's actions.")
+        str | None,
+        typer.Option("--advisor", help="Only this advisor's actions: an advisor id or exact name."),
     ] = None,
     week: Annotated[
         bool, typer.Option("--week", help="Plan and list the whole ISO week containing as-of.")
@@ -87,26 +96,28 @@ def actions_cmd(
     day = as_of.date() if as_of else dt.date.today()
     start, end = iso_week(day) if week else (day, day)
     with open_workspace(db) as store:
+        # An unknown advisor is refused before anything is generated (exit 1, nothing changed).
+        who = resolve_advisor(store, advisor) if advisor else None
         if not no_generate:
             _print_run(generate_actions(store, day, cfg, through=end))
         rows = action_list(
             store,
             until=end,
             since=start,
-            advisor_id=advisor,
+            advisor_id=who.advisor_id if who else None,
             config=cfg,
             scripts=scripts,
             lang=lang,
         ).to_pylist()
-    who = f" for advisor {advisor}" if advisor else ""
+    whose = f" for advisor {who}" if who else ""
     span = f"week {start} – {end}" if week else f"due by {end}"
-    console.print(f"[bold]Call list{who}, {span}[/]: {len(rows)} open actions", highlight=False)
+    console.print(f"[bold]Call list{whose}, {span}[/]: {len(rows)} open actions", highlight=False)
     for priority in PRIORITIES:
         group = [r for r in rows if r["priority"] == priority]
         if not group:
             continue
-        if scripts:
-            _print_with_scripts(priority, group, limit)
+        if scripts or console.width < GRID_MIN_WIDTH:
+            _print_lines(priority, group, limit, scripts=scripts)
         else:
             console.print(_grid(priority, group, limit))
         if len(group) > limit:
@@ -117,13 +128,17 @@ def actions_cmd(
 
 
 def _cells(r: dict) -> list[str]:
-    """The row's cells: due, customer, phone (masked), rule, channel, advisor, vehicle, why."""
+    """The row's cells: id, due, phone (masked), customer, rule, channel, advisor, vehicle, why.
+
+    The action id is what ``aftercare outcome ID RESULT`` takes.
+    """
     due = str(r["due_date"]) + (" !" if r["is_overdue"] else "")
     vehicle = " ".join(x for x in (r["plate"], r["model"]) if x)
     return [
+        r["action_id"],
         due,
-        r["customer_name"] or r["customer_id"],
         mask_phone(r["phone"]),
+        r["customer_name"] or r["customer_id"],
         r["rule_id"],
         r["channel"],
         r["advisor_name"] or r["advisor_id"] or "",
@@ -139,8 +154,13 @@ def _grid(priority: str, group: list[dict], limit: int) -> Table:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for col in ("due", "customer", "phone", "rule", "channel", "advisor"):
-        grid.add_column(col, no_wrap=True)
+    # The id, the date, the phone and the rule are never cut; the other columns fold when they must.
+    for col, width in (("id", ACTION_ID_WIDTH), ("due", 12), ("phone", 11)):
+        grid.add_column(col, no_wrap=True, min_width=width)
+    grid.add_column("customer", overflow="fold")
+    grid.add_column("rule", no_wrap=True, min_width=RULE_ID_WIDTH)
+    for col in ("channel", "advisor"):
+        grid.add_column(col, overflow="fold")
     for col in ("vehicle", "why"):
         grid.add_column(col, overflow="fold", ratio=1)
     for r in group[:limit]:
@@ -148,10 +168,11 @@ def _grid(priority: str, group: list[dict], limit: int) -> Table:
     return grid
 
 
-def _print_with_scripts(priority: str, group: list[dict], limit: int) -> None:
-    """Each action on one line, its script indented under it (``--scripts``)."""
+def _print_lines(priority: str, group: list[dict], limit: int, *, scripts: bool) -> None:
+    """Each action on one line (a narrow terminal), with its script indented under it."""
     console.print(f"[bold]{priority} priority ({len(group)})[/]", highlight=False)
     for r in group[:limit]:
         cells = [c for c in _cells(r) if c]
         console.print("  " + "  ".join(cells), highlight=False, markup=False)
-        console.print("      " + (r["script"] or ""), highlight=False, markup=False)
+        if scripts:
+            console.print("      " + (r["script"] or ""), highlight=False, markup=False)
