@@ -147,13 +147,6 @@ def _rows(table) -> dict[str, dict]:
 RULES = DEFAULT_CONFIG.actions.rules
 
 
-def test_a_care_90d_once_per_absence_due_at_90_days(ctx):
-    rows = _rows(rules_state.care_90d(ctx, RULES["A-CARE-90D"]))
-    row = rows["C5|2024-03-10"]  # last visit 2024-03-10 + 90 d = 2024-06-08
-    assert (row["trigger_date"], row["due_date"]) == (D("2024-06-08"), D("2024-06-08"))
-    assert (row["channel"], row["priority"]) == ("phone", "high")
-
-
 def test_a_birthday_platinum_high_gold_medium_29_feb_on_28th(ctx):
     rows = _rows(rules_state.birthday(ctx, RULES["A-BIRTHDAY"]))
     assert rows["C6|2023"]["trigger_date"] == D("2023-02-28")  # common year

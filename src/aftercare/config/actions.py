@@ -35,7 +35,10 @@ class RuleConfig(Frozen):
     due now, never a burst of stale ones); ``marketing`` rules need marketing consent
     (R-ACT-CONSENT); ``holdout_share`` keeps a random control group (R-ACT-HOLDOUT).
     ``channel`` is one of phone, sms, wechat, app, ``preferred`` (the customer's), or
-    ``by_reason`` (A-WINBACK only: by churn reason).
+    ``by_reason`` (A-WINBACK only: by churn reason). ``valid_days`` (R-ACT-EXPIRE) is how many
+    days after its due date an action stays on the call list; not done by then, it expires
+    (kept, counted as expired, off the list). A reminder's default runs until 30 days after
+    the date it reminds of (``30 - offset_days``).
     """
 
     enabled: bool = True
@@ -45,6 +48,7 @@ class RuleConfig(Frozen):
     marketing: bool = False
     holdout_share: float = Field(default=0.0, ge=0.0, lt=1.0)
     catch_up_days: int = Field(default=30, ge=0)
+    valid_days: int = Field(default=30, ge=0)
 
     @field_validator("channel")
     @classmethod
@@ -70,29 +74,46 @@ class CustomRuleConfig(RuleConfig):
 
 def _default_rules() -> dict[str, RuleConfig]:
     return {
-        "A-WELCOME": RuleConfig(offset_days=7, channel="phone", priority="high"),
-        "A-FIRST-SERVICE": RuleConfig(offset_days=-3, channel="phone", priority="medium"),
+        "A-WELCOME": RuleConfig(offset_days=7, channel="phone", priority="high", valid_days=14),
+        "A-FIRST-SERVICE": RuleConfig(
+            offset_days=-3, channel="phone", priority="medium", valid_days=33
+        ),
         "A-FOLLOWUP-24H": RuleConfig(
-            offset_days=1, channel="wechat", priority="medium", catch_up_days=7
+            offset_days=1, channel="wechat", priority="medium", catch_up_days=7, valid_days=7
         ),
-        "A-FIRST-SERVICE-30D": RuleConfig(offset_days=30, channel="wechat", priority="low"),
-        "A-MAINTENANCE": RuleConfig(offset_days=-7, channel="preferred", priority="medium"),
+        "A-FIRST-SERVICE-30D": RuleConfig(
+            offset_days=30, channel="wechat", priority="low", valid_days=14
+        ),
+        "A-MAINTENANCE": RuleConfig(
+            offset_days=-7, channel="preferred", priority="medium", valid_days=37
+        ),
         "A-EXT-WARRANTY": RuleConfig(
-            offset_days=-45, channel="phone", priority="medium", marketing=True
+            offset_days=-45, channel="phone", priority="medium", marketing=True, valid_days=75
         ),
-        "A-CARE-90D": RuleConfig(offset_days=0, channel="phone", priority="high"),
+        "A-CARE-90D": RuleConfig(offset_days=0, channel="phone", priority="high", valid_days=30),
         "A-COMPLAINT-72H": RuleConfig(
-            offset_days=3, channel="phone", priority="high", catch_up_days=14
+            offset_days=3, channel="phone", priority="high", catch_up_days=14, valid_days=14
         ),
         "A-BIRTHDAY": RuleConfig(
-            offset_days=-1, channel="wechat", priority="high", marketing=True, catch_up_days=7
+            offset_days=-1,
+            channel="wechat",
+            priority="high",
+            marketing=True,
+            catch_up_days=7,
+            valid_days=3,
         ),
-        "A-DECLINED": RuleConfig(offset_days=30, channel="preferred", priority="medium"),
+        "A-DECLINED": RuleConfig(
+            offset_days=30, channel="preferred", priority="medium", valid_days=30
+        ),
         WINBACK_RULE_ID: RuleConfig(
-            offset_days=0, channel=BY_REASON_CHANNEL, priority="medium", marketing=True
+            offset_days=0,
+            channel=BY_REASON_CHANNEL,
+            priority="medium",
+            marketing=True,
+            valid_days=30,
         ),
-        "A-TIER-UP": RuleConfig(offset_days=0, channel="phone", priority="high"),
-        "A-TIER-DOWN": RuleConfig(offset_days=0, channel="phone", priority="high"),
+        "A-TIER-UP": RuleConfig(offset_days=0, channel="phone", priority="high", valid_days=30),
+        "A-TIER-DOWN": RuleConfig(offset_days=0, channel="phone", priority="high", valid_days=30),
     }
 
 
@@ -100,7 +121,56 @@ def _default_rules() -> dict[str, RuleConfig]:
 DEFAULT_RULES: dict[str, RuleConfig] = _default_rules()
 #: Built-in rules that run only when the config names them (R-VEHICLE-SOLD's trade-in
 #: conversation), with the defaults of the fields it leaves out.
-OPTIONAL_RULES: dict[str, RuleConfig] = {"A-TRADE-IN": RuleConfig()}
+OPTIONAL_RULES: dict[str, RuleConfig] = {
+    "A-TRADE-IN": RuleConfig(),
+}
+
+#: Weekday names of ``capacity.working_days``, Monday first (ISO weekday - 1).
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: A-CARE-90D's trigger: an abnormal absence (90 days past the customer's expected next
+#: service) or the literal 90 days since the last visit.
+CARE_TRIGGERS: tuple[str, ...] = ("overdue", "since_last_visit")
+
+
+class CapacityConfig(Frozen):
+    """R-ACT-CAPACITY: how many contacts an advisor can make per working day.
+
+    Actions on ``channels`` (an advisor's own work: calls and WeChat messages; SMS and app
+    pushes are sent by the system) count toward ``calls_per_day`` on each of
+    ``working_days``. Over capacity, actions move to the next working day with room within
+    their validity (R-ACT-EXPIRE), by priority then expected value, platinum and dedicated
+    customers first; what does not fit goes to the store's backlog.
+    """
+
+    calls_per_day: int = Field(default=30, ge=1)
+    working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
+    channels: tuple[str, ...] = ("phone", "wechat")
+
+    @field_validator("working_days")
+    @classmethod
+    def _known_days(cls, days: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [day for day in days if day not in WEEKDAYS]
+        if unknown or not days:
+            raise problem(f"working days must be among {', '.join(WEEKDAYS)}; got {days}")
+        return tuple(sorted(set(days), key=WEEKDAYS.index))
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [c for c in channels if c not in CONTACT_CHANNELS]
+        if unknown:
+            raise problem(f"unknown channel {unknown[0]!r}; allowed: {', '.join(CONTACT_CHANNELS)}")
+        return channels
+
+    @property
+    def weekday_numbers(self) -> tuple[int, ...]:
+        """The working days as ISO weekday numbers minus one (Monday = 0)."""
+        return tuple(WEEKDAYS.index(day) for day in self.working_days)
+
+    @property
+    def calls_per_week(self) -> int:
+        """An advisor's contacts in a full working week."""
+        return self.calls_per_day * len(self.working_days)
 
 
 class ActionsConfig(Frozen):
@@ -109,6 +179,12 @@ class ActionsConfig(Frozen):
     rules: dict[str, RuleConfig] = Field(default_factory=_default_rules)
     custom_rules: tuple[CustomRuleConfig, ...] = ()
     weekly_contact_cap: int = 2
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)
+    # A-CARE-90D: "overdue" fires on an abnormal absence, ``retention.care_after_days`` past
+    # the customer's expected next service (R-REMIND due date, else their usual interval),
+    # or that long since the last visit when neither can be estimated; "since_last_visit"
+    # is the literal rule (90 days since the last visit).
+    care_trigger: Literal["overdue", "since_last_visit"] = "overdue"
     winback_max_attempts: int = 3
     # A-WINBACK: days between the outcome of a failed attempt and the next attempt.
     winback_retry_days: int = Field(default=30, ge=0)

@@ -115,6 +115,46 @@ def churn_signals(
     )
 
 
+def visit_history(orders: ir.Table, *, as_of: dt.date | str) -> ir.Table:
+    """Each customer's visit days up to ``as_of`` (``staging.visits``).
+
+    Grain: one row per customer with a visit.
+
+    Returns
+    -------
+    ir.Table
+        customer_id, last_visit_date, first_visit_date, visit_days.
+    """
+    seen = visits(orders_up_to(orders, as_of))
+    days = seen.select("customer_id", "open_date").distinct()
+    return days.group_by("customer_id").aggregate(
+        last_visit_date=days.open_date.max(),
+        first_visit_date=days.open_date.min(),
+        visit_days=days.count(),
+    )
+
+
+def usual_interval_days(history: ir.Table) -> ir.FloatingValue:
+    """The mean gap between visit days, (last − first) ÷ (visit days − 1); NULL below two.
+
+    ``history`` carries :func:`visit_history`'s columns.
+    """
+    span = history.last_visit_date.delta(history.first_visit_date, unit="day").cast("float64")
+    return ibis.ifelse(
+        history.visit_days >= 2, span / (history.visit_days - 1), ibis.null("float64")
+    )
+
+
+def earliest_service_due(reminders: ir.Table) -> ir.Table:
+    """The earliest R-REMIND due date of each customer's vehicles.
+
+    Grain: one row per customer with a reminder. Returns customer_id, next_service_due_date.
+    """
+    return reminders.group_by("customer_id").aggregate(
+        next_service_due_date=reminders.due_date.min()
+    )
+
+
 def churn_risk(
     orders: ir.Table,
     customers: ir.Table,
@@ -152,24 +192,13 @@ def churn_risk(
         risk_level ('low' | 'medium' | 'high'), reasons.
     """
     as_of_lit = as_date(as_of)
-    seen = visits(orders_up_to(orders, as_of))
-    days = seen.select("customer_id", "open_date").distinct()
-    history = days.group_by("customer_id").aggregate(
-        last_visit_date=days.open_date.max(),
-        first_visit_date=days.open_date.min(),
-        visit_days=days.count(),
-    )
-    due = reminders.group_by("customer_id").aggregate(
-        next_service_due_date=reminders.due_date.min()
-    )
     j = (
         customers.select("customer_id")
-        .left_join(history, "customer_id")
-        .left_join(due, "customer_id")
+        .left_join(visit_history(orders, as_of=as_of), "customer_id")
+        .left_join(earliest_service_due(reminders), "customer_id")
         .left_join(signals, "customer_id")
     )
-    span = j.last_visit_date.delta(j.first_visit_date, unit="day").cast("float64")
-    usual = ibis.ifelse(j.visit_days >= 2, span / (j.visit_days - 1), ibis.null("float64"))
+    usual = usual_interval_days(j)
     days_absent = as_of_lit.delta(j.last_visit_date, unit="day")
     by_interval = (days_absent.cast("float64") - usual).floor().cast("int64")
     by_service = as_of_lit.delta(j.next_service_due_date, unit="day").cast("int64")

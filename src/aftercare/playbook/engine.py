@@ -45,7 +45,7 @@ from aftercare.errors import ConfigError
 from aftercare.pipeline.churn import LEVELS
 from aftercare.pipeline.latest import latest_contact_preference, latest_per_key
 from aftercare.pipeline.staging import as_date
-from aftercare.playbook import rules, rules_state
+from aftercare.playbook import rules, rules_absence, rules_state
 from aftercare.playbook.rules import PREFERRED, RuleContext
 
 #: Built-in rules by id (SPEC §6), plus the optional trade-in conversation (R-VEHICLE-SOLD).
@@ -56,7 +56,7 @@ RULES = {
     "A-FIRST-SERVICE-30D": rules.first_service_30d,
     "A-MAINTENANCE": rules.maintenance,
     "A-EXT-WARRANTY": rules.ext_warranty,
-    "A-CARE-90D": rules_state.care_90d,
+    "A-CARE-90D": rules_absence.care_90d,
     "A-COMPLAINT-72H": rules.complaint_72h,
     "A-BIRTHDAY": rules_state.birthday,
     "A-DECLINED": rules.declined,

@@ -5,9 +5,7 @@ Ibis only, ``Table -> Table``; nothing here connects or executes. Same output as
 
 Decisions (SPEC leaves them open):
 
-- A-CARE-90D fires once per absence: trigger = last visit + ``retention.care_after_days``,
-  key = customer + last visit date; with the rule's catch-up (30 d) it covers absences of
-  90–120 days, after which win-back takes over.
+- A-CARE-90D (an abnormal absence) lives in :mod:`aftercare.playbook.rules_absence`.
 - A-BIRTHDAY: platinum and gold (by the scores' tier); key = customer + the birthday's year;
   29 February is celebrated on 28 February in common years; priority = the rule's priority
   for platinum, one level lower for gold.
@@ -56,26 +54,6 @@ def last_visits(ctx: RuleContext) -> ir.Table:
     """Last visit per customer on or before as-of. Grain: one row per customer with a visit."""
     seen = visits(orders_up_to(ctx.orders, ctx.as_of))
     return seen.group_by("customer_id").aggregate(last_visit_date=seen.open_date.max())
-
-
-def care_90d(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
-    """A-CARE-90D: ``care_after_days`` (90) since the last visit → care call now."""
-    lv = last_visits(ctx)
-    trigger = shift(lv.last_visit_date, ctx.config.retention.care_after_days)
-    lv = lv.mutate(trigger=trigger).filter(lambda t: t.trigger <= as_date(ctx.as_of))
-    return candidates(
-        lv,
-        "A-CARE-90D",
-        rule,
-        customer_id=lv.customer_id,
-        vin=None,
-        trigger_key=key(lv.customer_id, lv.last_visit_date),
-        trigger_date=lv.trigger,
-        evidence=evidence(
-            last_visit_date=lv.last_visit_date,
-            days_absent=as_date(ctx.as_of).delta(lv.last_visit_date, unit="day"),
-        ),
-    )
 
 
 def _is_leap(year: int) -> bool:
