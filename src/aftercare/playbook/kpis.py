@@ -29,6 +29,8 @@ Definitions (SPEC leaves these open; decided here):
 - **NPS** (客户NPS). ``nps_survey`` interactions with a score, dated in the month: promoters
   score ≥ ``promoter_min`` (9), detractors ≤ ``detractor_max`` (6); NPS = (promoters −
   detractors) ÷ surveys × 100, on −100…100. The mean score (0–10) is reported beside it.
+- **Per-advisor activity** (calls made, reach rate, bookings, visits, expired): see
+  :func:`advisor_activity`; an action belongs to the advisor it is assigned to.
 - **CRR** (客户留存率) over the trailing year ending at the month's end (see
   :func:`aftercare.pipeline.retention.crr`; the seed's bands are annual figures, and a
   one-month CRR would sit near 100 % whatever happens).
@@ -56,6 +58,8 @@ GROWTH_STAGE = "growth"
 #: Outcomes that reached the customer: a win-back *contact* (a missed call is only an attempt).
 CONTACT_RESULTS = ("reached", "booked", "visited", "declined")
 LAPSED_TIER = TIER_ORDER[-1]
+#: The derived status of an action not done within its validity (R-ACT-EXPIRE).
+EXPIRED_STATUS = "expired"
 
 
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
@@ -287,4 +291,89 @@ def net_promoter_score(
         detractors=counts.detractors.cast("int64"),
         nps=(counts.promoters - counts.detractors).cast("float64") * PERCENT / total,
         mean_score=counts.score_sum / total,
+    )
+
+
+def advisor_activity(
+    status: ir.Table,
+    outcomes: ir.Table,
+    bookings: ir.Table,
+    *,
+    month_start: dt.date,
+    month_end: dt.date,
+    contact_results: tuple[str, ...] = CONTACT_RESULTS,
+    expired_status: str = EXPIRED_STATUS,
+    expired_date: str = "due_date",
+) -> ir.Table:
+    """Each advisor's calls of the month and what came of them (issue 10's per-advisor KPIs).
+
+    Grain: one row per advisor (``advisor_id`` of the action; NULL: the store's unassigned
+    pool) with anything to count in the month.
+
+    - **calls**: actions with an outcome recorded in the month (an action called twice is one
+      call made; a missed call counts: it was made);
+    - **reached**: of those, actions with an outcome in ``contact_results`` recorded in the
+      month (reached, booked, visited, declined: the customer was spoken to, as for the
+      win-back KPI; a missed call, a wrong number or an opt-out is not);
+    - **bookings**: ``booked`` outcomes recorded in the month (rows of ``bookings``);
+    - **visits**: of those bookings, the ones that ended in a visit within the booking window
+      (``booking_success``'s ``is_success``, ``actions.booking_success_days``);
+    - **expired**: actions whose derived status is ``expired_status`` (R-ACT-EXPIRE) and whose
+      ``expired_date`` falls in the month.
+
+    Parameters
+    ----------
+    status
+        Every action with its derived status (:func:`aftercare.playbook.outcomes.current_status`).
+    outcomes
+        The stored ``action_outcomes``.
+    bookings
+        :func:`aftercare.playbook.outcomes.booking_success` (one row per ``booked`` outcome).
+    month_start, month_end
+        The month (both inclusive).
+    contact_results
+        Results that reached the customer.
+    expired_status, expired_date
+        The status of an expired action and the column dating its expiry (the due date when
+        the status table has no expiry date).
+
+    Returns
+    -------
+    ir.Table
+        advisor_id, calls, reached, bookings, visits, expired (int64), reach_rate (fraction;
+        NULL without calls).
+    """
+    start, end = as_date(month_start), as_date(month_end)
+    owner = status.select(o_action_id="action_id", o_advisor_id="advisor_id")
+    day = outcomes.recorded_at.date()
+    made = outcomes.filter(day >= start, day <= end)
+    made = made.join(owner, made.action_id == owner.o_action_id)
+    is_contact = made.result.isin(list(contact_results))
+    calls = made.group_by(advisor_id=made.o_advisor_id).aggregate(
+        calls=made.action_id.nunique(),
+        reached=made.action_id.nunique(where=is_contact),
+    )
+    booked = bookings.filter(bookings.booked_date >= start, bookings.booked_date <= end)
+    booked = booked.join(owner, booked.action_id == owner.o_action_id)
+    booked = booked.group_by(advisor_id=booked.o_advisor_id).aggregate(
+        bookings=booked.count(), visits=booked.count(where=booked.is_success)
+    )
+    when = status[expired_date]
+    gone = status.filter(status.status == expired_status, when >= start, when <= end)
+    gone = gone.group_by("advisor_id").aggregate(expired=gone.count())
+    zero = ibis.literal(0, "int64")
+    columns = ("calls", "reached", "bookings", "visits", "expired")
+
+    def padded(t: ir.Table) -> ir.Table:
+        return t.select(
+            "advisor_id", **{c: t[c].cast("int64") if c in t.columns else zero for c in columns}
+        )
+
+    # A union, not outer joins: the pool's NULL advisor id is one group, never equal in a join.
+    every = padded(calls).union(padded(booked)).union(padded(gone))
+    totals = every.group_by("advisor_id").aggregate(**{c: every[c].sum() for c in columns})
+    return totals.select(
+        "advisor_id",
+        **{c: totals[c].cast("int64") for c in columns},
+        reach_rate=fraction(totals.reached, totals.calls),
     )
