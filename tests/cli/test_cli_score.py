@@ -84,9 +84,53 @@ def test_quarterly_backfill_migration_and_alert(db):
         assert dates == 5
     moved = runner.invoke(app, ["migration", "2024-06-30", "2025-06-30", "--db", db])
     assert moved.exit_code == 0, moved.output
-    # 2025-06-30: last visit 375 days ago → R1, F0 → 1, M0 → 1, L +1 → 4 → regular
-    assert "1 downgrade alerts" in moved.output
-    assert "C1: platinum → regular" in moved.output
+    # 2025-06-30: last visit 375 days ago → R1, F0 → 1, M0 → 1, L +1 → 4 → scored regular;
+    # 2025-03-31 scored silver (R2 + F3 + M4 + L1 = 10), both below the effective gold, so
+    # R-TIER-HOLD moves C1 down to the higher of the two: silver (test_r_tier_hold_cli_chain).
+    assert "1 downgrade alerts (platinum/gold" in moved.output
+    assert "C1: platinum → silver" in moved.output
+
+
+def test_r_tier_hold_cli_chain(db):
+    """C1 by quarter (scored → effective): the hold keeps a one-quarter dip (R-TIER-HOLD).
+
+    2024-06-30: R5 F5 M5 L1 = 16 platinum → platinum.
+    2024-09-30: 102 days → R3, F5, M5, L1 = 14 gold → platinum (first quarter lower: held).
+    2024-12-31: 194 days → R2, F5, M5, L1 = 13 gold → gold (second quarter lower).
+    2025-03-31: 284 days → R2; 3 visits, 6000 → F3 M4; L1 = 10 silver → gold (held).
+    2025-06-30: 375 days → R1, F1, M1, L1 = 4 regular → silver (the higher of the hold's two).
+    """
+    result = runner.invoke(app, ["score", "--quarterly", "2024-06-01", "2025-06-30", "--db", db])
+    assert result.exit_code == 0, result.output
+    with open_store(db) as store:
+        scores = store.table("customer_scores")
+        rows = (
+            scores.filter(scores.customer_id == "C1")
+            .order_by("as_of_date")
+            .select("total_score", "scored_tier", "tier", "previous_tier", "move")
+            .to_pyarrow()
+            .to_pylist()
+        )
+    assert [(r["total_score"], r["scored_tier"], r["tier"]) for r in rows] == [
+        (16, "platinum", "platinum"),
+        (14, "gold", "platinum"),
+        (13, "gold", "gold"),
+        (10, "silver", "gold"),
+        (4, "regular", "silver"),
+    ]
+    assert [r["move"] for r in rows] == ["new", "same", "down", "same", "down"]
+    # Each quarter's line: the alert of 2024-12-31 only; a held downgrade is counted.
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("scored")]
+    assert "0 platinum/gold downgrade alerts since 2024-06-30; 1 downgrades held" in lines[1]
+    assert "1 platinum/gold downgrade alerts since 2024-09-30" in lines[2]
+    assert "held" not in lines[2]
+    assert "0 platinum/gold downgrade alerts since 2024-12-31; 1 downgrades held" in lines[3]
+    # gold → silver is an alert; regular is still held (scored below the effective silver)
+    assert "1 platinum/gold downgrade alerts since 2025-03-31; 1 downgrades held" in lines[4]
+    moved = runner.invoke(app, ["migration", "2024-09-30", "2024-12-31", "--db", db])
+    assert "0 upgrades, 1 downgrades" in moved.output
+    assert "1 downgrade alerts (platinum/gold" in moved.output
+    assert "showing" not in moved.output  # all of them are listed
 
 
 def test_explain_lists_orders_signals_and_service_level(db):

@@ -49,7 +49,11 @@ SCORES = [
     ("T2", "silver", "platinum", "down", 3, 10),
     ("T3", "silver", "gold", "down", 3, 9),
     ("T4", "regular", "silver", "down", 2, 6),
+    # R-TIER-HOLD: scored silver (below) but the effective tier is held at gold: no move.
+    ("T5", "gold", "gold", "same", 3, 10),
 ]
+#: The scorecard's tier where it differs from the effective one (R-TIER-HOLD).
+SCORED_TIER = {"T5": "silver"}
 CHURN = [
     # customer, tier, risk, reason, conversation
     ("W1", "lapsed", "medium", "passive", "winback"),
@@ -93,6 +97,7 @@ def _scores() -> pa.Table:
         {
             "customer_id": [s[0] for s in SCORES],
             "tier": [s[1] for s in SCORES],
+            "scored_tier": [SCORED_TIER.get(s[0], s[1]) for s in SCORES],
             "previous_tier": [s[2] for s in SCORES],
             "move": [s[3] for s in SCORES],
             "r_score": pa.array([s[4] for s in SCORES], pa.int64()),
@@ -190,6 +195,18 @@ def test_a_tier_up_into_platinum_and_tier_down_from_platinum_or_gold(ctx):
     assert (row["due_date"], row["channel"], row["priority"]) == (D("2024-06-10"), "phone", "high")
     down = _rows(rules_state.tier_down(ctx, RULES["A-TIER-DOWN"]))
     assert {r["customer_id"] for r in down.values()} == {"T2", "T3"}  # T4 was silver
+
+
+def test_r_tier_hold_no_tier_down_while_the_downgrade_is_held(ctx):
+    """T5 scored silver under its effective gold: no move yet, so no A-TIER-DOWN call."""
+    down = _rows(rules_state.tier_down(ctx, RULES["A-TIER-DOWN"]))
+    assert "T5" not in {r["customer_id"] for r in down.values()}
+    assert {r["customer_id"] for r in down.values()} == {"T2", "T3"}
+    row = next(r for r in down.values() if r["customer_id"] == "T2")
+    # the evidence records the effective tiers of the move and the snapshot's date
+    assert '"previous_tier":"platinum"' in row["evidence"]
+    assert '"tier":"silver"' in row["evidence"]
+    assert '"scored_on":"2024-06-10"' in row["evidence"]
 
 
 def test_custom_rule_condition_and_repeat(ctx):

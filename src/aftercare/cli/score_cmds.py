@@ -48,10 +48,15 @@ def print_tier_mix(mix: TierMix) -> None:
 
 def _print_run(run: ScoreRun) -> None:
     since = f" since {run.previous_as_of}" if run.previous_as_of else ""
-    new = f"{run.new_customers} new customers, " if run.previous_as_of else ""
+    new = f"{run.new_customers:,} new customers, " if run.previous_as_of else ""
+    held = (
+        f"; {run.held_downgrades:,} downgrades held (scored lower, R-TIER-HOLD)"
+        if run.held_downgrades
+        else ""
+    )
     console.print(
-        f"scored {run.customers} customers as of {run.as_of}; "
-        f"{new}{run.downgrade_alerts} platinum/gold downgrade alerts{since}",
+        f"scored {run.customers:,} customers as of {run.as_of}; "
+        f"{new}{run.downgrade_alerts:,} platinum/gold downgrade alerts{since}{held}",
         highlight=False,
     )
 
@@ -118,7 +123,16 @@ def migration_cmd(
             highlight=False,
         )
     console.print(f"{moved.new_customers} new customers (the (new) row: not in {moved.from_date})")
-    console.print(f"{len(moved.alerts)} downgrade alerts (platinum/gold moving down)")
+    console.print(
+        f"{moved.moved('up'):,} upgrades, {moved.moved('down'):,} downgrades "
+        f"(effective tiers: a downgrade is held, R-TIER-HOLD)",
+        highlight=False,
+    )
+    showing = f" (showing {len(moved.alerts):,})" if len(moved.alerts) < moved.alert_count else ""
+    console.print(
+        f"{moved.alert_count:,} downgrade alerts{showing} (platinum/gold moving down)",
+        highlight=False,
+    )
     for a in moved.alerts:
         console.print(
             f"  {a['customer_id']}: {a['previous_tier']} → {a['tier']} "

@@ -101,6 +101,10 @@ class ScoringConfig(Frozen):
     snapshot_every_months: int = 3
     # R-TIER-HIST: a downgrade from these tiers is an alert.
     downgrade_alert_tiers: tuple[TierName, ...] = ("platinum", "gold")
+    # R-TIER-HOLD: an upgrade takes effect at once; a downgrade only when the scored tier is
+    # below the effective tier in this many consecutive snapshots (this one and the ones
+    # before it). 0 or 1: every downgrade at once (the effective tier is the scored tier).
+    downgrade_hold_snapshots: int = Field(default=2, ge=0)
     # Tier service levels (seed 000), passed to reception and shown on the profile.
     service_levels: dict[TierName, TierServiceLevel] = Field(
         default_factory=_default_service_levels

@@ -11,9 +11,15 @@ created in between is ``new``, never a move from a tier they did not have); ``re
 absent from the current snapshot (its customer record is gone: merged or deleted — the scorer
 gives every customer of the date a row). A ``down`` move from platinum or gold is a downgrade
 alert (A-TIER-DOWN); neither a ``new`` nor a ``removed`` customer is an alert.
+
+A stored snapshot's ``tier`` is the effective tier (R-TIER-HOLD, :func:`effective_tiers`: an
+upgrade at once, a downgrade held) and ``scored_tier`` the scorecard's; moves and alerts here
+read ``tier``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -44,6 +50,95 @@ def tier_move(previous_tier: ir.StringValue, tier: ir.StringValue) -> ir.StringV
         (rank < prev_rank, ibis.literal(MOVE_UP)),
         (rank > prev_rank, ibis.literal(MOVE_DOWN)),
         else_=ibis.literal(MOVE_SAME),
+    )
+
+
+def tier_at_rank(rank: ir.IntegerValue) -> ir.StringValue:
+    """The tier at a position of :data:`TIER_ORDER` (0 = platinum); NULL if out of range."""
+    return ibis.cases(
+        *[(rank == position, ibis.literal(name)) for position, name in enumerate(TIER_ORDER)],
+        else_=ibis.null("string"),
+    )
+
+
+def _scoring(config: Config | ScoringConfig) -> ScoringConfig:
+    return config.scoring if isinstance(config, Config) else config
+
+
+def effective_tiers(
+    current: ir.Table,
+    history: Sequence[ir.Table],
+    *,
+    config: Config | ScoringConfig,
+) -> ir.Table:
+    """Effective tiers of a new snapshot: upgrades at once, downgrades held (R-TIER-HOLD).
+
+    With ``N = scoring.downgrade_hold_snapshots`` and, for one customer, ``E`` the effective
+    tier of the previous snapshot and ``S0`` (this snapshot), ``S1`` … ``S(N-1)`` (the
+    snapshots before it, newest first) the scored tiers:
+
+    - no previous snapshot holds the customer (new), or ``N`` is 0 or 1: the effective tier
+      is the scored tier ``S0`` (every move at once);
+    - ``S0`` at or above ``E``: ``S0`` (an upgrade takes effect at once; same stays same);
+    - ``S0`` … ``S(N-1)`` all below ``E`` (the lower tier held in ``N`` consecutive
+      snapshots): the highest of them. A customer is moved down only as far as every
+      snapshot of the hold agrees: gold → silver (Sep) → regular (Dec) becomes silver in
+      December, and regular in March if March scores regular again;
+    - otherwise (below ``E`` in fewer than ``N`` consecutive snapshots, or a snapshot of
+      the hold does not hold the customer): ``E`` is kept.
+
+    Put simply, once a customer has ``N`` snapshots in a row, their effective tier is the
+    highest tier they scored in the last ``N`` snapshots (the rules above keep that true from
+    one snapshot to the next): with ``N = 2``, the better of this quarter and the last.
+
+    The hold counts snapshots, so its length in time is the snapshot cadence times ``N``
+    (quarterly by default, ``scoring.snapshot_every_months``: two quarters).
+
+    Parameters
+    ----------
+    current
+        A score table of one date (:func:`aftercare.pipeline.scoring.score_customers`) whose
+        ``tier`` is the scorecard's tier.
+    history
+        The stored snapshots before it, newest first, each with ``customer_id``, ``tier``
+        (effective) and ``scored_tier``; only the first ``N - 1`` (at least one) are read.
+        Empty: every tier is the scored one.
+    config
+        Config (or its scoring section) with ``downgrade_hold_snapshots``.
+
+    Returns
+    -------
+    ir.Table
+        The columns of ``current`` with ``tier`` the effective tier, then ``scored_tier``
+        (the scorecard's tier, R-TIER).
+    """
+    hold = _scoring(config).downgrade_hold_snapshots
+    if not history or hold <= 1:
+        return current.mutate(scored_tier=current.tier)
+    prev = history[0].select(e_customer_id="customer_id", e_tier="tier")
+    joined = current.left_join(prev, current.customer_id == prev.e_customer_id)
+    # S1 … S(N-1): the scored tiers of the snapshots before this one (NULL: not held there).
+    earlier_tiers = []
+    for i, earlier in enumerate(history[: hold - 1]):
+        part = earlier.select(**{f"h{i}_customer_id": "customer_id", f"h{i}_tier": "scored_tier"})
+        joined = joined.left_join(part, joined.customer_id == part[f"h{i}_customer_id"])
+        earlier_tiers.append(f"h{i}_tier")
+    scored = joined.tier
+    effective_rank = tier_rank(joined.e_tier)
+    ranks = [tier_rank(scored), *(tier_rank(joined[c]) for c in earlier_tiers)]
+    # Lower = a greater rank than E's; a NULL rank (not held by that snapshot) is not lower.
+    held = ibis.literal(len(ranks) == hold)
+    for rank in ranks:
+        held = held & (rank > effective_rank).fill_null(False)
+    tier = ibis.cases(
+        (joined.e_tier.isnull(), scored),
+        (tier_rank(scored) <= effective_rank, scored),
+        (held, tier_at_rank(ibis.least(*ranks))),
+        else_=joined.e_tier,
+    )
+    return joined.select(
+        *[(tier if c == "tier" else joined[c]).name(c) for c in current.columns],
+        scored_tier=scored,
     )
 
 

@@ -197,7 +197,12 @@ def trade_in(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
 
 
 def _tier_moved(moved: ir.Table, rule_id: str, rule: RuleConfig) -> ir.Table:
-    """Candidates of a tier-move rule: one per customer and move, dated by the scores' date."""
+    """Candidates of a tier-move rule: one per customer and move, dated by the scores' date.
+
+    Moves are of the effective tier (R-TIER-HOLD: the scores' ``tier``, ``previous_tier`` and
+    ``move``), so a downgrade still held fires nothing; the evidence records the snapshot's
+    date (``scored_on``) and effective tier, which the action's script shows.
+    """
     s = moved
     return candidates(
         s,
@@ -212,13 +217,20 @@ def _tier_moved(moved: ir.Table, rule_id: str, rule: RuleConfig) -> ir.Table:
 
 
 def tier_up(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
-    """A-TIER-UP: moved into the top tier (platinum) → dedicated advisor's welcome call."""
+    """A-TIER-UP: effective tier moved into the top tier (platinum) → dedicated advisor's call.
+
+    An upgrade takes effect in the snapshot that scores it (R-TIER-HOLD).
+    """
     s = ctx.scores
     return _tier_moved(s.filter(s.move == "up", s.tier == TIER_ORDER[0]), "A-TIER-UP", rule)
 
 
 def tier_down(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
-    """A-TIER-DOWN: a platinum or gold customer moved down (R-TIER-HIST alert) → call now."""
+    """A-TIER-DOWN: a platinum or gold customer moved down (R-TIER-HIST alert) → call now.
+
+    The effective tier (R-TIER-HOLD): only once the lower tier has held
+    ``scoring.downgrade_hold_snapshots`` snapshots, never on a one-quarter dip.
+    """
     s = ctx.scores
     alert_tiers = list(ctx.config.scoring.downgrade_alert_tiers)
     moved = s.filter(s.move == "down", s.previous_tier.isin(alert_tiers))

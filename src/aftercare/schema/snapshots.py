@@ -1,8 +1,11 @@
 """Dated result snapshots Aftercare stores (R-TIER-HIST).
 
 Grain of each:
-- ``customer_scores``: one row per customer per as-of date (RFM+L scores, tier, the previous
-  snapshot's tier and the move since). One as-of date is replaced as a whole; others are kept.
+- ``customer_scores``: one row per customer per as-of date (RFM+L scores, the effective
+  ``tier`` and the scorecard's ``scored_tier`` (R-TIER-HOLD: a downgrade is held), the previous
+  snapshot's effective tier and the move since). One as-of date is replaced as a whole; others
+  are kept. A store made before R-TIER-HOLD gains ``scored_tier`` empty; its rows are read as
+  ``scored_tier = tier`` (:func:`aftercare.services.scoring.snapshot`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ CUSTOMER_SCORES = ibis.schema(
         "l_competitor_visit": "int64",
         "l_points": "int64",
         "total_score": "int64",
-        "tier": "string",
+        "tier": "string",  # the effective tier (R-TIER-HOLD): what alerts, rules and reports use
+        "scored_tier": "string",  # the scorecard's tier of this date (R-TIER)
         "previous_tier": "string",
         "move": "string",
     }

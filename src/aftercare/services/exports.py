@@ -14,11 +14,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis.expr.types as ir
+
 from aftercare.config import Config
 from aftercare.reports.table_file import FORMATS, CsvOptions, write_table_file
 from aftercare.services.call_list import actions_export
 from aftercare.services.marts import MART_GRAINS, mart_rows
 from aftercare.services.outputs import check_output_path, staged_output
+from aftercare.services.scoring import SCORES_TABLE
 from aftercare.store.connect import Store
 from aftercare.store.export import table_rows
 
@@ -108,6 +111,8 @@ def export_data(
             else None
         )
         expr = table_rows(store, name, as_of=as_of, rows=derived)
+        if name == SCORES_TABLE:
+            expr = _tier_columns(expr)
     with staged_output(out, option="--out") as staged:
         rows = write_table_file(
             expr.to_pyarrow_batches(),
@@ -117,6 +122,23 @@ def export_data(
             csv=csv,
         )
     return Export(name, rows, out, as_of=day, grain=grain)
+
+
+def _tier_columns(scores: ir.Table) -> ir.Table:
+    """``customer_scores`` as exported: ``tier`` the effective tier, ``scored_tier`` the raw one.
+
+    R-TIER-HOLD: a row stored before the scored tier was kept is exported with
+    ``scored_tier = tier`` (then they were one); the rows keep the export's order.
+    """
+    filled = (
+        scores.scored_tier.fill_null(scores.tier)
+        if "scored_tier" in scores.columns
+        else scores.tier
+    )
+    columns = [scores[c] for c in scores.columns if c != "scored_tier"]
+    at = scores.columns.index("tier") + 1
+    ordered = scores.select(*columns[:at], filled.name("scored_tier"), *columns[at:])
+    return ordered.order_by(["customer_id", "as_of_date"])
 
 
 def check_export_path(out: Path) -> Path:

@@ -12,12 +12,14 @@ from aftercare.config import TIER_ORDER, Config
 from aftercare.errors import AftercareError
 from aftercare.pipeline.history import (
     MOVE_NEW,
+    effective_tiers,
     migration_matrix,
     tier_moves,
+    tier_rank,
     with_previous_tier,
 )
 from aftercare.pipeline.marts import population_as_of
-from aftercare.pipeline.scoring import score_customers
+from aftercare.pipeline.scoring import SCORE_COLUMNS, score_customers
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
@@ -57,6 +59,9 @@ class ScoreRun:
     refreshed_as_of: dt.date | None = None
     #: Customers in this snapshot and not in the previous one (move ``new``; 0 without one).
     new_customers: int = 0
+    #: Customers whose scored tier is below their effective tier: a downgrade held
+    #: (R-TIER-HOLD) until the lower tier holds ``scoring.downgrade_hold_snapshots`` snapshots.
+    held_downgrades: int = 0
 
 
 def previous_snapshot_date(store: Store, as_of: dt.date) -> dt.date | None:
@@ -85,8 +90,20 @@ def snapshot(store: Store, as_of: dt.date) -> ir.Table:
         raise AftercareError(
             f"no scores as of {as_of}: run `aftercare score --as-of {as_of}` (stored: {known})"
         )
-    scores = store.table(SCORES_TABLE)
+    scores = stored_scores(store)
     return scores.filter(scores.as_of_date == as_of)
+
+
+def stored_scores(store: Store) -> ir.Table:
+    """Every stored ``customer_scores`` row, ``scored_tier`` read as ``tier`` where empty.
+
+    A snapshot stored before R-TIER-HOLD has no scored tier (the column is added empty when
+    such a store is opened): its tier was the scorecard's, so it is read as both.
+    """
+    scores = store.table(SCORES_TABLE)
+    if "scored_tier" not in scores.columns:  # a lake view older than the column
+        return scores.mutate(scored_tier=scores.tier)
+    return scores.mutate(scored_tier=scores.scored_tier.fill_null(scores.tier))
 
 
 def score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
@@ -103,8 +120,14 @@ def score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
         return _score_snapshot(store, as_of, config)
 
 
-def _score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
-    """:func:`score_snapshot` once the store is this run's."""
+def _score_snapshot(
+    store: Store, as_of: dt.date, config: Config, *, refresh_before: dt.date | None = None
+) -> ScoreRun:
+    """:func:`score_snapshot` once the store is this run's.
+
+    Later snapshots before ``refresh_before`` (None: all) get their effective tier, previous
+    tier and move recomputed (a back-fill scores the dates in between itself).
+    """
     tables = canonical_tables(store)
     current = score_customers(
         tables.customers,
@@ -114,40 +137,72 @@ def _score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
         as_of=as_of,
         config=config,
     )
+    history = _history(store, as_of, config)
     previous_as_of = previous_snapshot_date(store, as_of)
-    previous = (
-        snapshot(store, previous_as_of) if previous_as_of else current.filter(ibis.literal(False))
-    )
-    rows = with_previous_tier(current, previous)
+    previous = history[0] if history else None
+    rows = _snapshot_rows(current, history, config)
     stored = replace_snapshot(store, SCORES_TABLE, as_of, rows)
     alerts = new = 0
-    if previous_as_of:
+    if previous is not None:
         moves = tier_moves(previous, snapshot(store, as_of), config=config)
         counts = moves.aggregate(
             alerts=moves.is_downgrade_alert.sum(), new=moves.count(where=moves.move == MOVE_NEW)
         )
         row = counts.to_pyarrow().to_pylist()[0]
         alerts, new = int(row["alerts"] or 0), int(row["new"] or 0)
-    later = next_snapshot_date(store, as_of)
-    if later:
-        _refresh_previous_tier(store, later, as_of)
+    refreshed = [
+        d
+        for d in snapshot_dates(store, SCORES_TABLE)
+        if d > as_of and (refresh_before is None or d < refresh_before)
+    ]
+    for later in refreshed:  # oldest first: each one's hold reads the ones before it
+        _refresh_snapshot(store, later, config)
     return ScoreRun(
         as_of=as_of,
         previous_as_of=previous_as_of,
         customers=stored,
         mix=tier_mix(store, as_of, config),
         downgrade_alerts=alerts,
-        refreshed_as_of=later,
+        refreshed_as_of=refreshed[0] if refreshed else None,
         new_customers=new,
+        held_downgrades=held_downgrades(store, as_of),
     )
 
 
-def _refresh_previous_tier(store: Store, later: dt.date, earlier: dt.date) -> None:
-    """Recompute ``later``'s previous tier and move against the ``earlier`` snapshot."""
-    scores = snapshot(store, later).drop("previous_tier", "move")
+def _history(store: Store, as_of: dt.date, config: Config) -> list[ir.Table]:
+    """The stored snapshots an ``as_of`` snapshot's hold reads, newest first (R-TIER-HOLD)."""
+    earlier = [d for d in snapshot_dates(store, SCORES_TABLE) if d < as_of]
+    wanted = max(config.scoring.downgrade_hold_snapshots - 1, 1)
+    return [snapshot(store, d) for d in reversed(earlier[-wanted:])]
+
+
+def _snapshot_rows(current: ir.Table, history: list[ir.Table], config: Config) -> ir.Table:
+    """A snapshot's stored rows: effective tier (R-TIER-HOLD), previous tier and move."""
+    effective = effective_tiers(current, history, config=config)
+    previous = history[0] if history else current.filter(ibis.literal(False))
+    return with_previous_tier(effective, previous)
+
+
+def _refresh_snapshot(store: Store, later: dt.date, config: Config) -> None:
+    """Recompute ``later``'s effective tier, previous tier and move from the ones before it.
+
+    Its scores are kept (the scorecard's tier is ``scored_tier``); only what depends on the
+    snapshots before it changes, so no snapshot keeps a move from a tier that is no longer
+    the one before it.
+    """
+    stored = snapshot(store, later)
+    scores = stored.drop("tier", "previous_tier", "move").rename(tier="scored_tier")
+    scores = scores.select(*[c for c in SCORE_COLUMNS])
     # Materialised first: the replacement deletes the very rows it is computed from.
-    rows = with_previous_tier(scores, snapshot(store, earlier)).to_pyarrow()
+    rows = _snapshot_rows(scores, _history(store, later, config), config).to_pyarrow()
     replace_snapshot(store, SCORES_TABLE, later, ibis.memtable(rows))
+
+
+def held_downgrades(store: Store, as_of: dt.date) -> int:
+    """Customers of the ``as_of`` snapshot scored below their effective tier (R-TIER-HOLD)."""
+    scores = snapshot(store, as_of)
+    held = scores.filter(tier_rank(scores.scored_tier) > tier_rank(scores.tier))
+    return int(held.count().to_pyarrow().as_py() or 0)
 
 
 def tier_mix(store: Store, as_of: dt.date, config: Config) -> TierMix:
@@ -177,8 +232,14 @@ def backfill_quarterly(
     """Score every quarter end between ``start`` and ``end``, oldest first (R-TIER-HIST)."""
     if end < start:
         raise AftercareError(f"--quarterly: {end} is before {start}")
+    dates = quarter_ends(start, end)
     with store_lock(store):  # the whole back-fill, so no other run interleaves its dates
-        return [score_snapshot(store, d, config) for d in quarter_ends(start, end)]
+        # In date order, each date's hold (R-TIER-HOLD) reads the ones just scored; a stored
+        # snapshot between two back-filled dates is refreshed before the later one is scored.
+        return [
+            _score_snapshot(store, d, config, refresh_before=nxt)
+            for d, nxt in zip(dates, [*dates[1:], None], strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -194,13 +255,20 @@ class Migration:
     from_date: dt.date
     to_date: dt.date
     matrix: list[dict]
+    #: The downgrade alerts shown: the first ``max_alerts`` by spend.
     alerts: list[dict]
     not_yet: dict[dt.date, int] = field(default_factory=dict)
+    #: Every downgrade alert between the two snapshots (``alerts`` may list fewer).
+    alert_count: int = 0
 
     @property
     def new_customers(self) -> int:
         """Customers in the later snapshot only (the matrix's "(new)" row)."""
         return sum(int(r["customers"]) for r in self.matrix if r["from_tier"] is None)
+
+    def moved(self, move: str) -> int:
+        """Customers whose effective tier moved ``up`` or ``down`` (R-TIER-HOLD)."""
+        return sum(int(r["customers"]) for r in self.matrix if r["move"] == move)
 
 
 def customers_not_yet(store: Store, as_of: dt.date) -> int:
@@ -224,6 +292,8 @@ def migration(
 ) -> Migration:
     """The tier migration matrix and the downgrade alerts between two snapshots.
 
+    Both read the effective tiers (R-TIER-HOLD): a held downgrade is no move and no alert.
+    ``alerts`` lists the first ``max_alerts`` by spend; ``alert_count`` counts them all.
     New customers (in ``to_date``'s snapshot, not in ``from_date``'s) fill the matrix's
     "(new)" row; their move is ``new``, never a move from a tier they did not have.
     """
@@ -231,12 +301,19 @@ def migration(
     not_yet = {day: customers_not_yet(store, day) for day in (from_date, to_date)}
     matrix = migration_matrix(previous, current).to_pyarrow().to_pylist()
     moves = tier_moves(previous, current, config=config)
+    flagged = moves.filter(moves.is_downgrade_alert)
     alerts = (
-        moves.filter(moves.is_downgrade_alert)
-        .join(current.select("customer_id", "total_score", "monetary"), "customer_id")
+        flagged.join(current.select("customer_id", "total_score", "monetary"), "customer_id")
         .order_by([ibis.desc("monetary"), "customer_id"])
         .limit(max_alerts)
         .to_pyarrow()
         .to_pylist()
     )
-    return Migration(from_date, to_date, matrix, alerts, {d: n for d, n in not_yet.items() if n})
+    return Migration(
+        from_date,
+        to_date,
+        matrix,
+        alerts,
+        {d: n for d, n in not_yet.items() if n},
+        alert_count=int(flagged.count().to_pyarrow().as_py() or 0),
+    )
