@@ -172,6 +172,17 @@ _ZH: dict[str, str] = {
     "col.pending": "观察中",
     "col.conversion": "转化率",
     "kpi.bookings": "本月预约到店转化",
+    # per-advisor activity of the month (issue 10)
+    "sec.advisor_kpis": "服务顾问本月回访",
+    "col.calls": "回访数",
+    "col.reached": "接通数",
+    "col.reach_rate": "接通率",
+    "col.visits": "到店数",
+    "col.expired": "过期未办",
+    "advisor_kpis.none": "没有服务顾问。",
+    "advisor_kpis.note": "回访数：本月记录了回访结果的行动（同一行动多次回访计一次，未接通也算）；"
+    "接通：结果为已接通、已预约、已到店或拒绝；预约：本月记录的已预约；"
+    "到店：这些预约中{days}天内到店的；过期未办：本月超过有效期仍未完成的行动（R-ACT-EXPIRE）。",
     # call sheets
     "calls.title": "服务顾问回访表",
     "calls.summary": "汇总",
@@ -381,6 +392,17 @@ _EN: dict[str, str] = {
     "col.pending": "Pending",
     "col.conversion": "Conversion",
     "kpi.bookings": "Bookings that converted this month",
+    "sec.advisor_kpis": "Advisors' calls this month",
+    "col.calls": "Calls made",
+    "col.reached": "Reached",
+    "col.reach_rate": "Reach rate",
+    "col.visits": "Visits",
+    "col.expired": "Expired",
+    "advisor_kpis.none": "No advisors.",
+    "advisor_kpis.note": "Calls made: actions with a result recorded this month (an action "
+    "called twice is one call; a missed call counts); reached: result reached, booked, "
+    "visited or declined; bookings: booked this month; visits: those bookings followed by a "
+    "visit within {days} days; expired: actions past their validity this month (R-ACT-EXPIRE).",
     "calls.title": "Advisor call sheet",
     "calls.summary": "Summary",
     "calls.week": "Week",
