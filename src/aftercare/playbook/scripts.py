@@ -11,11 +11,13 @@ Templates see these names (never the phone number or any other contact detail, s
 can be shown or sent without leaking them): ``name``, ``advisor``, ``vehicle`` (brand, model
 and plate), ``brand``, ``model``, ``plate``, ``event_date`` (the rule's trigger date:
 delivery, service due, warranty end, complaint, declined quote …), ``due_date``, ``tier``,
-``tier_label``, ``tier_benefits`` (``scoring.service_levels``), ``churn_reason``, ``item`` and
-``is_safety_item`` (declined quotes), ``rule_id``, ``action_id``, ``evidence`` (the action's
-evidence as a mapping), and the filter ``date`` (``2024年6月1日`` / ``1 June 2024``). An
-unknown name is an error (StrictUndefined), reported as :class:`AftercareError` naming the
-template and the name.
+``tier_label``, ``tier_benefits`` (``scoring.service_levels``; the tier is the one of the
+snapshot that triggered the action: the evidence's ``tier`` when the rule recorded one,
+A-TIER-UP/DOWN, A-BIRTHDAY, A-WINBACK and custom rules, else the row's ``tier``),
+``churn_reason``, ``item`` and ``is_safety_item`` (declined quotes), ``rule_id``,
+``action_id``, ``evidence`` (the action's evidence as a mapping), and the filter ``date``
+(``2024年6月1日`` / ``1 June 2024``). An unknown name is an error (StrictUndefined), reported
+as :class:`AftercareError` naming the template and the name.
 
 No store access here: :mod:`aftercare.services.scripts` gathers the context of stored actions
 (:func:`script_context` is its pure part) and this module renders it.
@@ -132,7 +134,9 @@ def _truthy(value: object) -> bool:
 def template_context(row: dict[str, Any], lang: str, config: Config) -> dict[str, Any]:
     """The names a template sees for one action (see the module docstring)."""
     evidence = _evidence(row)
-    tier = row.get("tier")
+    # The tier of the snapshot that triggered the action (its evidence, R-TIER-HOLD): an
+    # A-TIER-UP of September says platinum even when read in December after a fall back.
+    tier = evidence.get("tier") or row.get("tier")
     level = config.scoring.service_levels.get(tier) if tier else None
     # The engine's evidence (the reason when the action was made) wins over today's.
     reason = evidence.get("churn_reason") or row.get("churn_reason") or DEFAULT_CHURN_REASON
@@ -253,6 +257,12 @@ def script_context(
     Grain: one row per action of ``actions`` (filter it first: this is meant for the few
     thousand actions of a call list, which are then rendered in Python).
 
+    Parameters
+    ----------
+    tiers
+        ``action_id`` and ``tier``: each action's tier, from the snapshot its run read
+        (:func:`aftercare.services.scripts.actions_context`); None: no tier.
+
     Returns
     -------
     ir.Table
@@ -268,8 +278,8 @@ def script_context(
     j = j.left_join(cars, j.vin == cars.v_vin)
     j = j.left_join(people, j.advisor_id == people.a_id)
     if tiers is not None:
-        t = tiers.select(t_id=tiers.customer_id, tier=tiers.tier)
-        j = j.left_join(t, j.customer_id == t.t_id)
+        t = tiers.select(t_id=tiers.action_id, tier=tiers.tier)
+        j = j.left_join(t, j.action_id == t.t_id)
         tier = j.tier
     else:
         tier = ibis.null("string")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -18,7 +19,7 @@ from aftercare.pipeline.marts import churn_reasons_of
 from aftercare.playbook.outcomes import WINBACK_RULE
 from aftercare.playbook.scripts import script_context
 from aftercare.services.inputs import canonical_tables
-from aftercare.services.scoring import SCORES_TABLE, snapshot
+from aftercare.services.scoring import SCORES_TABLE, stored_scores
 from aftercare.store.connect import Store
 from aftercare.store.snapshots import snapshot_dates
 
@@ -48,8 +49,11 @@ def actions_context(
 ) -> pa.Table:
     """The actions of ``actions`` with everything their scripts need.
 
-    The tier comes from the latest ``customer_scores`` snapshot on or before ``as_of``
-    (none: NULL). The customers of win-back actions get their churn reason as of ``as_of``
+    Each action's tier comes from the snapshot that triggered it (R-TIER-HOLD): the latest
+    ``customer_scores`` snapshot on or before the action's ``created_on`` (the scores its run
+    read), else the latest on or before ``as_of`` (none: NULL); a tier in the action's
+    evidence wins over both (:func:`~aftercare.playbook.scripts.template_context`).
+    The customers of win-back actions get their churn reason as of ``as_of``
     (default today) from :func:`aftercare.pipeline.marts.churn_reasons_of`, the definition the
     churn mart and the engine use; the script takes it when the action's evidence has none.
 
@@ -61,7 +65,7 @@ def actions_context(
     """
     day = as_of or dt.date.today()
     dates = [d for d in snapshot_dates(store, SCORES_TABLE) if d <= day]
-    tiers = snapshot(store, dates[-1]).select("customer_id", "tier") if dates else None
+    tiers = action_tiers(stored_scores(store), actions, dates) if dates else None
     tables = canonical_tables(store)
     context = script_context(
         actions, tables.customers, tables.vehicles, tables.advisors, tiers
@@ -74,3 +78,34 @@ def actions_context(
     }
     column = [found.get(c) for c in context.column("customer_id").to_pylist()]
     return context.append_column("churn_reason", pa.array(column, pa.string()))
+
+
+def action_tiers(scores: ir.Table, actions: ir.Table, dates: Sequence[dt.date]) -> ir.Table:
+    """Each action's effective tier in the snapshot its run read (R-TIER-HOLD).
+
+    Grain: one row per action whose customer that snapshot holds.
+
+    Parameters
+    ----------
+    scores
+        The stored ``customer_scores`` (every date).
+    actions
+        The actions (``action_id``, ``customer_id``, ``created_on``).
+    dates
+        The snapshot dates that may be read, oldest first (not empty): an action takes the
+        latest on or before its ``created_on``, else (created before any) the latest.
+
+    Returns
+    -------
+    ir.Table
+        ``action_id``, ``tier``.
+    """
+    latest = ibis.literal(dates[-1], type="date")
+    read = ibis.cases(
+        *[(actions.created_on >= day, ibis.literal(day, type="date")) for day in reversed(dates)],
+        else_=latest,
+    )
+    picked = actions.select("action_id", "customer_id", read_on=read.fill_null(latest))
+    s = scores.select(s_customer_id="customer_id", s_date="as_of_date", tier="tier")
+    joined = picked.join(s, [picked.customer_id == s.s_customer_id, picked.read_on == s.s_date])
+    return joined.select("action_id", "tier")
