@@ -65,7 +65,7 @@ def _data() -> dict:
         # R-ACT-OUTCOME: B10 booked 06-05, F10 came 06-10 (converted); B4 booked 06-01, F4
         # has not come, its 30 days run to 07-01 (pending on 06-26).
         {"action_id": "B10", "rule_id": "A-MAINTENANCE", "customer_id": "F10",
-         "due_date": "2024-06-05"},
+         "due_date": "2024-06-05", "advisor_id": "S1"},
         {"action_id": "B4", "rule_id": "A-MAINTENANCE", "customer_id": "F4",
          "due_date": "2024-06-01"},
     ]  # fmt: skip
@@ -78,6 +78,11 @@ def _data() -> dict:
         "vehicles": make_table("vehicles", vehicles),
         "service_orders": make_table("service_orders", orders),
         "interactions": make_table("interactions", interactions),
+        # S1 owns B10; S2 made no call this month (listed with zeros).
+        "advisors": make_table(
+            "advisors",
+            [{"advisor_id": "S1", "name": "王顾问"}, {"advisor_id": "S2", "name": "李顾问"}],
+        ),
         "actions": make_actions(actions),
         "action_outcomes": make_outcomes(outcomes),
     }
@@ -97,6 +102,12 @@ def db(store_url):
         for name, table in _data().items():
             store.con.insert(name, table)
     return store_url
+
+
+def _cells(output: str, first: str) -> list[str]:
+    """The cells after ``first`` on the printed table row that starts with it."""
+    line = next(x for x in output.splitlines() if x.startswith(f"│ {first} "))
+    return [c.strip() for c in line.strip("│").split("│")][1:]
 
 
 def _run(*args: str):
@@ -141,6 +152,12 @@ def test_kpis_match_hand_computations(db):
         "A-MAINTENANCE", 2, 1, 1,
     )  # fmt: skip
     assert booked.rate == pytest.approx(1.0)
+    # June's calls: S1's B10 (booked 06-05, F10 came 06-10: a visit); the pool's B4 (booked
+    # 06-01, F4 not back); S2 made none.
+    advisors = [(a.advisor_id, a.calls, a.reached, a.bookings, a.visits, a.expired, a.reach_rate)
+                for a in board.advisors]  # fmt: skip
+    assert advisors == [("S1", 1, 1, 1, 1, 0, 1.0), ("S2", 0, 0, 0, 0, 0, None),
+                        (None, 1, 1, 1, 0, 0, 1.0)]  # fmt: skip
 
 
 def test_outcome_command_records_and_reports(db):
@@ -173,8 +190,13 @@ def test_kpis_command_prints_the_seed_dashboard(db):
                  "新客户首保到店率", "90.0%", "✅ 达成", "❌ 需加强", "平均分 8.3",
                  "规则效果（对照组）", "50.0% (n=2)",
                  "本月预约到店转化 (2024-06): 1/1 到店 (100.0%), 1 观察中",
-                 "常规保养提醒: 1/1 到店 (100.0%), 1 观察中"):  # fmt: skip
+                 "常规保养提醒: 1/1 到店 (100.0%), 1 观察中", "服务顾问本月回访 (2024-06)",
+                 "未分配（门店公共池）"):  # fmt: skip
         assert text in zh.output, text
+    # calls made, reached, reach rate, bookings, visits, expired (hand counts: see above)
+    assert _cells(zh.output, "王顾问 (S1)") == ["1", "1", "100.0%", "1", "1", "0"]
+    assert _cells(zh.output, "李顾问 (S2)") == ["0", "0", "—", "0", "0", "0"]
+    assert _cells(zh.output, "未分配（门店公共池）") == ["1", "1", "100.0%", "1", "0", "0"]
     en = _run("kpis", "--month", "2024-06", "--as-of", "2024-06-26", "--lang", "en", "--db", db)
     assert en.exit_code == 0, en.output
     # The KPI column wraps at the test terminal's 80 columns: "First-service / arrival rate".

@@ -179,3 +179,32 @@ def test_xlsx_playbook_sheets(report, tmp_path):
     assert acts["王顾问"] == ["S1", 2, 0, 0, 2, 1]
     assert acts["未分配（门店公共池）"] == [None, 0, 0, 1, 1, 0]
     assert acts["合计"][3:5] == [5, 1]
+
+
+def test_advisor_kpis_of_the_month(report):
+    # June's outcomes: S1 X6 booked 06-15 (C1 came 06-20: a visit); S2 X7 booked 06-10 (C5
+    # not back) and X12 no answer 06-25; the pool's win-backs W2, W3, W1, W6 reached and W7
+    # no answer. X10, X11 (May) and T1, T2, T4 (March, April) are other months.
+    got = [(a.advisor_id, a.advisor_name, a.calls, a.reached, a.bookings, a.visits, a.expired,
+            a.reach_rate) for a in report.month_kpis.advisors]  # fmt: skip
+    assert got == [
+        ("S1", "王顾问", 1, 1, 1, 1, 0, 1.0),
+        ("S2", "李顾问", 2, 1, 1, 0, 0, 0.5),
+        (None, None, 5, 4, 0, 0, 0, 0.8),
+    ]
+
+
+def test_html_and_xlsx_advisor_kpis(zh, report, tmp_path):
+    s = section(zh, "advisor-kpis")
+    # calls, reached, reach rate, bookings, visits, expired
+    assert row(s, "王顾问 (S1)") == ["1", "1", "100.0%", "1", "1", "0"]
+    assert row(s, "李顾问 (S2)") == ["2", "1", "50.0%", "1", "0", "0"]
+    assert row(s, "未分配（门店公共池）") == ["5", "4", "80.0%", "0", "0", "0"]
+    assert "30天内到店" in _text(s)
+    en = section(render_html(report, "en"), "advisor-kpis")
+    assert row(en, "Unassigned (store pool)") == ["5", "4", "80.0%", "0", "0", "0"]
+    wb = openpyxl.load_workbook(write_xlsx(report, tmp_path / "a.xlsx"))
+    rows = _sheet_rows(wb["月度KPI"])
+    assert rows["王顾问 (S1)"][:6] == [1, 1, 1.0, 1, 1, 0]
+    assert rows["李顾问 (S2)"][:6] == [2, 1, 0.5, 1, 0, 0]
+    assert rows["未分配（门店公共池）"][:6] == [5, 4, pytest.approx(0.8), 0, 0, 0]

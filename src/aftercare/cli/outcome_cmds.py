@@ -208,6 +208,7 @@ def print_dashboard(board: Dashboard, lang: str) -> None:
             p for p in (ratio, detail) if p))  # fmt: skip
     console.print(grid)
     _print_bookings(board, lang)
+    _print_advisors(board, lang)
 
     if board.lifts:
         lifts = Table(title=w["lifts"])
@@ -246,6 +247,27 @@ def _print_bookings(board: Dashboard, lang: str) -> None:
     for b in board.bookings:
         tree.add(f"{names.rule(b.rule_id)}: {line(b)}")
     console.print(tree, highlight=False)
+
+
+def _print_advisors(board: Dashboard, lang: str) -> None:
+    """Each advisor's calls of the month: calls made, reached (rate), bookings, visits,
+    expired actions (issue 10)."""
+    t = kpi_labels(lang)
+    if not board.advisors:
+        console.print(f"{t['sec.advisor_kpis']}: {t['advisor_kpis.none']}", highlight=False)
+        return
+    grid = Table(title=f"{t['sec.advisor_kpis']} ({board.month})")
+    for key in ("advisor", "calls", "reached", "reach_rate", "bookings", "visits", "expired"):
+        grid.add_column(t[f"col.{key}"], justify="left" if key == "advisor" else "right")
+    for a in board.advisors:
+        if a.advisor_id is None:
+            who = t["actions.pool"]
+        else:
+            who = f"{a.advisor_name} ({a.advisor_id})" if a.advisor_name else a.advisor_id
+        rate = "—" if a.reach_rate is None else f"{a.reach_rate * 100:.1f}%"
+        grid.add_row(who, str(a.calls), str(a.reached), rate, str(a.bookings), str(a.visits),
+                     str(a.expired))  # fmt: skip
+    console.print(grid)
 
 
 def _rate(rate: float | None, n: int) -> str:

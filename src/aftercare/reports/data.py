@@ -94,6 +94,30 @@ class BookingConversion:
 
 
 @dataclass(frozen=True)
+class AdvisorKpi:
+    """One advisor's calls of the month and what came of them (issue 10).
+
+    Definitions: :func:`aftercare.playbook.kpis.advisor_activity`. ``advisor_id`` is
+    ``None`` for the store's unassigned pool. ``visits`` are bookings converted within
+    ``actions.booking_success_days``; ``expired`` are actions that ran out of their validity
+    (R-ACT-EXPIRE).
+    """
+
+    advisor_id: str | None
+    advisor_name: str | None
+    calls: int
+    reached: int
+    bookings: int
+    visits: int
+    expired: int
+
+    @property
+    def reach_rate(self) -> float | None:
+        """Reached ÷ calls made (fraction; ``None`` without calls)."""
+        return self.reached / self.calls if self.calls else None
+
+
+@dataclass(frozen=True)
 class ChurnSummary:
     """Churn-risk counts (R-CHURN-RISK) and likely reasons (R-CHURN-REASON).
 
@@ -189,6 +213,9 @@ class MonthKpis:
     bookings
         Bookings recorded in the month per rule and their conversion to visits
         (R-ACT-OUTCOME).
+    advisors
+        Each advisor's calls made, reach, bookings, visits and expired actions in the month
+        (every active advisor, the pool last).
     settings
         The windows and thresholds behind the figures, for the notes: ``winback_visit_days``,
         ``return_window_days``, ``booking_success_days``, ``nps_promoter_min``,
@@ -202,6 +229,7 @@ class MonthKpis:
     lifts: list[Row]
     bookings: list[BookingConversion]
     settings: dict[str, int] = field(default_factory=dict)
+    advisors: list[AdvisorKpi] = field(default_factory=list)
 
     def kpi(self, key: str) -> Kpi:
         """The KPI called ``key`` (e.g. ``nps``)."""

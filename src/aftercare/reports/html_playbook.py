@@ -1,4 +1,5 @@
-"""The playbook sections of the HTML report: this week's actions, monthly KPIs, rule lift.
+"""The playbook sections of the HTML report: this week's actions, monthly KPIs, rule lift,
+bookings and each advisor's calls of the month.
 
 Formats :class:`~aftercare.reports.data.ActionsWeek` and
 :class:`~aftercare.reports.data.MonthKpis` for ``templates/report.html.j2`` and draws their
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aftercare.reports import charts
-from aftercare.reports.data import BookingConversion, Kpi, ReportData
+from aftercare.reports.data import AdvisorKpi, BookingConversion, Kpi, ReportData
 from aftercare.reports.formatting import fmt_int, fmt_pct, fmt_pct_value
 from aftercare.reports.labels import Labels
 from aftercare.schema.playbook import PRIORITIES
@@ -143,6 +144,26 @@ def _booking_row(label: str, b: BookingConversion) -> dict[str, str]:
     }
 
 
+def advisor_label(a: AdvisorKpi, t: Labels) -> str:
+    """``王顾问 (S1)``, the advisor id alone without a name, or the pool's label."""
+    if a.advisor_id is None:
+        return t["actions.pool"]
+    name = a.advisor_name
+    return f"{name} ({a.advisor_id})" if name and name != a.advisor_id else a.advisor_id
+
+
+def _advisor_row(a: AdvisorKpi, t: Labels) -> dict[str, str]:
+    return {
+        "label": advisor_label(a, t),
+        "calls": fmt_int(a.calls),
+        "reached": fmt_int(a.reached),
+        "reach_rate": fmt_pct(a.reach_rate),
+        "bookings": fmt_int(a.bookings),
+        "visits": fmt_int(a.visits),
+        "expired": fmt_int(a.expired),
+    }
+
+
 def _kpis(data: ReportData, t: Labels) -> dict[str, Any]:
     m = data.month_kpis
     rows = [
@@ -201,6 +222,8 @@ def _kpis(data: ReportData, t: Labels) -> dict[str, Any]:
         "lifts_note": t.fmt("lifts.note", days=s.get("return_window_days", "")),
         "bookings": bookings,
         "bookings_note": t.fmt("bookings.note", days=s.get("booking_success_days", "")),
+        "advisors": [_advisor_row(a, t) for a in m.advisors],
+        "advisors_note": t.fmt("advisor_kpis.note", days=s.get("booking_success_days", "")),
     }
 
 

@@ -7,9 +7,16 @@ keep calculating with them; NPS is in points.
 
 from __future__ import annotations
 
+from xlsxwriter.worksheet import Worksheet
+
 from aftercare.reports import charts
 from aftercare.reports.data import ReportData
-from aftercare.reports.html_playbook import PRIORITY_COLOURS, kpi_detail, kpi_status
+from aftercare.reports.html_playbook import (
+    PRIORITY_COLOURS,
+    advisor_label,
+    kpi_detail,
+    kpi_status,
+)
 from aftercare.reports.xlsx_book import Book
 from aftercare.reports.xlsx_series import cell_range, column_series
 from aftercare.schema.playbook import PRIORITIES
@@ -127,7 +134,16 @@ def kpis_sheet(b: Book, data: ReportData) -> None:
     ws.write(row, 0, f"{t['sec.bookings']} · {m.month}", b.title)
     if not m.bookings:
         ws.write(row + 1, 0, t["bookings.none"])
-        return
+        row += 1
+    else:
+        row = _bookings(b, ws, data, row)
+    _advisors(b, ws, data, row + 3)
+
+
+def _bookings(b: Book, ws: Worksheet, data: ReportData, row: int) -> int:
+    """The month's bookings per rule and their conversion; returns the last row written."""
+    t = b.t
+    m = data.month_kpis
     rows = [
         (t.rule(x.rule_id), x.rule_id, x.bookings, x.converted, x.pending, x.rate)
         for x in [*m.bookings, m.bookings_total]
@@ -137,3 +153,24 @@ def kpis_sheet(b: Book, data: ReportData) -> None:
                t["col.conversion"]]  # fmt: skip
     _, row = b.table(ws, row + 1, headers, rows, ["text", "text", "int", "int", "int", "pct"])
     ws.write(row + 1, 0, t.fmt("bookings.note", days=m.settings.get("booking_success_days", "")))
+    return row + 1
+
+
+def _advisors(b: Book, ws: Worksheet, data: ReportData, row: int) -> None:
+    """Each advisor's calls made, reached, reach rate, bookings, visits and expired actions."""
+    t = b.t
+    m = data.month_kpis
+    ws.write(row, 0, f"{t['sec.advisor_kpis']} · {m.month}", b.title)
+    if not m.advisors:
+        ws.write(row + 1, 0, t["advisor_kpis.none"])
+        return
+    rows = [
+        (advisor_label(a, t), a.calls, a.reached, a.reach_rate, a.bookings, a.visits, a.expired)
+        for a in m.advisors
+    ]
+    headers = [t["col.advisor"], t["col.calls"], t["col.reached"], t["col.reach_rate"],
+               t["col.bookings"], t["col.visits"], t["col.expired"]]  # fmt: skip
+    kinds = ["text", "int", "int", "pct", "int", "int", "int"]
+    _, row = b.table(ws, row + 1, headers, rows, kinds)
+    days = m.settings.get("booking_success_days", "")
+    ws.write(row + 1, 0, t.fmt("advisor_kpis.note", days=days))

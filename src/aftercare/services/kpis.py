@@ -19,6 +19,7 @@ from aftercare.pipeline.retention import crr
 from aftercare.pipeline.staging import as_date, resolved_orders
 from aftercare.playbook.holdout import rule_lift
 from aftercare.playbook.kpis import (
+    advisor_activity,
     first_service_arrival,
     growth_value_added_penetration,
     month_bounds,
@@ -26,7 +27,7 @@ from aftercare.playbook.kpis import (
     winback_rate,
 )
 from aftercare.playbook.outcomes import booking_success, current_status
-from aftercare.reports.data import AdvisorWeek, BookingConversion, Kpi, WeekActions
+from aftercare.reports.data import AdvisorKpi, AdvisorWeek, BookingConversion, Kpi, WeekActions
 from aftercare.reports.labels import Labels, labels
 from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.inputs import canonical_tables
@@ -62,6 +63,7 @@ class Dashboard:
     week_actions: list[WeekActions]
     lifts: list[dict]
     bookings: list[BookingConversion]
+    advisors: list[AdvisorKpi]
 
 
 def kpi_settings(config: Config) -> dict[str, int]:
@@ -327,6 +329,52 @@ def booking_conversions(
     ]
 
 
+def advisor_kpis(store: Store, config: Config, *, month: str, today: dt.date) -> list[AdvisorKpi]:
+    """Each advisor's calls made, reach rate, bookings, visits and expired actions in
+    ``month`` (:func:`aftercare.playbook.kpis.advisor_activity`; issue 10).
+
+    A month in progress is measured to ``today``. Every active advisor is listed (one who
+    made no call shows zeros), by advisor id; an advisor with activity who is no longer in
+    the advisors table is listed too, and the unassigned pool comes last when it has any.
+    """
+    start, end = month_bounds(month)
+    end = measured_until(end, today)
+    t = canonical_tables(store)
+    orders = resolved_orders(t.service_orders, t.vehicles)
+    actions, outcomes = store.table("actions"), store.table("action_outcomes")
+    status = current_status(
+        actions,
+        outcomes,
+        store.table("contact_preferences"),
+        winback_max_attempts=config.actions.winback_max_attempts,
+        orders=orders,
+    )
+    bookings = booking_success(
+        actions, outcomes, orders, success_days=config.actions.booking_success_days
+    )
+    rows = advisor_activity(status, outcomes, bookings, month_start=start, month_end=end)
+    found = {r["advisor_id"]: r for r in rows.to_pyarrow().to_pylist()}
+    adv = store.table("advisors")
+    people = adv.filter(adv.active.fill_null(True), adv.role.fill_null("advisor") == "advisor")
+    names = {
+        r["advisor_id"]: r["name"]
+        for r in people.select("advisor_id", "name").to_pyarrow().to_pylist()
+    }
+    if set(found) - set(names) - {None}:  # assigned actions of an advisor since deactivated
+        every = adv.select("advisor_id", "name").to_pyarrow().to_pylist()
+        names.update({r["advisor_id"]: r["name"] for r in every if r["advisor_id"] in found})
+    ids: list[str | None] = sorted({a for a in (*names, *found) if a is not None})
+    if None in found:
+        ids.append(None)
+
+    def kpi(advisor: str | None) -> AdvisorKpi:
+        r = found.get(advisor, {})
+        counts = [int(r.get(c) or 0) for c in ("calls", "reached", "bookings", "visits", "expired")]
+        return AdvisorKpi(advisor, names.get(advisor) if advisor else None, *counts)
+
+    return [kpi(a) for a in ids]
+
+
 def rule_lifts(store: Store, config: Config, *, as_of: dt.date) -> list[dict]:
     """Each rule's return rates, treated vs control, and its lift (R-ACT-HOLDOUT)."""
     t = canonical_tables(store)
@@ -361,4 +409,5 @@ def dashboard(
         week_actions=actions,
         lifts=lifts,
         bookings=booking_conversions(store, config, month=month, today=today),
+        advisors=advisor_kpis(store, config, month=month, today=today),
     )

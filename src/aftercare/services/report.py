@@ -38,6 +38,7 @@ from aftercare.reports.html import write_html
 from aftercare.reports.xlsx import write_xlsx
 from aftercare.services.actions import action_list, iso_week
 from aftercare.services.kpis import (
+    advisor_kpis,
     advisor_week_actions,
     booking_conversions,
     kpi_settings,
@@ -162,7 +163,8 @@ def actions_week(store: Store, as_of: dt.date, config: Config) -> ActionsWeek:
 
 
 def kpi_month(store: Store, month: str, config: Config, *, today: dt.date) -> MonthKpis:
-    """The month's KPIs, the lifts of rules with a control group, and booking conversions."""
+    """The month's KPIs, the lifts of rules with a control group, booking conversions and
+    each advisor's calls of the month."""
     start, end = month_bounds(month)
     return MonthKpis(
         month=month,
@@ -172,6 +174,7 @@ def kpi_month(store: Store, month: str, config: Config, *, today: dt.date) -> Mo
         lifts=[r for r in rule_lifts(store, config, as_of=today) if r["control_actions"]],
         bookings=booking_conversions(store, config, month=month, today=today),
         settings=kpi_settings(config),
+        advisors=advisor_kpis(store, config, month=month, today=today),
     )
 
 
