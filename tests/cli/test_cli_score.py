@@ -127,6 +127,12 @@ def test_r_tier_hold_cli_chain(db):
     assert "0 platinum/gold downgrade alerts since 2024-12-31; 1 downgrades held" in lines[3]
     # gold → silver is an alert; regular is still held (scored below the effective silver)
     assert "1 platinum/gold downgrade alerts since 2025-03-31; 1 downgrades held" in lines[4]
+    explained = runner.invoke(app, ["explain", "C1", "--as-of", "2024-09-30", "--db", db])
+    assert explained.exit_code == 0, explained.output
+    assert (
+        "platinum (total 14 = R 3 + F 5 + M 5 + L 1, scored gold: downgrade held (R-TIER-HOLD))"
+        in " ".join(explained.output.split())
+    )
     moved = runner.invoke(app, ["migration", "2024-09-30", "2024-12-31", "--db", db])
     assert "0 upgrades, 1 downgrades" in moved.output
     assert "1 downgrade alerts (platinum/gold" in moved.output

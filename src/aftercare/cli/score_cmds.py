@@ -156,10 +156,12 @@ def explain_cmd(
         explained = explain_customer(store, customer_id, day, cfg)
     score = explained.score
     level = cfg.scoring.service_levels[score["tier"]]
+    scored = score.get("scored_tier") or score["tier"]
+    held = f", scored {scored}: downgrade held (R-TIER-HOLD)" if scored != score["tier"] else ""
     console.print(
         f"[bold]{customer_id}[/] as of {day}: [bold]{score['tier']}[/] "
         f"(total {score['total_score']} = R {score['r_score']} + F {score['f_score']} "
-        f"+ M {score['m_score']} + L {score['l_points']}); "
+        f"+ M {score['m_score']} + L {score['l_points']}{held}); "
         f"previous tier {score.get('previous_tier') or '—'}, move {score.get('move') or '—'}",
         highlight=False,
     )
