@@ -15,6 +15,7 @@ from aftercare.cli import (  # noqa: F401  isort: skip
     config_cmds,
     data_cmds,
     demo_cmd,
+    find_cmd,
     outcome_cmds,
     report_cmd,
     score_cmds,
