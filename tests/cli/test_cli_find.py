@@ -181,3 +181,17 @@ def test_find_command(store):
     assert none.output.strip().splitlines() == [
         "error: no customer matches '赵六' (by id, name, phone, plate or VIN)"
     ]
+
+
+def test_explain_takes_the_keys_find_takes(store):
+    """`aftercare explain` by plate names the customer by id; an ambiguous key exits 1."""
+    db = store.url
+    result = runner.invoke(app, ["explain", "沪B99999", "--as-of", "2024-06-30", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("C3 as of 2024-06-30: lapsed (total 3 = R 1 + F 1 + M 1")
+    ambiguous = runner.invoke(app, ["explain", "王伟", "--as-of", "2024-06-30", "--db", db])
+    assert ambiguous.exit_code == 1
+    assert ambiguous.output.strip().splitlines() == [
+        "error: '王伟' matches 2 customers: C1 王伟 (name), C4 王伟 (name); "
+        "give the customer id (aftercare find TEXT lists them)"
+    ]

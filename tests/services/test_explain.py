@@ -60,10 +60,16 @@ def store(store_url):
         with open_store(url) as s:
             s.con.insert(
                 "customers",
-                make_table("customers", [{"customer_id": "C1"}, {"customer_id": "C2"}]),
+                make_table(
+                    "customers",
+                    [
+                        {"customer_id": "C1", "name": "王伟", "phone": "13812345678"},
+                        {"customer_id": "C2", "name": "王伟", "phone": "13900005678"},
+                    ],
+                ),
             )
             s.con.insert("vehicles", make_table("vehicles", [{
-                "vin": V1, "customer_id": "C1", "delivery_date": "2020-01-01",
+                "vin": V1, "customer_id": "C1", "plate": "沪A12345", "delivery_date": "2020-01-01",
                 "extended_warranty_end": "2025-01-01",
             }]))  # fmt: skip
             s.con.insert("service_orders", make_table("service_orders", ORDERS))
@@ -120,3 +126,21 @@ def test_explain_customer_without_that_snapshot_names_the_stored_ones(store):
         AftercareError, match=r"run `aftercare score --as-of 2024-01-01`.*2024-06-30"
     ):
         explain_customer(store, "C1", dt.date(2024, 1, 1), DEFAULT_CONFIG)
+
+
+@pytest.mark.parametrize("key", ["C1", "c1", "13812345678", "沪A·12345", V1.lower()])
+def test_explain_customer_takes_any_key_that_names_one_customer(store, key):
+    """Issue 10: id, phone, plate or VIN name C1; the explanation carries C1's id."""
+    got = explain_customer(store, key, AS_OF, DEFAULT_CONFIG)
+    assert (got.customer_id, got.score["customer_id"], got.score["tier"]) == ("C1", "C1", "gold")
+
+
+def test_explain_customer_an_ambiguous_key_lists_the_candidates(store):
+    with pytest.raises(AftercareError) as err:
+        explain_customer(store, "王伟", AS_OF, DEFAULT_CONFIG)
+    assert str(err.value) == (
+        "'王伟' matches 2 customers: C1 王伟 (name), C2 王伟 (name); "
+        "give the customer id (aftercare find TEXT lists them)"
+    )
+    with pytest.raises(AftercareError, match=r"'5678' matches 2 customers: C1 王伟 \(phone"):
+        explain_customer(store, "5678", AS_OF, DEFAULT_CONFIG)

@@ -144,7 +144,9 @@ def migration_cmd(
 @app.command("explain")
 @guarded
 def explain_cmd(
-    customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+    customer_id: Annotated[
+        str, typer.Argument(help="Customer id, phone, plate, VIN or name (one customer).")
+    ],
     as_of: DateOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -159,7 +161,7 @@ def explain_cmd(
     scored = score.get("scored_tier") or score["tier"]
     held = f", scored {scored}: downgrade held (R-TIER-HOLD)" if scored != score["tier"] else ""
     console.print(
-        f"[bold]{customer_id}[/] as of {day}: [bold]{score['tier']}[/] "
+        f"[bold]{explained.customer_id}[/] as of {day}: [bold]{score['tier']}[/] "
         f"(total {score['total_score']} = R {score['r_score']} + F {score['f_score']} "
         f"+ M {score['m_score']} + L {score['l_points']}{held}); "
         f"previous tier {score.get('previous_tier') or '—'}, move {score.get('move') or '—'}",

@@ -15,6 +15,7 @@ from aftercare.errors import AftercareError
 from aftercare.pipeline.explain import explain_loyalty, explain_orders
 from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.population import customer_since
+from aftercare.services.find import resolve_customer
 from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import snapshot
 from aftercare.store.connect import Store
@@ -66,14 +67,16 @@ def _not_scored(tables: CanonicalTables, customer_id: str, as_of: dt.date) -> st
 def explain_customer(
     store: Store, customer_id: str, as_of: dt.date, config: Config
 ) -> ScoreExplanation:
-    """Explain ``customer_id``'s score in the snapshot of ``as_of`` (R-SCORE-EXPLAIN).
+    """Explain a customer's score in the snapshot of ``as_of`` (R-SCORE-EXPLAIN).
 
     Parameters
     ----------
     store
         An open store with a ``customer_scores`` snapshot of ``as_of``.
     customer_id
-        The customer.
+        The customer: their id, or any key ``aftercare find`` takes that names one customer
+        (phone, last 4 digits of it, plate, VIN, exact or part of the name;
+        :func:`aftercare.services.find.resolve_customer`). The explanation carries the id.
     as_of
         The snapshot date.
     config
@@ -87,8 +90,10 @@ def explain_customer(
     Raises
     ------
     AftercareError
-        When no snapshot of ``as_of`` is stored, or the customer is not in it.
+        When no snapshot of ``as_of`` is stored, the customer is not in it, or the key names
+        more than one customer (the message lists them).
     """
+    customer_id = resolve_customer(store, customer_id)
     tables = canonical_tables(store)
     scores = snapshot(store, as_of)
     row = scores.filter(scores.customer_id == customer_id).to_pyarrow().to_pylist()
