@@ -6,6 +6,11 @@ status (0 ok, 1 nothing changed / failed, 2 usage, 3 loaded with rejects).
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
+import typer
+
 from aftercare.cli.common import app
 
 # Command modules register themselves on `app` when imported.
@@ -23,9 +28,39 @@ from aftercare.cli import (  # noqa: F401  isort: skip
 )
 
 
+def package_version() -> str:
+    """The installed package's version (``importlib.metadata``), or ``unknown``."""
+    try:
+        return version("aftercare")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"aftercare {package_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Which customers a service centre is about to lose, which carry its profit, and what each
+    advisor should do this week."""
+
+
 def main() -> None:
     """Entry point of the ``aftercare`` console script."""
     app(prog_name="aftercare")
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "package_version"]
