@@ -167,21 +167,37 @@ def test_r_tier_hist_backfill_refreshes_the_later_snapshot(db):
     # Score the later date first: nothing before it, so C1 is "new" there.
     assert runner.invoke(app, ["score", "--as-of", "2025-06-30", "--db", db]).exit_code == 0
     assert _snapshot_rows(db, "2025-06-30")["C1"]["move"] == "new"
-    # Back-fill an earlier date: the later snapshot now moves from it (platinum → regular).
+    # Back-fill an earlier date: the later snapshot now follows it. Scored regular, below
+    # platinum in one snapshot only: held platinum (R-TIER-HOLD), no move yet.
     assert runner.invoke(app, ["score", "--as-of", "2024-06-30", "--db", db]).exit_code == 0
     later = _snapshot_rows(db, "2025-06-30")["C1"]
-    assert (later["previous_tier"], later["tier"], later["move"]) == ("platinum", "regular", "down")
-    # A date in between: 2024-12-31 → R 194 d → 2, F 6 → 5, M 12000 → 5, L 1 → 13 gold.
+    assert (later["previous_tier"], later["tier"], later["move"]) == (
+        "platinum",
+        "platinum",
+        "same",
+    )
+    assert later["scored_tier"] == "regular"
+    # A date in between: 2024-12-31 → R 194 d → 2, F 6 → 5, M 12000 → 5, L 1 → 13 gold,
+    # the first snapshot below platinum: held.
     assert runner.invoke(app, ["score", "--as-of", "2024-12-31", "--db", db]).exit_code == 0
     middle = _snapshot_rows(db, "2024-12-31")["C1"]
-    assert (middle["previous_tier"], middle["tier"], middle["move"]) == ("platinum", "gold", "down")
+    assert (middle["previous_tier"], middle["tier"], middle["move"]) == (
+        "platinum",
+        "platinum",
+        "same",
+    )
+    assert middle["scored_tier"] == "gold"
+    # The later one is re-chained: gold then regular, two snapshots below platinum → down to
+    # the higher of the two, gold.
     later = _snapshot_rows(db, "2025-06-30")["C1"]
-    assert (later["previous_tier"], later["move"]) == ("gold", "down")
+    assert (later["previous_tier"], later["tier"], later["move"]) == ("platinum", "gold", "down")
     assert later["total_score"] == 4  # the later scores themselves are untouched
+    assert later["scored_tier"] == "regular"
     assert _snapshot_rows(db, "2024-06-30")["C1"]["move"] == "new"
     # Re-scoring the middle date again keeps the chain and never duplicates rows.
     assert runner.invoke(app, ["score", "--as-of", "2024-12-31", "--db", db]).exit_code == 0
-    assert _snapshot_rows(db, "2025-06-30")["C1"]["previous_tier"] == "gold"
+    later = _snapshot_rows(db, "2025-06-30")["C1"]
+    assert (later["previous_tier"], later["tier"]) == ("platinum", "gold")
     with open_store(db) as store:
         assert store.table("customer_scores").count().to_pyarrow().as_py() == 6
 
@@ -203,7 +219,8 @@ SCORE_EXPORT_COLUMNS = [
     "l_competitor_visit",
     "l_points",
     "total_score",
-    "tier",
+    "tier",  # effective (R-TIER-HOLD)
+    "scored_tier",  # the scorecard's
     "previous_tier",
     "move",
 ]
@@ -224,12 +241,13 @@ def test_export_customer_scores_columns_and_values(db, tmp_path):
         rows = {r["customer_id"]: r for r in reader}
     c1 = rows["C1"]
     # 2025-06-30: last visit 2024-06-20 → 375 days → R 1; no visit in the window → F 1,
-    # M 0 → 1; extended warranty active → L +1; total 4 → regular, down from platinum.
+    # M 0 → 1; extended warranty active → L +1; total 4 → scored regular; the first snapshot
+    # below platinum, so the effective tier stays platinum (R-TIER-HOLD): no move.
     assert (c1["recency_days"], c1["frequency"], float(c1["monetary"])) == ("375", "0", 0.0)
     assert (c1["r_score"], c1["f_score"], c1["m_score"]) == ("1", "1", "1")
     assert (c1["l_extended_warranty"], c1["l_complaint"], c1["l_points"]) == ("1", "0", "1")
-    assert (c1["total_score"], c1["tier"]) == ("4", "regular")
-    assert (c1["previous_tier"], c1["move"]) == ("platinum", "down")
+    assert (c1["total_score"], c1["tier"], c1["scored_tier"]) == ("4", "platinum", "regular")
+    assert (c1["previous_tier"], c1["move"]) == ("platinum", "same")
     c2 = rows["C2"]
     assert (c2["recency_days"], c2["total_score"], c2["tier"]) == ("", "3", "lapsed")
     assert (c2["previous_tier"], c2["move"]) == ("lapsed", "same")
