@@ -30,6 +30,11 @@ WORDS = {
         "high": "【高优先级】", "medium": "【中优先级】", "low": "【低优先级】",
         "none": "无", "lifts": "规则效果（对照组）", "mean": "平均分",
         "bookings": "本月预约到店转化", "converted": "到店", "pending": "观察中",
+        "volume": "本周计划外呼量", "customers": "客户", "per_k": "/千客户", "total": "合计",
+        "seed": "种子004", "care_share": "流失预警客户关怀占比",
+        "load": "服务顾问负荷", "advisors": "人", "least": "最少", "median": "中位",
+        "most": "最多", "capacity": "产能", "per_week": "/周", "over": "超产能",
+        "pool": "未分配", "backlog": "积压（有效期内排不进）", "ev": "预期价值",
     },
     "en": {
         "lifecycle": "Customer lifecycle", "flat": "↔ flat vs last month",
@@ -42,6 +47,13 @@ WORDS = {
         "none": "none", "lifts": "Rule lift (control groups)", "mean": "mean score",
         "bookings": "Bookings that converted this month", "converted": "visited",
         "pending": "pending",
+        "volume": "Contacts planned this week", "customers": "customers",
+        "per_k": "/1k customers", "total": "Total", "seed": "seed 004",
+        "care_share": "A-CARE-90D share",
+        "load": "Advisor load", "advisors": " advisors", "least": "min", "median": "median",
+        "most": "max", "capacity": "capacity", "per_week": "/week", "over": "over capacity",
+        "pool": "Unassigned", "backlog": "Backlog (no room within validity)",
+        "ev": "expected value",
     },
 }  # fmt: skip
 STAGES = {
@@ -192,6 +204,7 @@ def print_dashboard(board: Dashboard, lang: str) -> None:
             label = names.rule(a.rule_id)
             branch.add(f"{label}: {a.customers}{w['people']} ({a.actions} {a.rule_id}{late})")
     console.print(week, highlight=False)
+    print_volume(board, lang)
 
     grid = Table(title=f"{w['month']} ({board.month})")
     for col in ("kpi", "value", "target", "status", "detail"):
@@ -223,6 +236,41 @@ def print_dashboard(board: Dashboard, lang: str) -> None:
                 _points(r["lift_itt"]),
             )
         console.print(lifts)
+
+
+def _per_1000(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def print_volume(board: Dashboard, lang: str) -> None:
+    """This week's planned contacts per 1,000 customers beside seed 004's, per rule; the
+    A-CARE-90D share; the advisors' load against capacity; the pool and the backlog."""
+    w = WORDS[lang]
+    names = kpi_labels(lang)
+    v = board.volume
+    tree = Tree(f"[bold]{w['volume']}[/] ({board.week_start} – {board.week_end})")
+    tree.add(
+        f"{w['total']}: {v.total:,}, {_per_1000(v.per_1000)}{w['per_k']} "
+        f"({w['customers']} {v.customers:,}; {w['seed']} {v.seed_per_1000:.1f}{w['per_k']})"
+    )
+    for r in v.rules:
+        seed = "" if r.seed_per_1000 is None else f" ({w['seed']} {r.seed_per_1000:.1f}"
+        ratio = "" if r.seed_ratio is None else f", {r.seed_ratio:.1f}×"
+        tree.add(
+            f"{names.rule(r.rule_id)}: {r.actions:,}, {_per_1000(r.per_1000)}{w['per_k']}"
+            + (f"{seed}{ratio})" if seed else "")
+        )
+    care = "—" if v.care_share is None else f"{v.care_share * 100:.1f}%"
+    tree.add(f"{w['care_share']}: {care} ({w['seed']} {v.seed_care_share * 100:.1f}%)")
+    if v.advisors:
+        tree.add(
+            f"{w['load']}: {v.advisors}{w['advisors']}, {w['least']} {v.least} / "
+            f"{w['median']} {v.median:g} / {w['most']} {v.most} "
+            f"({w['capacity']} {v.capacity}{w['per_week']}), {w['over']} {v.over_capacity}"
+        )
+    tree.add(f"{w['pool']}: {v.pool:,}")
+    tree.add(f"{w['backlog']}: {v.backlog:,} ({w['ev']} {v.backlog_value:,.0f})")
+    console.print(tree, highlight=False)
 
 
 def _print_bookings(board: Dashboard, lang: str) -> None:

@@ -94,6 +94,78 @@ class BookingConversion:
 
 
 @dataclass(frozen=True)
+class RuleVolume:
+    """One rule's contacts planned this week, per 1,000 customers, beside seed 004's rate.
+
+    ``seed_actions`` / ``seed_per_1000``: seed 004's week for that rule (``None``: the seed
+    lists none), see :mod:`aftercare.playbook.volumes`.
+    """
+
+    rule_id: str
+    actions: int
+    per_1000: float | None
+    seed_actions: int | None
+    seed_per_1000: float | None
+
+    @property
+    def seed_ratio(self) -> float | None:
+        """This store's rate ÷ the seed's (issue 10 asks for a factor of 3 either way)."""
+        if self.per_1000 is None or not self.seed_per_1000:
+            return None
+        return self.per_1000 / self.seed_per_1000
+
+
+@dataclass(frozen=True)
+class WeekVolume:
+    """This week's planned contacts: total and per rule per 1,000 customers, the A-CARE-90D
+    share, and the advisors' load against their capacity (issue 10, R-ACT-CAPACITY).
+
+    Attributes
+    ----------
+    customers
+        Customers that exist today (R-TIER-HIST's as-of population): the rates' base.
+    total, per_1000
+        Open actions due by the week's end (overdue ones included), and per 1,000 customers.
+    rules
+        Per rule: seed 004's rules first (in the seed's order, listed even at 0), then the
+        others by count.
+    care_share
+        A-CARE-90D's share of ``total`` (fraction; ``None`` when nothing is planned).
+    advisors, least, median, most
+        Active advisors and their fewest / median / most contacts this week on the capacity
+        channels (``actions.capacity.channels``).
+    capacity, over_capacity
+        An advisor's weekly capacity (``calls_per_day`` × working days) and how many
+        advisors are over it.
+    pool
+        Planned actions nobody is assigned to.
+    backlog, backlog_value
+        Actions in the store's backlog (R-ACT-CAPACITY: no day with room within their
+        validity) and their expected value.
+    seed_per_1000, seed_care_share
+        Seed 004's whole week per 1,000 customers (108 of 1,997: 54.1) and its A-CARE-90D
+        share (8 of 108).
+    """
+
+    customers: int
+    total: int
+    per_1000: float | None
+    rules: list[RuleVolume]
+    care_share: float | None
+    advisors: int
+    least: int | None
+    median: float | None
+    most: int | None
+    capacity: int
+    over_capacity: int
+    pool: int
+    backlog: int
+    backlog_value: float
+    seed_per_1000: float
+    seed_care_share: float
+
+
+@dataclass(frozen=True)
 class AdvisorKpi:
     """One advisor's calls of the month and what came of them (issue 10).
 

@@ -27,13 +27,32 @@ from aftercare.playbook.kpis import (
     winback_rate,
 )
 from aftercare.playbook.outcomes import booking_success, current_status
-from aftercare.reports.data import AdvisorKpi, AdvisorWeek, BookingConversion, Kpi, WeekActions
+from aftercare.playbook.volumes import (
+    SEED_004_WEEK,
+    advisor_load,
+    per_thousand,
+    seed_per_thousand,
+    seed_per_thousand_total,
+)
+from aftercare.reports.data import (
+    AdvisorKpi,
+    AdvisorWeek,
+    BookingConversion,
+    Kpi,
+    RuleVolume,
+    WeekActions,
+    WeekVolume,
+)
 from aftercare.reports.labels import Labels, labels
 from aftercare.schema.playbook import PRIORITIES
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 
 PERCENT = 100.0
+#: The rule whose share of the week issue 10 watches (seed 004: 8 of 108 calls).
+CARE_RULE = "A-CARE-90D"
+#: R-ACT-CAPACITY: an action no advisor day had room for within its validity.
+BACKLOG_STATUS = "backlog"
 #: CRR bands that meet the target (the seed's industry average or better).
 CRR_OK_BANDS = ("excellent", "good", "average")
 
@@ -64,6 +83,7 @@ class Dashboard:
     lifts: list[dict]
     bookings: list[BookingConversion]
     advisors: list[AdvisorKpi]
+    volume: WeekVolume
 
 
 def kpi_settings(config: Config) -> dict[str, int]:
@@ -218,13 +238,8 @@ def lifecycle_change(store: Store, month_end: dt.date, config: Config) -> list[S
     ]
 
 
-def _open_this_week(
-    store: Store, day: dt.date, config: Config
-) -> tuple[dt.date, dt.date, ir.Table]:
-    """Monday and Sunday of ``day``'s week and the open actions due by that Sunday.
-
-    Status is derived from the outcomes (R-ACT-OUTCOME), so a booked call leaves the list.
-    """
+def _week_status(store: Store, day: dt.date, config: Config) -> tuple[dt.date, dt.date, ir.Table]:
+    """Monday and Sunday of ``day``'s week and every action with its derived status."""
     monday = day - dt.timedelta(days=day.weekday())
     sunday = monday + dt.timedelta(days=6)
     t = canonical_tables(store)
@@ -235,6 +250,17 @@ def _open_this_week(
         winback_max_attempts=config.actions.winback_max_attempts,
         orders=resolved_orders(t.service_orders, t.vehicles),
     )
+    return monday, sunday, status
+
+
+def _open_this_week(
+    store: Store, day: dt.date, config: Config
+) -> tuple[dt.date, dt.date, ir.Table]:
+    """Monday and Sunday of ``day``'s week and the open actions due by that Sunday.
+
+    Status is derived from the outcomes (R-ACT-OUTCOME), so a booked call leaves the list.
+    """
+    monday, sunday, status = _week_status(store, day, config)
     due = status.filter(status.status == "open", status.due_date <= as_date(sunday))
     return monday, sunday, due
 
@@ -290,6 +316,71 @@ def advisor_week_actions(store: Store, day: dt.date, config: Config) -> list[Adv
     out = [AdvisorWeek(a, e["name"], e["by"], e["overdue"]) for a, e in found.items()]
     out.sort(key=lambda w: (w.advisor_id is None, -w.actions, w.advisor_id or ""))
     return out
+
+
+def week_volume(store: Store, day: dt.date, config: Config) -> WeekVolume:
+    """This week's planned contacts against seed 004's rates and the advisors' capacity.
+
+    The week's contacts are :func:`week_actions`' (open actions due by Sunday, overdue ones
+    included): per rule and in all per 1,000 of the customers that exist on ``day``, beside
+    seed 004's rate (:mod:`aftercare.playbook.volumes`); A-CARE-90D's share; each active
+    advisor's contacts on ``actions.capacity.channels`` against ``calls_per_day`` × working
+    days (R-ACT-CAPACITY); the unassigned pool; the store's backlog and its expected value.
+    """
+    _, sunday, status = _week_status(store, day, config)
+    due = status.filter(status.status == "open", status.due_date <= as_date(sunday))
+    by_rule = {
+        r["rule_id"]: int(r["actions"])
+        for r in due.group_by("rule_id").aggregate(actions=due.count()).to_pyarrow().to_pylist()
+    }
+    capacity = config.actions.capacity
+    calls = due.filter(due.channel.isin(list(capacity.channels)))
+    loads = {
+        r["advisor_id"]: int(r["actions"])
+        for r in calls.group_by("advisor_id").aggregate(actions=calls.count()).to_pyarrow()
+        .to_pylist()
+    }  # fmt: skip
+    pool = int(due.filter(due.advisor_id.isnull()).count().to_pyarrow().as_py())
+    backlog = status.filter(status.status == BACKLOG_STATUS)
+    held = backlog.aggregate(n=backlog.count(), value=backlog.expected_value.sum())
+    held_row = held.to_pyarrow().to_pylist()[0]
+    t = canonical_tables(store)
+    customers = int(population_as_of(t, as_of=day).count().to_pyarrow().as_py())
+    adv = store.table("advisors")
+    people = adv.filter(adv.active.fill_null(True), adv.role.fill_null("advisor") == "advisor")
+    advisor_ids = set(people.select("advisor_id").to_pyarrow().column(0).to_pylist())
+    advisor_ids |= {a for a in loads if a is not None}  # assigned, since deactivated
+    load = advisor_load([loads.get(a, 0) for a in sorted(advisor_ids)], capacity.calls_per_week)
+    total = sum(by_rule.values())
+    others = sorted((r for r in by_rule if r not in SEED_004_WEEK), key=lambda r: (-by_rule[r], r))
+    rules = [
+        RuleVolume(
+            rule_id=r,
+            actions=by_rule.get(r, 0),
+            per_1000=per_thousand(by_rule.get(r, 0), customers),
+            seed_actions=SEED_004_WEEK.get(r),
+            seed_per_1000=seed_per_thousand(r),
+        )
+        for r in (*SEED_004_WEEK, *others)
+    ]
+    return WeekVolume(
+        customers=customers,
+        total=total,
+        per_1000=per_thousand(total, customers),
+        rules=rules,
+        care_share=by_rule.get(CARE_RULE, 0) / total if total else None,
+        advisors=load.advisors,
+        least=load.least,
+        median=load.median,
+        most=load.most,
+        capacity=load.capacity,
+        over_capacity=load.over_capacity,
+        pool=pool,
+        backlog=int(held_row["n"] or 0),
+        backlog_value=float(held_row["value"] or 0.0),
+        seed_per_1000=seed_per_thousand_total(),
+        seed_care_share=SEED_004_WEEK[CARE_RULE] / sum(SEED_004_WEEK.values()),
+    )
 
 
 def booking_conversions(
@@ -410,4 +501,5 @@ def dashboard(
         lifts=lifts,
         bookings=booking_conversions(store, config, month=month, today=today),
         advisors=advisor_kpis(store, config, month=month, today=today),
+        volume=week_volume(store, today, config),
     )
