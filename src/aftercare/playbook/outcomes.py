@@ -19,7 +19,16 @@ can only move an ``open`` action on:
   definition (an opt-out wins a tie on ``set_at``);
 - ``stopped`` (``stop_reason = 'winback_exhausted'``): an open ``A-WINBACK`` of a customer
   whose failed win-back attempts reached ``winback_max_attempts`` (seed 000: 3次唤醒无效，
-  不再投入资源).
+  不再投入资源);
+- ``expired`` (R-ACT-EXPIRE): not closed by ``valid_until``, as of the day after it (the
+  ``as_of`` date given to :func:`current_status`). Each engine run also stores ``expired``
+  on the actions that expired by its as-of date, so a reader that passes no date sees them
+  expired as of the latest run. An outcome recorded on an expired action (a late entry of
+  a call made in time) still makes it ``done``. ``valid_until`` NULL (an action stored by an
+  older Aftercare, before the next run fills it in) never expires.
+
+A ``backlog`` action (R-ACT-CAPACITY: no advisor day had room within its validity) is
+still to be worked: outcomes, opt-outs and expiry move it on like an ``open`` one.
 
 Each ``A-WINBACK`` action is one attempt (the engine makes the next attempt a new action,
 see ``rules_state.winback``), so any outcome closes it, a missed call included; the attempt
@@ -38,7 +47,12 @@ import ibis.expr.types as ir
 
 from aftercare.pipeline.latest import latest_contact_preference, latest_per_key
 from aftercare.pipeline.staging import visits
-from aftercare.schema.playbook import FAILED_RESULTS, OUTCOME_RESULTS, RESULT_SYNONYMS
+from aftercare.schema.playbook import (
+    ACTIVE_STATUSES,
+    FAILED_RESULTS,
+    OUTCOME_RESULTS,
+    RESULT_SYNONYMS,
+)
 
 WINBACK_RULE = "A-WINBACK"
 #: Results that leave the action open (the call is tried again).
@@ -48,6 +62,8 @@ CLOSING_RESULTS = tuple(r for r in OUTCOME_RESULTS if r not in RETRY_RESULTS)
 #: Results that count as a success of a booking (R-ACT-OUTCOME).
 BOOKED_RESULT = "booked"
 OPTED_OUT_RESULT = "opted_out"
+#: R-ACT-EXPIRE: the status of an action not done by its ``valid_until``.
+EXPIRED_STATUS = "expired"
 
 
 def normalise_result(text: str) -> str | None:
@@ -168,11 +184,12 @@ def current_status(
     *,
     winback_max_attempts: int,
     orders: ir.Table | None = None,
+    as_of: dt.date | None = None,
 ) -> ir.Table:
     """Every action with the status its outcomes and the contact preferences imply.
 
     Grain: one row per action. See the module docstring for the rules (R-ACT-OUTCOME,
-    R-ACT-CONSENT, A-WINBACK's attempt limit).
+    R-ACT-CONSENT, A-WINBACK's attempt limit, R-ACT-EXPIRE).
 
     Parameters
     ----------
@@ -182,6 +199,10 @@ def current_status(
         ``actions.winback_max_attempts``.
     orders
         Optional resolved orders, passed to :func:`winback_attempts`.
+    as_of
+        R-ACT-EXPIRE: the day the status holds on; an action still to be worked whose
+        ``valid_until`` is before it is ``expired``. ``None``: only the expiries the engine
+        stored (as of its latest run).
 
     Returns
     -------
@@ -198,20 +219,29 @@ def current_status(
     j = j.left_join(prefs, j.customer_id == prefs.p_customer_id)
     j = j.left_join(attempts, j.customer_id == attempts.w_customer_id)
     stored = j.status
-    is_open = stored == "open"
+    stored_expired = stored == EXPIRED_STATUS
+    # To be worked: open or in the backlog (and one the engine expired, for a late outcome).
+    is_open = stored.isin(list(ACTIVE_STATUSES)) | stored_expired
     # One A-WINBACK action is one attempt: any outcome spends it.
     closed = j.is_closed.fill_null(False) | ((j.rule_id == WINBACK_RULE) & j.s_action_id.notnull())
     dnc = j.dnc.fill_null(False)
     exhausted = (j.rule_id == WINBACK_RULE) & j.exhausted.fill_null(False)
+    if as_of is None:
+        lapsed = ibis.literal(False)
+    else:
+        lapsed = (j.valid_until < ibis.literal(as_of, type="date")).fill_null(False)
     status = ibis.cases(
         (~is_open, stored),
         (closed, "done"),
+        (stored_expired, EXPIRED_STATUS),
         (dnc | exhausted, "stopped"),
-        else_="open",
+        (lapsed, EXPIRED_STATUS),
+        else_=stored,
     )
+    live = is_open & ~closed & ~stored_expired
     stop_reason = ibis.cases(
-        (is_open & ~closed & dnc, "opted_out"),
-        (is_open & ~closed & exhausted, "winback_exhausted"),
+        (live & dnc, "opted_out"),
+        (live & exhausted, "winback_exhausted"),
         else_=ibis.null("string"),
     )
     return j.select(

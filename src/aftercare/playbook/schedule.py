@@ -26,6 +26,17 @@ Decisions:
   full moves to the Monday of the first later week with room. So a new complaint displaces
   a stored maintenance reminder, never the other way round (``original_due_date`` keeps a
   new action's date before the move; a stored action's move is logged by the service).
+- Capacity (R-ACT-CAPACITY), after the cap: at most ``calls_per_day`` contacts on the
+  capacity channels (an advisor's own work: phone, WeChat) per advisor per working day, by
+  due date. Stored open actions not closed by an outcome keep their day and fill it (first
+  come keeps its slot). The run's actions to place (new ones, stored ones the cap moved,
+  stored backlog still valid) are placed day by day from their due date: each working day
+  takes them by priority, then platinum/dedicated customers first, then stored before new,
+  then expected value (highest first), due date and id; one that does not fit waits for
+  the next working day with room, never past its ``valid_until`` (R-ACT-EXPIRE: a move
+  never extends validity) and never into a week where the customer already has their
+  ``weekly_contact_cap`` contacts. What finds no day goes to the store's backlog. So an
+  action due on a non-working day moves to the next working day.
 """
 
 from __future__ import annotations
@@ -299,3 +310,156 @@ def apply_weekly_cap(
         }
     )
     return due, moves
+
+
+#: Day number 0 (1970-01-01) was a Thursday: weekday (Monday = 0) of day ``d`` is (d + 3) % 7.
+_EPOCH_WEEKDAY = 3
+#: Placed day of an action that found no day with room (R-ACT-CAPACITY: the backlog).
+BACKLOG = -1
+
+
+def weekday(days: np.ndarray) -> np.ndarray:
+    """Weekday (Monday = 0) of each day number (days since 1970-01-01)."""
+    return (np.asarray(days, dtype=np.int64) + _EPOCH_WEEKDAY) % 7
+
+
+def capacity_order(items: pd.DataFrame) -> pd.DataFrame:
+    """``items`` in R-ACT-CAPACITY's order: priority, platinum/dedicated first, stored before
+    new, expected value (highest first), due day, action id (index reset)."""
+    rank = items.priority.map({p: i for i, p in enumerate(PRIORITY_ORDER)}).fillna(
+        len(PRIORITY_ORDER)
+    )
+    return (
+        items.assign(_rank=rank, _vip=~items.vip.astype(bool), _new=~items.stored.astype(bool))
+        .sort_values(
+            ["_rank", "_vip", "_new", "expected_value", "due_day", "action_id"],
+            ascending=[True, True, True, False, True, True],
+            kind="stable",
+        )
+        .drop(columns=["_rank", "_vip", "_new"])
+        .reset_index(drop=True)
+    )
+
+
+_DAY_KEY = ("advisor_id", "day")
+_WEEK_KEY = ("customer_id", "week")
+
+
+def _key(who: np.ndarray, when: int | np.ndarray, names: tuple[str, str]) -> pd.MultiIndex:
+    """The (person, day or week) keys of ``who``, ``when`` one number or one per row."""
+    days = np.broadcast_to(np.asarray(when, dtype=np.int64), (len(who),))
+    return pd.MultiIndex.from_arrays([who, days], names=list(names))
+
+
+def _bump(counts: pd.Series, keys: pd.MultiIndex, by: int) -> pd.Series:
+    """``counts`` with ``by`` added once per key of ``keys`` (keys may repeat)."""
+    if len(keys) == 0:
+        return counts
+    delta = pd.Series(by, index=keys).groupby(level=[0, 1]).sum()
+    return counts.add(delta, fill_value=0)
+
+
+def apply_capacity(
+    items: pd.DataFrame,
+    day_counts: pd.DataFrame,
+    week_counts: pd.DataFrame,
+    *,
+    calls_per_day: int,
+    working_days: tuple[int, ...],
+    weekly_cap: int,
+    first_day: int,
+) -> np.ndarray:
+    """R-ACT-CAPACITY: the day each item is worked on, or :data:`BACKLOG`.
+
+    Day by day (a loop over days, vectorised over the items of each day) from the earliest
+    due day to the last ``valid_day``: every working day takes the waiting items whose due
+    day has come and whose validity has not ended, in row order (see
+    :func:`capacity_order`), as long as their advisor's day has room. An item moving into
+    another ISO week also needs room in the customer's week (R-ACT-CAP).
+
+    Parameters
+    ----------
+    items
+        action_id, advisor_id, customer_id, due_day (earliest day, day number), valid_day
+        (last day, day number), counted_week (the Monday of the week the item is counted in
+        ``week_counts``, -1: none, e.g. a backlog action); rows in placement order.
+    day_counts
+        advisor_id, day, n: contacts already fixed on an advisor's day.
+    week_counts
+        customer_id, week (Monday's day number), contacts: the customer's contacts per ISO
+        week, the items counted in their ``counted_week`` included.
+    calls_per_day
+        ``actions.capacity.calls_per_day``.
+    working_days
+        Weekdays worked (Monday = 0).
+    weekly_cap
+        ``actions.weekly_contact_cap``.
+    first_day
+        No item is placed before this day (the run's as-of date).
+
+    Returns
+    -------
+    np.ndarray
+        The placed day number per item (row order), :data:`BACKLOG` when none had room.
+    """
+    n = len(items)
+    placed = np.full(n, BACKLOG, dtype=np.int64)
+    if n == 0:
+        return placed
+    earliest = np.maximum(items.due_day.to_numpy(dtype=np.int64), first_day)
+    last = items.valid_day.to_numpy(dtype=np.int64)
+    counted = items.counted_week.to_numpy(dtype=np.int64).copy()
+    advisor = items.advisor_id.to_numpy(dtype=object)
+    customer = items.customer_id.to_numpy(dtype=object)
+    waiting = earliest <= last
+    used = pd.Series(
+        day_counts.n.to_numpy(dtype=np.int64),
+        index=_key(day_counts.advisor_id.to_numpy(dtype=object), day_counts.day, _DAY_KEY),
+    )
+    used = used.groupby(level=[0, 1]).sum()
+    weeks = pd.Series(
+        week_counts.contacts.to_numpy(dtype=np.int64),
+        index=_key(week_counts.customer_id.to_numpy(dtype=object), week_counts.week, _WEEK_KEY),
+    )
+    weeks = weeks.groupby(level=[0, 1]).sum()
+    works = np.zeros(7, dtype=bool)
+    works[list(working_days)] = True
+    if not waiting.any():
+        return placed
+    for day in range(int(earliest[waiting].min()), int(last[waiting].max()) + 1):
+        if not works[weekday(np.array([day]))[0]]:
+            continue
+        idx = np.flatnonzero(waiting & (earliest <= day) & (last >= day))
+        if idx.size == 0:
+            if not waiting.any():
+                break
+            continue
+        week = int(monday(np.array([day]))[0])
+        # The customer's week: an item entering it needs room there (in row order).
+        entering = counted[idx] != week
+        if entering.any():
+            e = idx[entering]
+            have = weeks.reindex(_key(customer[e], week, _WEEK_KEY))
+            order = pd.Series(customer[e]).groupby(customer[e]).cumcount().to_numpy()
+            room = have.fillna(0).to_numpy() + order < weekly_cap
+            ok = np.ones(idx.size, dtype=bool)
+            ok[np.flatnonzero(entering)[~room]] = False
+            idx = idx[ok]
+        if idx.size == 0:
+            continue
+        # The advisor's day, in row order.
+        taken = used.reindex(_key(advisor[idx], day, _DAY_KEY))
+        order = pd.Series(advisor[idx]).groupby(advisor[idx]).cumcount().to_numpy()
+        chosen = idx[taken.fillna(0).to_numpy() + order < calls_per_day]
+        if chosen.size == 0:
+            continue
+        placed[chosen] = day
+        waiting[chosen] = False
+        moved = chosen[counted[chosen] != week]
+        if moved.size:
+            left = moved[counted[moved] >= 0]
+            weeks = _bump(weeks, _key(customer[moved], week, _WEEK_KEY), 1)
+            weeks = _bump(weeks, _key(customer[left], counted[left], _WEEK_KEY), -1)
+            counted[moved] = week
+        used = _bump(used, _key(advisor[chosen], day, _DAY_KEY), 1)
+    return placed

@@ -12,7 +12,8 @@ Grain of each:
 - ``dedicated_advisors``: one row per assignment of a platinum customer's dedicated advisor
   (R-ACT-ADVISOR), appended; the latest row per customer holds.
 - ``action_moves``: one row per move of a stored action by R-ACT-CAP (a new higher-priority
-  action took its week), appended; the action keeps its id.
+  action took its week) or R-ACT-CAPACITY (its advisor's day was full, or a backlog action
+  found a day with room), appended; the action keeps its id and its ``valid_until``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ PRIORITIES = ("high", "medium", "low")
 
 #: Action statuses. ``open``: to do; ``done``: an outcome closed it; ``holdout``: in the rule's
 #: control group, deliberately not contacted (R-ACT-HOLDOUT); ``stopped``: no longer wanted
-#: (e.g. the customer opted out, or win-back gave up after its attempts).
-ACTION_STATUSES = ("open", "done", "holdout", "stopped")
+#: (e.g. the customer opted out, or win-back gave up after its attempts); ``expired``: not done
+#: by its ``valid_until`` (R-ACT-EXPIRE: kept, off the call list, counted as expired);
+#: ``backlog``: no advisor day had room for it within its validity (R-ACT-CAPACITY: counted
+#: in the store's backlog, placed again by a later run with room).
+ACTION_STATUSES = ("open", "done", "holdout", "stopped", "expired", "backlog")
+#: Stored statuses of an action still to be worked (R-ACT-EXPIRE expires these).
+ACTIVE_STATUSES = ("open", "backlog")
 
 #: Outcome results an advisor records (R-ACT-OUTCOME).
 OUTCOME_RESULTS = (
@@ -82,6 +88,10 @@ ACTIONS = ibis.schema(
         "status": "string",
         "evidence": "string",  # JSON: the facts that triggered it
         "created_on": "date",  # the as-of date of the run that created it
+        # R-ACT-EXPIRE: the last day it may be worked (its due date when stored + the rule's
+        # valid_days; a move never extends it). NULL: stored by an older Aftercare, filled
+        # by the next engine run; never expires until then.
+        "valid_until": "date",
     }
 )
 

@@ -1,9 +1,23 @@
 """Run the action engine for an as-of date and read the call list (SPEC §6).
 
 The only module of the playbook that touches the store: it builds the rules' lazy inputs,
-runs the engine's plan once, schedules the new actions (holdout, advisor, weekly cap) and
-stores them, the dedicated-advisor assignments and the stops in one transaction, holding the
-store's run lock (:mod:`aftercare.store.locks`) from its first read of the store's rows.
+runs the engine's plan once, schedules the new actions (holdout, advisor, weekly cap,
+advisor capacity) and stores them, the dedicated-advisor assignments, the moves, the stops
+and the expiries in one transaction, holding the store's run lock
+(:mod:`aftercare.store.locks`) from its first read of the store's rows.
+
+R-ACT-EXPIRE: each action is stored with ``valid_until`` = its due date when stored (after
+catch-up, before the cap or capacity move it) + its rule's ``valid_days``; every run stores
+``expired`` on the open and backlog actions not closed by an outcome whose ``valid_until``
+is before its as-of date. Actions stored by an older Aftercare (``valid_until`` NULL) get
+theirs on the next run, from the rule's current ``valid_days`` and the date the action was
+due when created (``max(original_due_date, created_on)``); until then they never expire.
+
+R-ACT-CAPACITY: after the weekly cap, :func:`aftercare.playbook.schedule.apply_capacity`
+places the run's new contacts, the stored ones the cap moved and the stored backlog still
+valid on their advisors' working days; what finds no day within its validity is stored
+with status ``backlog`` (see :func:`backlog_summary`), and placed again by a later run that
+finds room (it is then ``open`` again, its move logged in ``action_moves``).
 
 Scores: the latest stored ``customer_scores`` snapshot on or before the as-of date (its tier
 moves fire A-TIER-UP/DOWN); without any, scores are computed for the as-of date on the fly
@@ -20,15 +34,21 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from aftercare.config import Config
+from aftercare.config import TIER_ORDER, Config
+from aftercare.config.actions import RuleConfig
 from aftercare.playbook import schedule
 from aftercare.playbook.consent import consent_stops
 from aftercare.playbook.context import computed_scores, wire_rule_context
 from aftercare.playbook.engine import enabled_rules, plan_actions
+from aftercare.playbook.outcomes import EXPIRED_STATUS, current_status
 from aftercare.playbook.rules import RuleContext
-from aftercare.schema.playbook import ACTION_MOVES, ACTIONS, DEDICATED_ADVISORS
+from aftercare.schema.playbook import (
+    ACTION_MOVES,
+    ACTIONS,
+    ACTIVE_STATUSES,
+    DEDICATED_ADVISORS,
+)
 from aftercare.services.call_list import action_list, actions_export
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, snapshot
@@ -43,8 +63,30 @@ DEDICATED_TABLE = "dedicated_advisors"
 CONTACT_STATUSES = ("open", "done")
 MOVES_TABLE = "action_moves"
 EPOCH = dt.date(1970, 1, 1)
+BACKLOG_STATUS = "backlog"
+CAP_REASON = "R-ACT-CAP"
+CAPACITY_REASON = "R-ACT-CAPACITY"
+#: ``valid_days`` of a rule the config no longer names (a custom rule removed since).
+DEFAULT_VALID_DAYS: int = RuleConfig.model_fields["valid_days"].default
 
-__all__ = ["GenerationRun", "action_list", "actions_export", "generate_actions", "iso_week"]
+__all__ = [
+    "BacklogRow",
+    "GenerationRun",
+    "action_list",
+    "actions_export",
+    "backlog_summary",
+    "generate_actions",
+    "iso_week",
+]
+
+
+@dataclass(frozen=True)
+class BacklogRow:
+    """R-ACT-CAPACITY: one store's backlog (actions no advisor day had room for)."""
+
+    store_id: str | None
+    actions: int
+    expected_value: float
 
 
 @dataclass(frozen=True)
@@ -62,6 +104,14 @@ class GenerationRun:
     stopped: int = 0
     dedicated: int = 0  # platinum customers given a dedicated advisor (R-ACT-ADVISOR)
     by_rule: dict[str, int] = field(default_factory=dict)
+    # R-ACT-CAPACITY: new actions moved to a later working day; actions (new or stored) this
+    # run put in the backlog; stored backlog actions it placed on a day again.
+    moved_by_capacity: int = 0
+    to_backlog: int = 0
+    from_backlog: int = 0
+    expired: int = 0  # R-ACT-EXPIRE: open or backlog actions this run marked expired
+    # The backlog per store after the run (stores with none left out).
+    backlog: tuple[BacklogRow, ...] = ()
 
 
 def iso_week(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -120,10 +170,85 @@ def _frame(arrow: pa.Table) -> pd.DataFrame:
 
 
 def _stop_expression(store: Store, config: Config) -> ir.Table:
-    """Open actions that consent no longer allows (R-ACT-CONSENT), as ``action_id``."""
-    return consent_stops(
-        store.table("actions"), store.table("customers"), store.table("contact_preferences")
+    """Open and backlog actions that consent no longer allows (R-ACT-CONSENT), as
+    ``action_id``."""
+    a = store.table("actions")
+    to_work = a.mutate(status=ibis.ifelse(a.status.isin(list(ACTIVE_STATUSES)), "open", a.status))
+    return consent_stops(to_work, store.table("customers"), store.table("contact_preferences"))
+
+
+def _status(store: Store, config: Config, as_of: dt.date) -> ir.Table:
+    """Every stored action with its status on ``as_of`` (R-ACT-OUTCOME, R-ACT-EXPIRE)."""
+    return current_status(
+        store.table("actions"),
+        store.table("action_outcomes"),
+        store.table("contact_preferences"),
+        winback_max_attempts=config.actions.winback_max_attempts,
+        as_of=as_of,
     )
+
+
+def _expire_expression(store: Store, config: Config, as_of: dt.date) -> ir.Table:
+    """R-ACT-EXPIRE: stored open or backlog actions expired on ``as_of``, as ``action_id``."""
+    s = _status(store, config, as_of)
+    return s.filter(s.status == EXPIRED_STATUS, s.stored_status.isin(list(ACTIVE_STATUSES))).select(
+        "action_id"
+    )
+
+
+def backlog_summary(store: Store, as_of: dt.date, config: Config) -> list[BacklogRow]:
+    """R-ACT-CAPACITY: each store's backlog on ``as_of``: actions and their expected value.
+
+    Grain: one row per store with a backlog (``store_id`` None: actions of no store),
+    ordered by store. An action is in the backlog while its status on ``as_of`` is
+    ``backlog`` (not closed by an outcome, not stopped, not yet expired).
+    """
+    s = _status(store, config, as_of)
+    s = s.filter(s.status == BACKLOG_STATUS)
+    rows = (
+        s.group_by("store_id")
+        .aggregate(actions=s.count(), expected_value=s.expected_value.sum())
+        .order_by("store_id")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return [
+        BacklogRow(r["store_id"], int(r["actions"]), round(float(r["expected_value"] or 0.0), 2))
+        for r in rows
+    ]
+
+
+def _valid_days(config: Config) -> dict[str, int]:
+    """R-ACT-EXPIRE: ``valid_days`` of every configured rule, built-in and custom."""
+    days = {rule_id: rule.valid_days for rule_id, rule in config.actions.rules.items()}
+    days.update({rule.rule_id: rule.valid_days for rule in config.actions.custom_rules})
+    return days
+
+
+def _fill_valid_until(store: Store, config: Config) -> int:
+    """Give open and backlog actions stored without ``valid_until`` (by an older Aftercare)
+    theirs: ``max(original_due_date, created_on)`` + the rule's current ``valid_days``."""
+    a = store.table("actions")
+    old = _pandas(
+        a.filter(a.valid_until.isnull(), a.status.isin(list(ACTIVE_STATUSES))).select(
+            "action_id",
+            "rule_id",
+            due=ibis.greatest(
+                a.original_due_date.fill_null(a.due_date), a.created_on.fill_null(a.due_date)
+            ).fill_null(a.due_date),
+        )
+    )
+    if old.empty:
+        return 0
+    days = old.rule_id.map(_valid_days(config)).fillna(DEFAULT_VALID_DAYS)
+    values = pa.table(
+        {
+            "action_id": pa.array(old.action_id, pa.string()),
+            "valid_until": _dates(old.due.to_numpy(dtype=np.int64) + days.to_numpy(np.int64)),
+        }
+    )
+    update_by_key(store, "actions", key="action_id", column="valid_until", values=values)
+    return len(old)
 
 
 @dataclass(frozen=True)
@@ -174,15 +299,14 @@ def _generate(
 ) -> GenerationRun:
     """:func:`generate_actions` once the store is this run's."""
     ctx, scores_as_of = planned.ctx, planned.scores_as_of
+    with transaction(store):
+        _fill_valid_until(store, config)
     new = _frame(fetch_compiled(store, planned.query)) if planned.query else pd.DataFrame()
     blocked = int(new.blocked.sum()) if not new.empty else 0
     new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
     stop_ids = _stop_expression(store, config)
     if new.empty:
-        with transaction(store):
-            stopped = _stop(store, stop_ids)
-        return GenerationRun(as_of, through, scores_as_of, blocked=blocked, stopped=stopped)
-
+        new = pd.DataFrame(columns=[*ACTIONS.names, "tier", "is_marketing", "blocked"])
     rules = enabled_rules(ctx)
     shares = new.rule_id.map({k: r.holdout_share for k, r in rules.items()}).fillna(0.0)
     held = schedule.holdout_mask(new.action_id, shares)
@@ -192,7 +316,11 @@ def _generate(
     loads = _pandas(busy.group_by("advisor_id").aggregate(n=busy.count()))
     open_loads = loads.set_index("advisor_id").n if not loads.empty else pd.Series(dtype="int64")
     advisors = _pandas(store.table("advisors").select("advisor_id", "store_id", "role", "active"))
-    per_action, new_dedicated = schedule.assign_advisors(new, advisors, dedicated, open_loads)
+    if new.empty:
+        per_action = pd.Series(dtype="object")
+        new_dedicated = pd.DataFrame(columns=["customer_id", "advisor_id"])
+    else:
+        per_action, new_dedicated = schedule.assign_advisors(new, advisors, dedicated, open_loads)
 
     week_counts, movable = _stored_contacts(store, as_of)
     due, moves = schedule.apply_weekly_cap(
@@ -201,7 +329,29 @@ def _generate(
         config.actions.weekly_contact_cap,
         movable,
     )
-    out = _actions_table(new, held, per_action, due, as_of)
+    days = new.rule_id.map(_valid_days(config)).fillna(DEFAULT_VALID_DAYS).to_numpy(np.int64)
+    valid_day = new.due_date.to_numpy(dtype=np.int64) + days
+    vip = set(dedicated.customer_id) | set(new_dedicated.customer_id)
+    stops = set(_pandas(stop_ids).action_id)
+    fit = _fit_capacity(
+        store,
+        config,
+        as_of,
+        new=new.assign(
+            advisor_id=per_action.reindex(new.index),
+            due_day=due,
+            valid_day=valid_day,
+            is_contact=~held,
+            vip=(new.tier == TIER_ORDER[0]).fillna(False).to_numpy(bool)
+            | new.customer_id.isin(vip).to_numpy(),
+        ),
+        cap_moves=moves,
+        movable=movable,
+        week_counts=week_counts,
+        vip=vip,
+        stops=stops,
+    )
+    out = _actions_table(new, held, per_action, fit.new_due, fit.new_backlog, valid_day, as_of)
     assigned = displaced = 0
     with transaction(store):
         created = insert_new_rows(store, "actions", out).column("action_id").to_pylist()
@@ -214,11 +364,29 @@ def _generate(
                     rows, schema=DEDICATED_ADVISORS.to_pyarrow(), preserve_index=False
                 ),
             ).num_rows
-        if not moves.empty:
-            displaced = _move(store, moves, as_of)
+        if not fit.moves.empty:
+            _move(store, fit.moves, as_of)
+            displaced = int((fit.moves.reason == CAP_REASON).sum())
+        if not fit.status.empty:
+            update_by_key(
+                store,
+                "actions",
+                key="action_id",
+                column="status",
+                values=pa.Table.from_pandas(fit.status, preserve_index=False),
+            )
         stopped = _stop(store, stop_ids)
+        expired = set_where_in(
+            store,
+            "actions",
+            column="status",
+            value=EXPIRED_STATUS,
+            key="action_id",
+            keys=_expire_expression(store, config, as_of),
+        )
     mine = new.action_id.isin(created).to_numpy()
     counts = new.rule_id[mine].value_counts()
+    plan_due = new.due_date.to_numpy(dtype=np.int64)
     return GenerationRun(
         as_of=as_of,
         through=through,
@@ -226,12 +394,251 @@ def _generate(
         created=int(mine.sum()),
         holdout=int((held & mine).sum()),
         blocked=blocked,
-        moved_by_cap=int(((due != new.due_date.to_numpy()) & mine).sum()),
+        moved_by_cap=int(((due != plan_due) & mine).sum()),
         displaced=displaced,
         stopped=stopped,
         dedicated=assigned,
         by_rule={str(k): int(v) for k, v in counts.items()},
+        moved_by_capacity=int(((fit.new_due != due) & ~fit.new_backlog & mine).sum()),
+        to_backlog=int((fit.new_backlog & mine).sum())
+        + int((fit.status.status == BACKLOG_STATUS).sum()),
+        from_backlog=int((fit.status.status == "open").sum()),
+        expired=expired,
+        backlog=tuple(backlog_summary(store, as_of, config)),
     )
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """R-ACT-CAPACITY's outcome for one run."""
+
+    new_due: np.ndarray  # due day of each new action
+    new_backlog: np.ndarray  # True: the new action goes to the backlog
+    moves: pd.DataFrame  # stored actions: action_id, from_day, to_day, reason
+    status: pd.DataFrame  # stored actions changing status: action_id, status
+
+
+def _fit_capacity(
+    store: Store,
+    config: Config,
+    as_of: dt.date,
+    *,
+    new: pd.DataFrame,
+    cap_moves: pd.DataFrame,
+    movable: pd.DataFrame,
+    week_counts: pd.DataFrame,
+    vip: set[str],
+    stops: set[str],
+) -> _Fit:
+    """Place the run's contacts on their advisors' working days (R-ACT-CAPACITY).
+
+    ``new``: the new actions with advisor_id, due_day (after the cap), valid_day, is_contact
+    and vip; ``cap_moves``: the stored actions the cap moved (action_id, from_day, to_day);
+    ``movable``/``week_counts``: the stored contacts of :func:`_stored_contacts`.
+    """
+    capacity = config.actions.capacity
+    channels = list(capacity.channels)
+    cap_moves = cap_moves.astype({"action_id": object, "from_day": np.int64, "to_day": np.int64})
+    first_day = (as_of - EPOCH).days
+    cols = [
+        "action_id",
+        "advisor_id",
+        "customer_id",
+        "due_day",
+        "valid_day",
+        "priority",
+        "expected_value",
+        "vip",
+        "stored",
+        "counted_week",
+    ]
+    new_due = new.due_day.to_numpy(dtype=np.int64).copy()
+    new_backlog = np.zeros(len(new), dtype=bool)
+
+    # The customers' weeks (R-ACT-CAP) as the cap left them.
+    moved_to = cap_moves.set_index("action_id").to_day if not cap_moves.empty else pd.Series()
+    mov_day = movable.action_id.map(moved_to).fillna(movable.due_day).to_numpy(np.int64)
+    weeks = pd.concat(
+        [
+            week_counts.rename(columns={"week_start": "week"}),
+            pd.DataFrame(
+                {
+                    "customer_id": movable.customer_id,
+                    "week": schedule.monday(mov_day),
+                    "contacts": 1,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "customer_id": new.customer_id[new.is_contact],
+                    "week": schedule.monday(new_due[new.is_contact.to_numpy(bool)]),
+                    "contacts": 1,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+    # New contacts on the capacity channels with an advisor.
+    take = (new.is_contact & new.channel.isin(channels) & new.advisor_id.notna()).to_numpy(bool)
+    parts = [
+        new.loc[take].assign(
+            stored=False, counted_week=schedule.monday(new_due[take]), pos=np.flatnonzero(take)
+        )
+    ]
+    # Stored actions the cap moved, on the capacity channels.
+    moved = movable.merge(cap_moves[["action_id", "to_day"]], on="action_id")
+    moved = moved[moved.channel.isin(channels) & moved.advisor_id.notna()]
+    moved = moved.assign(valid_day=_valid_day(moved, config))
+    moved = moved.assign(
+        due_day=moved.to_day,
+        vip=moved.customer_id.isin(vip),
+        stored=True,
+        counted_week=schedule.monday(moved.to_day.to_numpy(np.int64)),
+        pos=-1,
+    )
+    parts.append(moved)
+    # Stored backlog still valid, and the fixed load of every advisor's day.
+    backlog, fixed = _stored_capacity(store, config, as_of)
+    backlog = backlog[~backlog.action_id.isin(stops)]
+    backlog = backlog.assign(due_day=backlog.due_date)
+    backlog = backlog.assign(
+        valid_day=_valid_day(backlog, config),
+        vip=backlog.customer_id.isin(vip),
+        stored=True,
+        counted_week=-1,
+        pos=-2,
+    )
+    parts.append(backlog)
+    fixed = fixed[~fixed.action_id.isin(stops) & ~fixed.action_id.isin(moved.action_id)]
+    day_counts = fixed.groupby(["advisor_id", "due_date"], as_index=False).size()
+    day_counts = day_counts.rename(columns={"due_date": "day", "size": "n"})
+
+    items = schedule.capacity_order(
+        pd.concat([p[[*cols, "pos"]] for p in parts if not p.empty], ignore_index=True)
+        if any(not p.empty for p in parts)
+        else pd.DataFrame(columns=[*cols, "pos"])
+    )
+    placed = schedule.apply_capacity(
+        items,
+        day_counts,
+        weeks,
+        calls_per_day=capacity.calls_per_day,
+        working_days=capacity.weekday_numbers,
+        weekly_cap=config.actions.weekly_contact_cap,
+        first_day=first_day,
+    )
+    to_backlog = placed == schedule.BACKLOG
+    pos = items.pos.to_numpy(dtype=np.int64)
+    is_new = pos >= 0
+    new_due[pos[is_new & ~to_backlog]] = placed[is_new & ~to_backlog]
+    new_backlog[pos[is_new & to_backlog]] = True
+
+    # Stored ones the cap moved: the cap's day, then capacity's; the backlog when none fits.
+    was_moved = pos == -1
+    cap_ids = items.action_id[was_moved].to_numpy()
+    cap_final = np.where(to_backlog[was_moved], items.due_day[was_moved], placed[was_moved])
+    finals = pd.Series(cap_final, index=cap_ids)
+    move_rows = cap_moves.assign(
+        to_day=cap_moves.action_id.map(finals).fillna(cap_moves.to_day).astype(np.int64)
+    )
+    move_rows = move_rows.assign(
+        reason=np.where(
+            move_rows.action_id.map(finals).notna()
+            & (move_rows.to_day.to_numpy() != cap_moves.to_day.to_numpy()),
+            CAPACITY_REASON,
+            CAP_REASON,
+        )
+    )
+    # Stored backlog placed on a day again.
+    was_backlog = pos == -2
+    back_ids = items.action_id[was_backlog & ~to_backlog].to_numpy()
+    back_from = items.due_day[was_backlog & ~to_backlog].to_numpy(np.int64)
+    back_to = placed[was_backlog & ~to_backlog]
+    shift = back_from != back_to
+    move_rows = pd.concat(
+        [
+            move_rows[["action_id", "from_day", "to_day", "reason"]],
+            pd.DataFrame(
+                {
+                    "action_id": back_ids[shift],
+                    "from_day": back_from[shift],
+                    "to_day": back_to[shift],
+                    "reason": CAPACITY_REASON,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    move_rows = move_rows[move_rows.from_day.astype(np.int64) != move_rows.to_day.astype(np.int64)]
+    status = pd.DataFrame(
+        {
+            "action_id": np.concatenate([cap_ids[to_backlog[was_moved]], back_ids]),
+            "status": [BACKLOG_STATUS] * int(to_backlog[was_moved].sum())
+            + ["open"] * len(back_ids),
+        }
+    )
+    return _Fit(new_due, new_backlog, move_rows.reset_index(drop=True), status)
+
+
+def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
+    """Stored rows' ``valid_until`` as day numbers (NULL: from the rule, see
+    :func:`_fill_valid_until`; ``due_day`` stands in for the date it was due when stored)."""
+    days = rows.rule_id.map(_valid_days(config)).fillna(DEFAULT_VALID_DAYS)
+    fallback = rows.due_day.to_numpy(dtype=np.int64) + days.to_numpy(np.int64)
+    stored = pd.to_numeric(rows.valid_until, errors="coerce")
+    return np.where(stored.isna(), fallback, stored.fillna(0)).astype(np.int64)
+
+
+def _stored_capacity(
+    store: Store, config: Config, as_of: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored backlog still valid on ``as_of`` and the stored open contacts from then on.
+
+    Returns the backlog (action_id, rule_id, customer_id, advisor_id, due_date, valid_until,
+    priority, expected_value) and the open actions on the capacity channels with an advisor,
+    due on or after ``as_of`` and not closed by an outcome (action_id, advisor_id, due_date).
+    """
+    s = _status(store, config, as_of)
+    channels = list(config.actions.capacity.channels)
+    backlog = _pandas(
+        s.filter(
+            s.status == BACKLOG_STATUS, s.channel.isin(channels), s.advisor_id.notnull()
+        ).select(
+            "action_id",
+            "rule_id",
+            "customer_id",
+            "advisor_id",
+            "due_date",
+            "valid_until",
+            "priority",
+            "expected_value",
+        )
+    )
+    fixed = _pandas(
+        s.filter(
+            s.status == "open",
+            s.channel.isin(channels),
+            s.advisor_id.notnull(),
+            s.due_date >= ibis.literal(as_of, type="date"),
+        ).select("action_id", "advisor_id", "due_date")
+    )
+    if backlog.empty:
+        backlog = pd.DataFrame(
+            columns=[
+                "action_id",
+                "rule_id",
+                "customer_id",
+                "advisor_id",
+                "due_date",
+                "valid_until",
+                "priority",
+                "expected_value",
+            ]
+        )
+    if fixed.empty:
+        fixed = pd.DataFrame(columns=["action_id", "advisor_id", "due_date"])
+    return backlog, fixed
 
 
 def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -239,7 +646,7 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
 
     Returns the fixed ones counted per customer and week (customer_id, week_start,
     contacts) and the movable ones (open, no outcome yet: customer_id, due_day, priority,
-    expected_value, action_id).
+    expected_value, action_id, rule_id, channel, advisor_id, valid_until).
     """
     week_start = int(schedule.monday(np.array([(as_of - EPOCH).days]))[0])
     a = store.table("actions")
@@ -256,25 +663,39 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
             "due_date",
             "priority",
             "expected_value",
+            "rule_id",
+            "channel",
+            "advisor_id",
+            "valid_until",
             is_movable=(a.status == "open") & a.t_action_id.isnull(),
         )
     )
+    movable_cols = [
+        "customer_id",
+        "due_day",
+        "priority",
+        "expected_value",
+        "action_id",
+        "rule_id",
+        "channel",
+        "advisor_id",
+        "valid_until",
+    ]
     if rows.empty:
         empty = pd.DataFrame(columns=["customer_id", "week_start", "contacts"])
-        return empty, pd.DataFrame(
-            columns=["customer_id", "due_day", "priority", "expected_value", "action_id"]
-        )
+        return empty, pd.DataFrame(columns=movable_cols)
     rows["week_start"] = schedule.monday(rows.due_date.to_numpy(dtype=np.int64))
     fixed = rows[~rows.is_movable.astype(bool)]
     counts = fixed.groupby(["customer_id", "week_start"], as_index=False).size()
     movable = rows[rows.is_movable.astype(bool)].rename(columns={"due_date": "due_day"})
-    return counts.rename(columns={"size": "contacts"}), movable.reset_index(drop=True)
+    return counts.rename(columns={"size": "contacts"}), movable[movable_cols].reset_index(drop=True)
 
 
 def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> int:
-    """Log each move of ``moves`` and give its action the new due date; return the moves made.
+    """Give each action of ``moves`` its new due date and log the move (R-ACT-CAP,
+    R-ACT-CAPACITY: ``reason``); return the moves logged.
 
-    A move already logged (same action, same day) is neither logged nor applied again.
+    An action moved twice on one day (two runs of one date) keeps one log row, the first.
     """
     log = pa.table(
         {
@@ -282,15 +703,14 @@ def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> int:
             "moved_on": pa.array([as_of] * len(moves), pa.date32()),
             "from_due_date": _dates(moves.from_day.to_numpy()),
             "to_due_date": _dates(moves.to_day.to_numpy()),
-            "reason": pa.array(["R-ACT-CAP"] * len(moves), pa.string()),
+            "reason": pa.array(moves.reason, pa.string()),
         },
         schema=ACTION_MOVES.to_pyarrow(),
     )
-    made = insert_new_rows(store, MOVES_TABLE, log).column("action_id")
-    log = log.filter(pc.is_in(log.column("action_id"), value_set=made))
+    made = insert_new_rows(store, MOVES_TABLE, log).num_rows
     due = log.select(["action_id", "to_due_date"]).rename_columns(["action_id", "due_date"])
     update_by_key(store, "actions", key="action_id", column="due_date", values=due)
-    return log.num_rows
+    return made
 
 
 def _stop(store: Store, stop_ids: ir.Table) -> int:
@@ -315,7 +735,13 @@ def _dates(days: np.ndarray) -> pa.Array:
 
 
 def _actions_table(
-    new: pd.DataFrame, held: np.ndarray, advisor: pd.Series, due: np.ndarray, as_of: dt.date
+    new: pd.DataFrame,
+    held: np.ndarray,
+    advisor: pd.Series,
+    due: np.ndarray,
+    backlog: np.ndarray,
+    valid_day: np.ndarray,
+    as_of: dt.date,
 ) -> pa.Table:
     """The new rows of ``actions`` (schema :data:`model.ACTIONS`)."""
     n = len(new)
@@ -336,8 +762,11 @@ def _actions_table(
         "channel": pa.array(new.channel, pa.string()),
         "is_marketing": pa.array(new.is_marketing.astype(bool), pa.bool_()),
         "expected_value": pa.array(new.expected_value.astype(float), pa.float64()),
-        "status": pa.array(np.where(held, "holdout", "open"), pa.string()),
+        "status": pa.array(
+            np.where(held, "holdout", np.where(backlog, BACKLOG_STATUS, "open")), pa.string()
+        ),
         "evidence": pa.array(new.evidence, pa.string()),
         "created_on": pa.array([as_of] * n, pa.date32()),
+        "valid_until": _dates(valid_day),
     }
     return pa.table(cols, schema=ACTIONS.to_pyarrow())
