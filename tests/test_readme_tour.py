@@ -1,0 +1,127 @@
+"""README's short tour runs: every command of its block, in order, exits as documented (issue 10).
+
+The commands are read from README.md (the first ``bash`` block under "## A short tour") and run
+in-process (Typer's CliRunner) in a temporary directory, against a small demo instead of the
+default one (20,000 customers take minutes). What the test substitutes, and why:
+
+- ``aftercare demo …`` gets ``--customers 300``: the same seed and as-of, a smaller dealer.
+  README's ids still exist there: customer ids run C00100001 … C00100000+N whatever N, and the
+  advisors (ids and names) are drawn before the customers, so SZ01-SA01 is 杨芳诗 in both.
+- ``export AFTERCARE_DB=…`` sets that variable for the commands after it.
+- ``aftercare find PLATE``: the plate is a default-demo car's, so the small demo's first car
+  (by VIN) stands in.
+- ``aftercare outcome ID …``: ID is an action of the default demo (README's id is checked to
+  be an action id), so the small demo's first open action of the tour's week stands in.
+- ``aftercare import outcomes FILE``: FILE is the user's call log; the test writes one with one
+  row (that same action, ``no_answer``), as an advisor's export would have it.
+
+Every command must exit 0 (README documents exit 1 for ``check`` only on a problem, and the
+demo store has none).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aftercare.cli import app
+from aftercare.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_DEMO = ["--customers", "300"]
+ACTION_ID = re.compile(r"^A[0-9a-f]{16}$")
+
+
+def tour_commands(readme: str) -> list[list[str]]:
+    """The tour's command lines, comments dropped, each split like a shell would."""
+    section = readme.split("## A short tour", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+TOUR = tour_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+
+
+def test_the_tour_is_what_this_test_runs():
+    """The block parses into commands this test knows how to run (guards the parser)."""
+    assert TOUR[0][:2] == ["aftercare", "demo"], "the tour starts with the demo its ids are from"
+    assert TOUR[1][0] == "export" and TOUR[1][1].startswith("AFTERCARE_DB=")
+    assert all(cmd[0] == "aftercare" for cmd in TOUR[2:])
+    names = {cmd[1] for cmd in TOUR[2:]}
+    assert {"find", "explain", "actions", "outcome", "kpis", "segment"} <= names
+    outcome = next(cmd for cmd in TOUR if cmd[1] == "outcome")
+    assert ACTION_ID.match(outcome[2]), f"{outcome[2]} is not an action id"
+
+
+def _first_action(output: str) -> str:
+    ids = [w for line in output.splitlines() for w in line.split() if ACTION_ID.match(w)]
+    assert ids, output
+    return ids[0]
+
+
+def _a_plate() -> str:
+    """The plate of the small demo's first car by VIN (``AFTERCARE_DB``)."""
+    with open_store() as store:
+        v = store.table("vehicles")
+        first = v.filter(v.plate.notnull()).order_by("vin").limit(1).to_pyarrow()
+    return str(first.column("plate")[0].as_py())
+
+
+def _call_log(path: Path, action: str) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["action_id", "result", "recorded_at"])
+        writer.writerow([action, "no_answer", "2026-09-30 10:00:00"])
+
+
+def test_readme_tour_runs_against_a_small_demo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AFTERCARE_DB", raising=False)
+    runner = CliRunner()
+    action: str | None = None
+    for cmd in TOUR:
+        if cmd[0] == "export":
+            name, _, value = cmd[1].partition("=")
+            monkeypatch.setenv(name, str(tmp_path / value))
+            continue
+        args = cmd[1:]
+        if args[0] == "demo":
+            args = [*args, *SMALL_DEMO]
+        elif args[0] == "find":
+            args = [args[0], _a_plate(), *args[2:]]
+        elif args[0] == "outcome":
+            assert action, "the tour lists an advisor's actions before it records an outcome"
+            args = [args[0], action, *args[2:]]
+        elif args[:2] == ["import", "outcomes"]:
+            assert action
+            _call_log(tmp_path / args[2], action)
+        result = runner.invoke(app, args)
+        shown = " ".join(cmd)
+        assert result.exit_code == 0, f"{shown} → exit {result.exit_code}\n{result.output}"
+        if args[0] == "actions":
+            action = _first_action(result.output)
+
+
+@pytest.mark.slow
+def test_readme_ids_exist_in_the_default_demo(tmp_path, monkeypatch):
+    """README's ids (customer, advisor, action, find text) are the default demo's (minutes)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AFTERCARE_DB", raising=False)
+    runner = CliRunner()
+    demo = runner.invoke(app, TOUR[0][1:])
+    assert demo.exit_code == 0, demo.output
+    monkeypatch.setenv("AFTERCARE_DB", str(tmp_path / "aftercare-demo" / "aftercare.duckdb"))
+    for cmd in TOUR:
+        if cmd[0] == "aftercare" and cmd[1] in ("find", "explain", "actions"):
+            result = runner.invoke(app, cmd[1:])
+            assert result.exit_code == 0, f"{' '.join(cmd)}\n{result.output}"
+    outcome = next(cmd for cmd in TOUR if cmd[1] == "outcome")
+    listed = runner.invoke(app, ["export", "actions", "--out", "actions.csv"])
+    assert listed.exit_code == 0, listed.output
+    with (tmp_path / "actions.csv").open(encoding="utf-8-sig") as fh:
+        assert outcome[2] in {r["action_id"] for r in csv.DictReader(fh)}
