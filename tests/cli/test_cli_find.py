@@ -195,3 +195,22 @@ def test_explain_takes_the_keys_find_takes(store):
         "error: '王伟' matches 2 customers: C1 王伟 (name), C4 王伟 (name); "
         "give the customer id (aftercare find TEXT lists them)"
     ]
+
+
+def test_find_before_any_score_says_so(store_url):
+    """No snapshot yet: no tier, no risk, and the headline says how to get them."""
+    with open_store(store_url) as s:
+        s.con.insert("customers", make_table("customers", [
+            {"customer_id": "C1", "name": "王伟", "phone": "13812345678"},
+        ]))  # fmt: skip
+        found = find_customers(s, "5678", DEFAULT_CONFIG)
+    assert found.scores_as_of is None
+    assert [(c.customer_id, c.tier, c.risk_level, c.open_actions) for c in found.shown] == [
+        ("C1", None, None, 0)
+    ]
+    result = runner.invoke(app, ["find", "5678", "--db", store_url])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        "1 match for '5678'; no scores yet: aftercare score --as-of DATE",
+        "C1  王伟  138****5678  tier —, risk —, 0 open actions  (matched on phone (last 4))",
+    ]
