@@ -30,12 +30,18 @@ CUSTOMERS = [
 VIN1, VIN2, VIN3, VIN4 = (f"LSVAA4182E200000{i}" for i in range(1, 5))
 VEHICLES = [
     {"vin": VIN1, "customer_id": "C1", "delivery_date": "2024-06-10", "model": "Model 3"},
-    {"vin": VIN2, "customer_id": "C2", "delivery_date": "2024-02-01"},
+    {
+        "vin": VIN2,
+        "customer_id": "C2",
+        "delivery_date": "2024-02-01",
+        "insurance_expiry": "2025-02-01",
+    },
     {
         "vin": VIN3,
         "customer_id": "C3",
         "delivery_date": "2020-01-01",
         "factory_warranty_end": "2024-07-20",
+        "insurance_expiry": "2024-07-15",
     },
     {
         "vin": VIN4,
@@ -121,6 +127,7 @@ def fired(backend):
         ("A-FIRST-SERVICE-30D", rules.first_service_30d),
         ("A-MAINTENANCE", rules.maintenance),
         ("A-EXT-WARRANTY", rules.ext_warranty),
+        ("A-INSURANCE-RENEWAL", rules.insurance_renewal),
         ("A-COMPLAINT-72H", rules.complaint_72h),
         ("A-DECLINED", rules.declined),
     ):
@@ -220,6 +227,22 @@ def test_a_ext_warranty_45_days_before_end(fired):
     # V4's factory end is covered by its extended warranty: only the extended end fires.
     assert f"{VIN4}|factory|2024-07-01" not in w
     assert w[f"{VIN4}|extended|2026-07-01"]["due_date"] == D("2026-05-17")
+
+
+def test_a_insurance_renewal_45_days_before_expiry_not_marketing(fired):
+    """A-INSURANCE-RENEWAL (issue 10): one call per policy, 45 days before it expires."""
+    w = fired["A-INSURANCE-RENEWAL"]
+    assert set(w) == {f"{VIN3}|insurance|2024-07-15", f"{VIN2}|insurance|2025-02-01"}
+    _check(
+        w[f"{VIN3}|insurance|2024-07-15"],
+        customer="C3",
+        trigger="2024-07-15",
+        due="2024-05-31",
+        channel="phone",
+        priority="medium",
+        marketing=False,
+    )
+    assert w[f"{VIN2}|insurance|2025-02-01"]["due_date"] == D("2024-12-18")
 
 
 def test_a_complaint_72h(fired):

@@ -25,6 +25,7 @@ from aftercare.config import Config
 from aftercare.services.actions import generate_actions, iso_week
 from aftercare.services.call_list import action_list
 from aftercare.services.demo import DEFAULT_OUT, DemoResult, run_demo
+from aftercare.services.demo_weeks import DEMO_WORKED_WEEKS, work_past_weeks
 from aftercare.services.kpis import dashboard
 from aftercare.services.report import build_report, write_report
 from aftercare.services.scoring import score_snapshot
@@ -69,6 +70,16 @@ def demo(
             help="Generate, write and import only; skip the main job (benchmark data sets).",
         ),
     ] = False,
+    worked_weeks: Annotated[
+        int,
+        typer.Option(
+            "--worked-weeks",
+            min=0,
+            max=12,
+            help="Weeks before the as-of week the centre already worked its call lists "
+            "(0: this week is the go-live week).",
+        ),
+    ] = DEMO_WORKED_WEEKS,
 ) -> None:
     """Generate a realistic synthetic service centre, write DMS exports, import them.
 
@@ -87,19 +98,35 @@ def demo(
     )
     print_summary(result, console)
     if result.db_url is not None and not data_only:
-        run_main_job(result.db_url, result.as_of, read_config(config), out, lang)
+        run_main_job(result.db_url, result.as_of, read_config(config), out, lang, worked_weeks)
     if result.rejected:
         raise typer.Exit(3)
 
 
-def run_main_job(db_url: str, as_of: dt.date, cfg: Config, out: Path, lang: str) -> None:
+def run_main_job(
+    db_url: str, as_of: dt.date, cfg: Config, out: Path, lang: str, worked_weeks: int = 0
+) -> None:
     """Score, summarise, plan this week's calls, show the KPIs and write the report.
 
     The main job a service manager runs each week, on the demo dealer here: RFM+L tiers
     (SPEC §2), the headline (tier mix, CRR, Pareto, top risks), this week's actions for every
-    advisor (SPEC §6), the seed 004 dashboard (SPEC §7) and the HTML report.
+    advisor (SPEC §6), the seed 004 dashboard (SPEC §7) and the HTML report. On the demo,
+    the ``worked_weeks`` weeks before are played first (plans worked, outcomes logged), so
+    this week is an ordinary week, not the go-live flood of every trigger still open.
     """
     with open_workspace(db_url) as store:
+        if worked_weeks and store.has_transactions:
+            first_monday = iso_week(as_of)[0] - dt.timedelta(days=7 * worked_weeks)
+            err_console.print(f"[dim]… scoring customers as of {first_monday}[/]")
+            score_snapshot(store, first_monday, cfg)
+            work_past_weeks(
+                store,
+                as_of,
+                cfg,
+                weeks=worked_weeks,
+                out_dir=out,
+                progress=lambda label: err_console.print(f"[dim]… {label}[/]"),
+            )
         err_console.print(f"[dim]… scoring customers as of {as_of}[/]")
         score_snapshot(store, as_of, cfg)
         err_console.print("[dim]… value, retention and churn risk[/]")

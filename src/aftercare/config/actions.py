@@ -90,6 +90,9 @@ def _default_rules() -> dict[str, RuleConfig]:
         "A-EXT-WARRANTY": RuleConfig(
             offset_days=-45, channel="phone", priority="medium", marketing=True, valid_days=75
         ),
+        "A-INSURANCE-RENEWAL": RuleConfig(
+            offset_days=-45, channel="phone", priority="medium", valid_days=45
+        ),
         "A-CARE-90D": RuleConfig(offset_days=0, channel="phone", priority="high", valid_days=30),
         "A-COMPLAINT-72H": RuleConfig(
             offset_days=3, channel="phone", priority="high", catch_up_days=14, valid_days=14

@@ -63,6 +63,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "delivery_date": "提车日期",
         "factory_warranty_end": "质保到期日",
         "extended_warranty_end": "延保到期日",
+        "insurance_expiry": "保险到期日",
         "status": "车辆状态",
     },
     "service_orders": {

@@ -76,6 +76,8 @@ class DemoParams:
     lapsed_stop_days: tuple[int, int] = (380, 1100)
     at_risk_stop_days: tuple[int, int] = (60, 330)
     extended_warranty: tuple[float, ...] = (0.90, 0.45, 0.25, 0.10, 0.05)
+    # Share of vehicles insured through the centre (their policy's expiry is in the DMS).
+    insured_here: tuple[float, ...] = (0.85, 0.70, 0.55, 0.40, 0.20)
     # Interactions per customer-year, by type.
     brand_events_per_year: tuple[float, ...] = (1.5, 0.4, 0.15, 0.05, 0.02)
     referrals_per_year: tuple[float, ...] = (0.7, 0.2, 0.05, 0.02, 0.01)

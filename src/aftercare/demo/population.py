@@ -181,6 +181,14 @@ def make_population(
         sold | scrapped, np.minimum(active_until[owner], as_of - gone_ago), active_until[owner]
     )
     vehicle_until = np.maximum(vehicle_until, delivery)
+    # Insurance bought at the centre: a yearly policy from delivery; its expiry is the first
+    # anniversary after the car was last with the centre (a customer who left renewed
+    # elsewhere, so the DMS keeps a stale date). Own generator: the rest of the data stays
+    # as it was before this column existed.
+    insurance_rng = rng.spawn(1)[0]
+    insured = insurance_rng.random(nv) < np.asarray(params.insured_here)[segment[owner]]
+    policy_years = np.floor((vehicle_until - delivery) / DAYS_PER_YEAR) + 1
+    insurance_end = delivery + np.round(policy_years * DAYS_PER_YEAR).astype(np.int64)
 
     customer_id = names.prefixed_ids("C", rng.permutation(n) + 100_001, 8)
     vin = names.vins(
@@ -200,6 +208,7 @@ def make_population(
             "delivery_date": to_date32(delivery),
             "factory_warranty_end": to_date32(factory_end),
             "extended_warranty_end": to_date32(ext_end, has_ext),
+            "insurance_expiry": to_date32(insurance_end, insured),
             "status": pa.array(status, pa.string()),
         }
     )

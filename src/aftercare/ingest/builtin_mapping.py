@@ -96,6 +96,12 @@ BUILTIN_HEADERS: dict[str, str] = {
     "质保到期日": "factory_warranty_end",
     "原厂质保到期": "factory_warranty_end",
     "延保到期日": "extended_warranty_end",
+    "保险到期日": "insurance_expiry",
+    "保险止期": "insurance_expiry",
+    "保险到期": "insurance_expiry",
+    "交强险到期": "insurance_expiry",
+    "交强险到期日": "insurance_expiry",
+    "商业险到期日": "insurance_expiry",
     "车辆状态": "status",
     # interactions
     "记录编号": "interaction_id",

@@ -56,6 +56,7 @@ RULES = {
     "A-FIRST-SERVICE-30D": rules.first_service_30d,
     "A-MAINTENANCE": rules.maintenance,
     "A-EXT-WARRANTY": rules.ext_warranty,
+    "A-INSURANCE-RENEWAL": rules.insurance_renewal,
     "A-CARE-90D": rules_absence.care_90d,
     "A-COMPLAINT-72H": rules.complaint_72h,
     "A-BIRTHDAY": rules_state.birthday,
@@ -74,6 +75,7 @@ VEHICLE_RULES = (
     "A-FIRST-SERVICE-30D",
     "A-MAINTENANCE",
     "A-EXT-WARRANTY",
+    "A-INSURANCE-RENEWAL",
 )
 #: ... and rules whose every trigger stands alone (one quote, one complaint). The other
 #: rules are about the customer as a whole: their latest trigger supersedes older ones.

@@ -325,6 +325,27 @@ def ext_warranty(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     return parts[0].union(parts[1])
 
 
+def insurance_renewal(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
+    """A-INSURANCE-RENEWAL: the vehicle's insurance expires → renewal call at expiry − 45 d.
+
+    Seed 000 (主动提醒…保险到期) and seed 002 (the days before a 续保 decision). Once per
+    policy (key: VIN + expiry date); a service reminder, not marketing by default (the
+    compulsory policy must be renewed; ``marketing: true`` in config makes it need consent).
+    """
+    v = _active_vehicles(ctx.vehicles)
+    v = v.filter(v.insurance_expiry.notnull())
+    return candidates(
+        v,
+        "A-INSURANCE-RENEWAL",
+        rule,
+        customer_id=v.customer_id,
+        vin=v.vin,
+        trigger_key=key(v.vin, "insurance", v.insurance_expiry),
+        trigger_date=v.insurance_expiry,
+        evidence=evidence(insurance_expiry=v.insurance_expiry, model=v.model, plate=v.plate),
+    )
+
+
 def complaint_72h(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     """A-COMPLAINT-72H: a complaint logged → call at + 72 h (``offset_days`` 3).
 

@@ -243,6 +243,7 @@ VEHICLES = TableSpec(
         Column("delivery_date", "date", required=True, description="提车日期 (R-LIFE)"),
         Column("factory_warranty_end", "date"),
         Column("extended_warranty_end", "date", description="R-SCORE-L +1 while active"),
+        Column("insurance_expiry", "date", description="保险到期日 (A-INSURANCE-RENEWAL)"),
         Column(
             "status",
             "string",

@@ -1,0 +1,120 @@
+"""The demo centre's last weeks with Aftercare: weekly call lists worked, outcomes logged.
+
+A store's first run plans every trigger still worth acting on (R-ACT-CATCHUP): a go-live
+week, not a normal one. So that ``aftercare demo`` shows the week a team lives every week,
+:func:`work_past_weeks` plays the weeks before the as-of date as a centre using Aftercare
+would have: each Monday the engine plans the week, the advisors work their lists, and their
+outcomes go into a call log (``回访记录.csv`` in the demo folder) that is imported through
+the normal path (``aftercare import outcomes``). The outcome of an action is drawn from its
+id (a hash, so the demo stays deterministic): of the calls worked, 45 % reached, 20 %
+booked, 22 % no answer, 10 % declined, 2 % wrong number, 1 % opted out; 15 % are not worked
+that week (they stay open until they are, or until they expire, R-ACT-EXPIRE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aftercare.config import Config
+from aftercare.services.actions import generate_actions, iso_week
+from aftercare.services.call_list import action_list
+from aftercare.services.outcomes import import_outcomes
+from aftercare.store import Store
+
+#: Weeks the demo centre has worked its lists before the as-of week (``--worked-weeks``).
+DEMO_WORKED_WEEKS = 4
+#: The demo's call log (the file an advisor team would export from its phone system).
+CALL_LOG_NAME = "回访记录.csv"
+#: Share of a week's listed actions the advisors work, and the results of those worked.
+WORKED_SHARE = 0.85
+RESULT_SHARES: tuple[tuple[str, float], ...] = (
+    ("reached", 0.45),
+    ("booked", 0.20),
+    ("no_answer", 0.22),
+    ("declined", 0.10),
+    ("wrong_number", 0.02),
+    ("opted_out", 0.01),
+)
+_HASH_SCALE = float(2**64)
+
+
+def _fractions(ids: pd.Series, salt: str) -> np.ndarray:
+    """A uniform number in [0, 1) per id, the same on every run."""
+    hashed = pd.util.hash_array((ids + salt).to_numpy(dtype=object))
+    return hashed.astype(np.float64) / _HASH_SCALE
+
+
+def worked_outcomes(week: pd.DataFrame, monday: dt.date) -> pd.DataFrame:
+    """The outcomes the advisors log for one week's list (module docstring for the shares).
+
+    Parameters
+    ----------
+    week
+        The week's call list: at least ``action_id`` and ``due_date``.
+    monday
+        First day of the week; an outcome is dated on the action's due day (an overdue one
+        on Monday) at a time drawn from its id between 09:00 and 17:00.
+
+    Returns
+    -------
+    pandas.DataFrame
+        action_id, result, recorded_at (one row per worked action).
+    """
+    ids = week["action_id"].astype(str)
+    worked = _fractions(ids, "|worked") < WORKED_SHARE
+    pick = _fractions(ids, "|result")
+    bounds = np.cumsum([share for _, share in RESULT_SHARES])
+    names = np.array([name for name, _ in RESULT_SHARES])
+    result = names[np.minimum(np.searchsorted(bounds / bounds[-1], pick, side="right"), 5)]
+    due = pd.to_datetime(week["due_date"]).dt.date
+    day = due.where(due >= monday, monday)
+    minutes = (9 * 60 + _fractions(ids, "|time") * 8 * 60).astype(int)
+    at = pd.to_datetime(day.astype(str)) + pd.to_timedelta(minutes, unit="min")
+    out = pd.DataFrame({"action_id": ids, "result": result, "recorded_at": at})
+    return out[worked].reset_index(drop=True)
+
+
+def work_past_weeks(
+    store: Store,
+    as_of: dt.date,
+    config: Config,
+    *,
+    weeks: int,
+    out_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> Path | None:
+    """Play the ``weeks`` weeks before ``as_of``'s week: plan, work, log (module docstring).
+
+    Returns the call log written (``None`` when ``weeks`` is 0). Scores must be stored as
+    of a date on or before the first week's Monday (the engine reads the latest snapshot).
+    """
+    if weeks <= 0:
+        return None
+    say = progress or (lambda _label: None)
+    this_monday, _ = iso_week(as_of)
+    log_path = out_dir / CALL_LOG_NAME
+    logged: list[pd.DataFrame] = []
+    for back in range(weeks, 0, -1):
+        monday = this_monday - dt.timedelta(days=7 * back)
+        sunday = monday + dt.timedelta(days=6)
+        say(f"the week of {monday}: planning and working the calls")
+        generate_actions(store, monday, config, through=sunday)
+        listed = action_list(store, until=sunday, since=monday, config=config, scripts=False)
+        logged.append(worked_outcomes(listed.to_pandas(), monday))
+        _write_log(pd.concat(logged, ignore_index=True), log_path)
+        import_outcomes(store, log_path, config=config)  # rows already logged are skipped
+    return log_path
+
+
+def _write_log(outcomes: pd.DataFrame, path: Path) -> None:
+    """The call log as a phone system would export it: Chinese headers, UTF-8."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = outcomes.rename(
+        columns={"action_id": "行动编号", "result": "回访结果", "recorded_at": "回访时间"}
+    )
+    table.to_csv(path, index=False, encoding="utf-8", date_format="%Y-%m-%d %H:%M:%S")
