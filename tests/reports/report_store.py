@@ -236,17 +236,20 @@ def hand(request, tmp_path_factory) -> HandReports:
 
     Import it into a test module (``from report_store import hand``) to use it there.
     """
-    from aftercare.config import DEFAULT_CONFIG
+    from aftercare.config import Config
     from aftercare.services.report import build_report
     from aftercare.services.scoring import SCORES_TABLE
     from aftercare.store.snapshots import snapshot_dates
 
+    # The tiers above are the scorecard's at P and at A, every move at once: no downgrade
+    # hold (R-TIER-HOLD, issue 10; tests/reports/test_report_tier_hold.py has the default).
+    config = Config.model_validate({"scoring": {"downgrade_hold_snapshots": 0}})
     urls = make_store_url(request.param, tmp_path_factory.mktemp(request.param))
     url = next(urls)
     store = fill_store(url)
     try:
-        at_p = build_report(store, P, DEFAULT_CONFIG)
-        at_a = build_report(store, A, DEFAULT_CONFIG)
+        at_p = build_report(store, P, config)
+        at_a = build_report(store, A, config)
         dates = snapshot_dates(store, SCORES_TABLE)
     finally:
         store.close()
