@@ -314,3 +314,19 @@ def test_failed_export_leaves_the_old_file(db, tmp_path):
     result = runner.invoke(app, ["export", "nope", "--out", str(out), "--db", db])
     assert result.exit_code == 1 and "no table 'nope'" in result.output
     assert out.read_text() == "old" and list(tmp_path.iterdir()) == [out]
+
+
+def test_r_in_1_rejects_file_neutralises_formulas_and_has_a_bom(db, tmp_path):
+    """The --rejects CSV quotes the DMS's cells back: a formula among them is not run."""
+    rows = [["name", "customer_id", "phone"], ["=cmd|' /C calc'!A0", "", "13900000009"]]
+    file = _write(tmp_path / "customers.csv", rows)
+    rejects = tmp_path / "rejects.csv"
+    result = runner.invoke(
+        app, ["import", "customers", str(file), "--rejects", str(rejects), "--db", db]
+    )
+    assert result.exit_code == 3, result.output
+    raw = rejects.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Chinese Excel shows the text
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert rows and all(not r["raw_record"].startswith("=") for r in rows)
+    assert any("=cmd|' /C calc'!A0" in r["raw_record"] for r in rows)

@@ -22,10 +22,11 @@ import pyarrow as pa
 from aftercare.config import IngestConfig
 from aftercare.errors import InputFileError
 from aftercare.ingest.coverage import coverage_problem
-from aftercare.ingest.files import file_sha256, write_rejects_csv
+from aftercare.ingest.files import REJECTS_CSV_COLUMNS, file_sha256
 from aftercare.ingest.plausible import Plausibility
 from aftercare.ingest.validate import ValidatedFile, read_and_validate
 from aftercare.pipeline.unmatched import unmatched_records
+from aftercare.reports.table_file import write_table_file
 from aftercare.schema import table_spec
 from aftercare.schema.system import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
 from aftercare.services.outputs import optional_output
@@ -215,7 +216,10 @@ def write_import(
     # it: a path that cannot be written stops the import with nothing stored (exit 1).
     with optional_output(rejects_path, option="--rejects") as staged:
         if staged is not None:
-            write_rejects_csv(prepared.batch.rejects, staged)
+            # Written as any CSV export: UTF-8 with a BOM, cells that would run as formulas
+            # neutralised (a rejected row quotes the cells of the DMS export as they were).
+            rejects = prepared.batch.rejects.select(list(REJECTS_CSV_COLUMNS))
+            write_table_file(rejects.to_reader(), staged, file_format=".csv")
         with store_lock(store):  # one writer per store: a second import waits (issue 9)
             try:
                 counts = apply_load(store, prepared.batch, update=prepared.update)
