@@ -20,6 +20,8 @@ AS_OF = dt.date(2024, 6, 15)
 D = dt.date.fromisoformat
 VIN_A = "LSVAA4182E2000005"  # C5: serviced 2024-03-10, next due 2025-03-10 (12 months)
 VIN_B = "LSVAA4182E2000013"  # C9: serviced 2023-01-15, due 2024-01-15, not back
+# C7 left VIN_C unserviced since 2023-01-10 but came with VIN_D on 2024-03-01 (due 2025-03-01)
+VIN_C, VIN_D = "LSVAA4182E2000021", "LSVAA4182E2000035"
 
 
 def _order(order_id: str, day: str, *, customer: str | None = None, vin: str | None = None):
@@ -41,10 +43,14 @@ ORDERS = [
     _order("O5", "2023-11-01", customer="C3"),
     _order("O6", "2024-03-10", vin=VIN_A),
     _order("O7", "2023-01-15", vin=VIN_B),
+    _order("O8", "2023-01-10", vin=VIN_C),
+    _order("O9", "2024-03-01", vin=VIN_D),
 ]
 VEHICLES = [
     {"vin": VIN_A, "customer_id": "C5", "delivery_date": "2020-01-01"},
     {"vin": VIN_B, "customer_id": "C9", "delivery_date": "2022-01-01"},
+    {"vin": VIN_C, "customer_id": "C7", "delivery_date": "2021-01-01"},
+    {"vin": VIN_D, "customer_id": "C7", "delivery_date": "2022-06-01"},
 ]
 
 
@@ -54,7 +60,7 @@ def _care(backend, trigger: str) -> dict[str, dict]:
     )
     tables, t = load_rule_inputs(
         backend,
-        customers=[{"customer_id": c} for c in ("C1", "C2", "C3", "C5", "C9")],
+        customers=[{"customer_id": c} for c in ("C1", "C2", "C3", "C5", "C7", "C9")],
         service_orders=ORDERS,
         vehicles=VEHICLES,
     )
@@ -74,7 +80,8 @@ def test_a_care_90d_fires_90_days_past_the_expected_return(backend):
     assert rows["C9"]["trigger_date"] == D("2024-04-14")
     assert rows["C9"]["trigger_key"] == "C9|2023-01-15"  # once per absence
     assert (rows["C9"]["channel"], rows["C9"]["priority"]) == ("phone", "high")
-    # C2 (expected 2024-06-01) and C5 (due 2025-03-10) are not yet abnormally absent.
+    # C2 (expected 2024-06-01) and C5 (due 2025-03-10) are not yet abnormally absent; nor is
+    # C7, whose unserviced VIN_C (due 2024-01-10, before the last visit) is no absence.
     assert set(rows) == {"C1", "C3", "C9"}
 
 
@@ -82,4 +89,5 @@ def test_a_care_90d_since_last_visit_keeps_the_literal_rule(backend):
     rows = _care(backend, "since_last_visit")
     assert rows["C2"]["trigger_date"] == D("2024-02-29")  # 2023-12-01 + 90
     assert rows["C5"]["trigger_date"] == D("2024-06-08")  # 2024-03-10 + 90
-    assert set(rows) == {"C1", "C2", "C3", "C5", "C9"}
+    assert rows["C7"]["trigger_date"] == D("2024-05-30")  # 2024-03-01 + 90
+    assert set(rows) == {"C1", "C2", "C3", "C5", "C7", "C9"}

@@ -1,11 +1,12 @@
 """A-CARE-90D: the care call on an abnormal absence (SPEC §6, seed 004's 流失预警).
 
 Ibis only, ``Table -> Table``. A customer is absent abnormally when they are
-``retention.care_after_days`` (90) past the return Aftercare expected of them — the same
-expectation as churn risk's ``days_overdue`` (R-CHURN-RISK): the earliest R-REMIND due date
-of their vehicles, or their last visit + their usual interval between visits, whichever
-comes first. So the call fires on the day churn risk turns medium by timing, never before
-90 days after the last visit, and never for a customer who is simply not yet due (a
+``retention.care_after_days`` (90) past the return Aftercare expected of them — churn risk's
+expectation (R-CHURN-RISK): the earliest R-REMIND due date of their vehicles that falls
+after their last visit (a car left unserviced while they keep coming with another is a
+maintenance matter, not an absence), or their last visit + their usual interval between
+visits, whichever comes first. So the call never fires before 90 days after the last
+visit, nor for a customer who is simply not yet due (a
 once-a-year customer is called 90 days after their yearly service was due, not 90 days after
 the last one). With neither expectation (one visit, no vehicle to forecast) it is the last
 visit + 90 days. Once per absence: the trigger is keyed by the last visit, so a visit starts
@@ -44,7 +45,12 @@ def expected_return(ctx: RuleContext) -> ir.Table:
         expected_return_date (NULL when nothing can be estimated).
     """
     history = visit_history(ctx.orders, as_of=ctx.as_of)
-    j = history.left_join(earliest_service_due(ctx.reminders), "customer_id")
+    # Only services due after the last visit: a second car left unserviced while the customer
+    # keeps coming with the first is a maintenance reminder, not an absence.
+    r = ctx.reminders.select("customer_id", "due_date")
+    r = r.join(history.select("customer_id", "last_visit_date"), "customer_id")
+    due = earliest_service_due(r.filter(r.due_date > r.last_visit_date))
+    j = history.left_join(due, "customer_id")
     usual = usual_interval_days(j)
     by_interval = _day_after(j.last_visit_date, usual)
     by_service = j.next_service_due_date
