@@ -91,6 +91,7 @@ def test_quarterly_backfill_migration_and_alert(db):
     assert "C1: platinum → silver" in moved.output
 
 
+@pytest.mark.lake
 def test_r_tier_hold_cli_chain(db):
     """C1 by quarter (scored → effective): the hold keeps a one-quarter dip (R-TIER-HOLD).
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pytest
 from typer.testing import CliRunner
 
 from aftercare.cli import app
@@ -61,6 +62,7 @@ def _store_pair(url: str) -> None:
         replace_snapshot(store, "customer_scores", JUNE, _rows(JUNE, june))
 
 
+@pytest.mark.lake
 def test_r_tier_hold_migration_says_how_many_alerts_it_shows(store_url: str):
     _store_pair(store_url)
     result = runner.invoke(app, ["migration", str(MARCH), str(JUNE), "--db", store_url])
