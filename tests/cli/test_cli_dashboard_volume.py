@@ -12,8 +12,9 @@ Planned (open, due by Sunday, overdue included):
 - S3: nothing (0); S4 is inactive and M1 a manager: not counted;
 - the pool: 2 A-WINBACK.
 
-Not planned: one due next week, one booked (done), one held out, two in the backlog (expected
-value 150 + 250). Total 17 -> 17 / 20 × 1000 = 850 per 1,000; A-CARE-90D 2 / 17 = 11.8 %;
+Not planned: one due next week, one booked (done), one held out, one expired on 06-26 (S3's
+welcome call, valid until 06-25: R-ACT-EXPIRE), two in the backlog (expected value 150 + 250).
+Total 17 -> 17 / 20 × 1000 = 850 per 1,000; A-CARE-90D 2 / 17 = 11.8 %;
 load min 0, median 3, max 11, 1 advisor over capacity.
 """
 
@@ -99,6 +100,8 @@ def _store(url: str) -> None:
          "advisor_id": "S3", "due_date": "2024-06-25"},  # booked: done
         {"rule_id": "A-CARE-90D", "customer_id": "C16", "advisor_id": "S3",
          "due_date": "2024-06-25", "status": "holdout"},
+        {"rule_id": "A-WELCOME", "customer_id": "C19", "advisor_id": "S3",
+         "due_date": "2024-06-24", "valid_until": "2024-06-25"},  # expired (R-ACT-EXPIRE)
         {"rule_id": "A-MAINTENANCE", "customer_id": "C17", "due_date": "2024-06-22",
          "status": "backlog", "expected_value": 150.0},
         {"rule_id": "A-DECLINED", "customer_id": "C18", "due_date": "2024-06-23",

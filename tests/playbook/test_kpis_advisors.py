@@ -10,8 +10,12 @@ June 2024. S1 owns A1..A5, S2 owns B1..B3, P1 is in the unassigned pool:
 - B1: booked 06-28, no visit yet: a booking, no visit. - B2: declined 06-30 23:59: reached.
 - B3: reached 07-01 00:00: July.               - P1: visited 06-06: the pool's call, reached.
 
+R-ACT-EXPIRE, derived by ``current_status`` as of 2024-06-30: S2's E4 (valid until 06-20,
+never called) expired 06-21; E5 (valid until 06-30) may still be worked that day; E6 (valid
+until 05-20) expired in May.
+
 S1: 4 calls, 2 reached (50 %), 1 booking, 1 visit; S2: 2 calls, 2 reached (100 %), 1 booking,
-0 visits; pool: 1 call, 1 reached, 0 bookings.
+0 visits, 1 expired; pool: 1 call, 1 reached, 0 bookings.
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ OUTCOMES = [("A1", "no_answer", "2024-06-03 10:00:00"), ("A1", "booked", "2024-0
             ("P1", "visited", "2024-06-06 10:00:00")]  # fmt: skip
 
 
-def _actions(expired: tuple[tuple[str, str | None, str], ...] = ()) -> list[dict]:
+def _actions(
+    expired: tuple[tuple[str, str | None, str], ...] = (), status: str = "expired"
+) -> list[dict]:
+    """PLAN's actions, and ``expired`` ones (id, advisor, valid_until) stored as ``status``."""
     rows = [
         {"action_id": a, "rule_id": "A-MAINTENANCE", "customer_id": c, "advisor_id": s,
          "due_date": d}
@@ -50,10 +57,14 @@ def _actions(expired: tuple[tuple[str, str | None, str], ...] = ()) -> list[dict
     ]  # fmt: skip
     rows += [
         {"action_id": a, "rule_id": "A-FOLLOWUP-24H", "customer_id": f"C{a}", "advisor_id": s,
-         "due_date": d, "status": "expired"}
-        for a, s, d in expired
+         "due_date": "2024-05-01", "valid_until": v, "status": status}
+        for a, s, v in expired
     ]  # fmt: skip
     return rows
+
+
+#: Open actions that current_status expires by their valid_until (R-ACT-EXPIRE).
+LAPSING = (("E4", "S2", "2024-06-20"), ("E5", "S2", "2024-06-30"), ("E6", "S1", "2024-05-20"))
 
 
 def _orders() -> list[dict]:
@@ -73,7 +84,7 @@ def activity(backend):
     t = load_tables(
         backend,
         {
-            "actions": make_actions(_actions()),
+            "actions": make_actions(_actions(LAPSING, status="open")),
             "outcomes": make_outcomes(
                 [{"action_id": a, "result": r, "recorded_at": at} for a, r, at in OUTCOMES]
             ),
@@ -84,8 +95,9 @@ def activity(backend):
     )
     orders = resolved_orders(t["orders"], t["vehicles"])
     status = current_status(
-        t["actions"], t["outcomes"], t["preferences"], winback_max_attempts=3, orders=orders
-    )
+        t["actions"], t["outcomes"], t["preferences"], winback_max_attempts=3, orders=orders,
+        as_of=JUNE[1],
+    )  # fmt: skip
     bookings = booking_success(t["actions"], t["outcomes"], orders, success_days=30)
     return _rows(
         advisor_activity(status, t["outcomes"], bookings, month_start=JUNE[0], month_end=JUNE[1])
@@ -96,7 +108,7 @@ def test_advisor_activity_matches_hand_computation(activity):
     assert activity == {
         "S1": {"calls": 4, "reached": 2, "bookings": 1, "visits": 1, "expired": 0,
                "reach_rate": pytest.approx(0.5)},
-        "S2": {"calls": 2, "reached": 2, "bookings": 1, "visits": 0, "expired": 0,
+        "S2": {"calls": 2, "reached": 2, "bookings": 1, "visits": 0, "expired": 1,
                "reach_rate": pytest.approx(1.0)},
         None: {"calls": 1, "reached": 1, "bookings": 0, "visits": 0, "expired": 0,
                "reach_rate": pytest.approx(1.0)},
@@ -104,9 +116,9 @@ def test_advisor_activity_matches_hand_computation(activity):
 
 
 def test_r_act_expire_expired_actions_counted_per_advisor_in_their_month(backend):
-    # A hand-made status table (R-ACT-EXPIRE's status as current_status will derive it):
-    # E1 (S1, June) and E3 (S3, June) count; E2 (S2) expired in May.
-    expired = (("E1", "S1", "2024-06-15"), ("E2", "S2", "2024-05-31"), ("E3", "S3", "2024-06-01"))
+    # A hand-made status table: an action expires the day after its valid_until. E1 (valid
+    # until 06-14: 06-15) and E3 (05-31: 06-01) expired in June; E2 (05-30: 05-31) in May.
+    expired = (("E1", "S1", "2024-06-14"), ("E2", "S2", "2024-05-30"), ("E3", "S3", "2024-05-31"))
     t = load_tables(
         backend,
         {

@@ -49,7 +49,7 @@ from aftercare.errors import AftercareError
 from aftercare.pipeline.latest import returned_within
 from aftercare.pipeline.lifecycle import GONE_STATUSES, customer_lifecycle
 from aftercare.pipeline.staging import as_date, visits
-from aftercare.playbook.outcomes import WINBACK_RULE
+from aftercare.playbook.outcomes import EXPIRED_STATUS, WINBACK_RULE
 
 PERCENT = 100.0
 FIRST_SERVICE_CATEGORY = "maintenance"
@@ -58,8 +58,6 @@ GROWTH_STAGE = "growth"
 #: Outcomes that reached the customer: a win-back *contact* (a missed call is only an attempt).
 CONTACT_RESULTS = ("reached", "booked", "visited", "declined")
 LAPSED_TIER = TIER_ORDER[-1]
-#: The derived status of an action not done within its validity (R-ACT-EXPIRE).
-EXPIRED_STATUS = "expired"
 
 
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
@@ -303,7 +301,6 @@ def advisor_activity(
     month_end: dt.date,
     contact_results: tuple[str, ...] = CONTACT_RESULTS,
     expired_status: str = EXPIRED_STATUS,
-    expired_date: str = "due_date",
 ) -> ir.Table:
     """Each advisor's calls of the month and what came of them (issue 10's per-advisor KPIs).
 
@@ -318,13 +315,15 @@ def advisor_activity(
     - **bookings**: ``booked`` outcomes recorded in the month (rows of ``bookings``);
     - **visits**: of those bookings, the ones that ended in a visit within the booking window
       (``booking_success``'s ``is_success``, ``actions.booking_success_days``);
-    - **expired**: actions whose derived status is ``expired_status`` (R-ACT-EXPIRE) and whose
-      ``expired_date`` falls in the month.
+    - **expired**: actions whose derived status is ``expired_status`` (R-ACT-EXPIRE) and that
+      expired in the month: the day after their ``valid_until`` (the last day they could be
+      worked) falls in it.
 
     Parameters
     ----------
     status
-        Every action with its derived status (:func:`aftercare.playbook.outcomes.current_status`).
+        Every action with its derived status (:func:`aftercare.playbook.outcomes.current_status`,
+        given an ``as_of`` on or after the month's end so that its expiries are derived).
     outcomes
         The stored ``action_outcomes``.
     bookings
@@ -333,9 +332,8 @@ def advisor_activity(
         The month (both inclusive).
     contact_results
         Results that reached the customer.
-    expired_status, expired_date
-        The status of an expired action and the column dating its expiry (the due date when
-        the status table has no expiry date).
+    expired_status
+        The status of an expired action.
 
     Returns
     -------
@@ -358,8 +356,8 @@ def advisor_activity(
     booked = booked.group_by(advisor_id=booked.o_advisor_id).aggregate(
         bookings=booked.count(), visits=booked.count(where=booked.is_success)
     )
-    when = status[expired_date]
-    gone = status.filter(status.status == expired_status, when >= start, when <= end)
+    expired_on = status.valid_until + ibis.interval(days=1)
+    gone = status.filter(status.status == expired_status, expired_on >= start, expired_on <= end)
     gone = gone.group_by("advisor_id").aggregate(expired=gone.count())
     zero = ibis.literal(0, "int64")
     columns = ("calls", "reached", "bookings", "visits", "expired")

@@ -45,14 +45,13 @@ from aftercare.reports.data import (
 )
 from aftercare.reports.labels import Labels, labels
 from aftercare.schema.playbook import PRIORITIES
+from aftercare.services.actions import backlog_summary
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 
 PERCENT = 100.0
 #: The rule whose share of the week issue 10 watches (seed 004: 8 of 108 calls).
 CARE_RULE = "A-CARE-90D"
-#: R-ACT-CAPACITY: an action no advisor day had room for within its validity.
-BACKLOG_STATUS = "backlog"
 #: CRR bands that meet the target (the seed's industry average or better).
 CRR_OK_BANDS = ("excellent", "good", "average")
 
@@ -239,7 +238,8 @@ def lifecycle_change(store: Store, month_end: dt.date, config: Config) -> list[S
 
 
 def _week_status(store: Store, day: dt.date, config: Config) -> tuple[dt.date, dt.date, ir.Table]:
-    """Monday and Sunday of ``day``'s week and every action with its derived status."""
+    """Monday and Sunday of ``day``'s week and every action with its derived status as of
+    ``day`` (R-ACT-EXPIRE: an action past its validity is expired, off the week's list)."""
     monday = day - dt.timedelta(days=day.weekday())
     sunday = monday + dt.timedelta(days=6)
     t = canonical_tables(store)
@@ -249,6 +249,7 @@ def _week_status(store: Store, day: dt.date, config: Config) -> tuple[dt.date, d
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
         orders=resolved_orders(t.service_orders, t.vehicles),
+        as_of=day,
     )
     return monday, sunday, status
 
@@ -341,9 +342,7 @@ def week_volume(store: Store, day: dt.date, config: Config) -> WeekVolume:
         .to_pylist()
     }  # fmt: skip
     pool = int(due.filter(due.advisor_id.isnull()).count().to_pyarrow().as_py())
-    backlog = status.filter(status.status == BACKLOG_STATUS)
-    held = backlog.aggregate(n=backlog.count(), value=backlog.expected_value.sum())
-    held_row = held.to_pyarrow().to_pylist()[0]
+    held = backlog_summary(store, day, config)  # R-ACT-CAPACITY's one definition
     t = canonical_tables(store)
     customers = int(population_as_of(t, as_of=day).count().to_pyarrow().as_py())
     adv = store.table("advisors")
@@ -376,8 +375,8 @@ def week_volume(store: Store, day: dt.date, config: Config) -> WeekVolume:
         capacity=load.capacity,
         over_capacity=load.over_capacity,
         pool=pool,
-        backlog=int(held_row["n"] or 0),
-        backlog_value=float(held_row["value"] or 0.0),
+        backlog=sum(b.actions for b in held),
+        backlog_value=sum(b.expected_value for b in held),
         seed_per_1000=seed_per_thousand_total(),
         seed_care_share=SEED_004_WEEK[CARE_RULE] / sum(SEED_004_WEEK.values()),
     )
@@ -439,6 +438,7 @@ def advisor_kpis(store: Store, config: Config, *, month: str, today: dt.date) ->
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
         orders=orders,
+        as_of=today,  # R-ACT-EXPIRE: every expiry up to today is derived
     )
     bookings = booking_success(
         actions, outcomes, orders, success_days=config.actions.booking_success_days

@@ -130,7 +130,8 @@ def _preference_rows(outcomes: pa.Table, customers: list[str]) -> pa.Table:
 
 
 def customer_actions_status(store: Store, customer_id: str, config: Config) -> list[dict]:
-    """Every action of one customer with its derived status (see ``current_status``)."""
+    """Every action of one customer with its derived status today (see ``current_status``;
+    R-ACT-EXPIRE: an action past its validity is ``expired``)."""
     actions = store.table("actions")
     mine = actions.filter(actions.customer_id == customer_id)
     orders = resolved_orders(store.table("service_orders"), store.table("vehicles"))
@@ -140,6 +141,7 @@ def customer_actions_status(store: Store, customer_id: str, config: Config) -> l
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
         orders=orders.filter(orders.customer_id == customer_id),
+        as_of=dt.date.today(),
     )
     return status.order_by("action_id").to_pyarrow().to_pylist()
 
