@@ -7,7 +7,7 @@ would have: each Monday the engine plans the week, the advisors work their lists
 outcomes go into a call log (``回访记录.csv`` in the demo folder) that is imported through
 the normal path (``aftercare import outcomes``). The outcome of an action is drawn from its
 id (a hash, so the demo stays deterministic): of the calls worked, 45 % reached, 20 %
-booked, 22 % no answer, 10 % declined, 2 % wrong number, 1 % opted out; 15 % are not worked
+booked, 22 % no answer, 10 % declined, 2 % wrong number, 1 % opted out; 10 % are not worked
 that week (they stay open until they are, or until they expire, R-ACT-EXPIRE).
 """
 
@@ -31,7 +31,7 @@ DEMO_WORKED_WEEKS = 4
 #: The demo's call log (the file an advisor team would export from its phone system).
 CALL_LOG_NAME = "回访记录.csv"
 #: Share of a week's listed actions the advisors work, and the results of those worked.
-WORKED_SHARE = 0.85
+WORKED_SHARE = 0.9
 RESULT_SHARES: tuple[tuple[str, float], ...] = (
     ("reached", 0.45),
     ("booked", 0.20),
