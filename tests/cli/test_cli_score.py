@@ -338,3 +338,28 @@ def test_r_tier_hist_migration_names_a_snapshot_scored_before_the_rule(dated_db)
         "Aftercare): run `aftercare score --as-of 2024-06-30` again"
     ) in " ".join(moved.output.split())
     assert "2024-09-30 snapshot holds" not in moved.output
+
+
+def test_r_tier_hold_three_snapshots_from_config(db, tmp_path):
+    """``scoring.downgrade_hold_snapshots: 3``: C1's scored P, G, G, S, R → P, P, P, G, G.
+
+    2024-12-31: gold in two snapshots only (2024-06-30 was platinum): held. 2025-03-31: gold,
+    gold, silver below platinum three times running → the highest, gold. 2025-06-30: regular,
+    silver, but gold at 2024-12-31 is not below gold: held gold.
+    """
+    config = tmp_path / "hold3.yaml"
+    config.write_text("scoring:\n  downgrade_hold_snapshots: 3\n", encoding="utf-8")
+    args = ["score", "--quarterly", "2024-06-01", "2025-06-30", "--config", str(config)]
+    result = runner.invoke(app, [*args, "--db", db])
+    assert result.exit_code == 0, result.output
+    with open_store(db) as store:
+        scores = store.table("customer_scores")
+        c1 = scores.filter(scores.customer_id == "C1").order_by("as_of_date")
+        rows = c1.select("scored_tier", "tier").to_pyarrow().to_pylist()
+    assert [(r["scored_tier"], r["tier"]) for r in rows] == [
+        ("platinum", "platinum"),
+        ("gold", "platinum"),
+        ("gold", "platinum"),
+        ("silver", "gold"),
+        ("regular", "gold"),
+    ]

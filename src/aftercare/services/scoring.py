@@ -1,4 +1,4 @@
-"""Score customers and keep dated snapshots (R-SCORE-*, R-TIER, R-TIER-HIST)."""
+"""Score customers and keep dated snapshots (R-SCORE-*, R-TIER, R-TIER-HIST, R-TIER-HOLD)."""
 
 from __future__ import annotations
 
@@ -109,12 +109,15 @@ def stored_scores(store: Store) -> ir.Table:
 def score_snapshot(store: Store, as_of: dt.date, config: Config) -> ScoreRun:
     """Score every customer as of ``as_of`` and store it as that date's snapshot.
 
-    Each customer carries the tier of the previous stored snapshot and the move since
-    (R-TIER-HIST). Rerunning for a date replaces that date's snapshot, never duplicates; a
-    second run on the same store waits for the first (the store's run lock).
-    When a later snapshot exists (a back-fill, or an earlier date re-scored), that later
-    snapshot's previous tier and move are recomputed against this one, so no snapshot keeps
-    a move from a tier that is no longer the one before it.
+    The stored ``tier`` is the effective tier (R-TIER-HOLD,
+    :func:`aftercare.pipeline.history.effective_tiers`: an upgrade at once, a downgrade once
+    the lower tier held ``scoring.downgrade_hold_snapshots`` snapshots) and ``scored_tier`` the
+    scorecard's; each customer carries the effective tier of the previous stored snapshot and
+    the move since (R-TIER-HIST). Rerunning for a date replaces that date's snapshot, never
+    duplicates; a second run on the same store waits for the first (the store's run lock).
+    When later snapshots exist (a back-fill, or an earlier date re-scored), their effective
+    tier, previous tier and move are recomputed in date order (their scores are kept), so no
+    snapshot keeps a move from a tier that is no longer the one before it.
     """
     with store_lock(store):  # one writer per store: a second score waits (issue 9)
         return _score_snapshot(store, as_of, config)
