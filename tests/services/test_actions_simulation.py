@@ -11,8 +11,10 @@ Asserted over the whole history: R-ACT-CATCHUP (one action per trigger, none bac
 burst after the gap, an unresolved complaint logged in the gap still gets its call),
 R-ACT-CONSENT (no action for do-not-contact or opted-out customers, no marketing without
 consent), R-ACT-CAP (at most 2 contacts per customer per ISO week by due date), A-BIRTHDAY
-(once a year, on the right day; 29 February on the 28th in 2025) and A-WINBACK (stopped
-after 3 failed attempts).
+(once a year, on the right day; 29 February on the 28th in 2025), A-WINBACK (stopped
+after 3 failed attempts), R-ACT-EXPIRE (no action on the call list past its validity, checked
+every fifth run day) and R-ACT-CAPACITY (no advisor working day holds more open calls than
+``calls_per_day``; calls only on working days).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pytest
 from aftercare.config import DEFAULT_CONFIG
 from aftercare.playbook.engine import TRIGGER_RULES, VEHICLE_RULES
 from aftercare.services.actions import generate_actions
-from aftercare.services.call_list import current_actions
+from aftercare.services.call_list import action_list, current_actions
 from aftercare.services.demo import run_demo
 from aftercare.services.outcomes import record_outcome
 from aftercare.services.scoring import score_snapshot
@@ -48,6 +50,8 @@ MARKETING_RULES = {r for r, cfg in DEFAULT_CONFIG.actions.rules.items() if cfg.m
 LEAP_CUSTOMER_BIRTHDAY = dt.date(1988, 2, 29)
 OPT_OUTS = 5
 WINBACK_FAILERS = 8
+CAPACITY = DEFAULT_CONFIG.actions.capacity
+LIST_EVERY = 5  # R-ACT-EXPIRE: the call list is read every fifth run day
 BOOKINGS = 5
 GAP_COMPLAINT = "SIM-GAP-COMPLAINT"
 
@@ -94,7 +98,9 @@ def sim(tmp_path_factory):
     failers: set[str] = set()
     booked = 0
     restart_created = None
-    for day in _run_days():
+    listed_past_validity: list[tuple[dt.date, str, dt.date | None]] = []
+    lists_read = 0
+    for number, day in enumerate(_run_days()):
         if day.day == 1 or day in (START, RESTART):
             score_snapshot(store, day, DEFAULT_CONFIG)
             # The leap-day customer is a platinum customer (A-BIRTHDAY: platinum and gold).
@@ -129,6 +135,14 @@ def sim(tmp_path_factory):
                 record_outcome(
                     store, act["action_id"], result, config=DEFAULT_CONFIG, recorded_at=at
                 )
+        if number % LIST_EVERY == 0:
+            listed = action_list(store, until=day, config=DEFAULT_CONFIG, scripts=False)
+            lists_read += listed.num_rows > 0
+            listed_past_validity += [
+                (day, r["action_id"], r["valid_until"])
+                for r in listed.select(["action_id", "valid_until"]).to_pylist()
+                if r["valid_until"] is None or r["valid_until"] < day
+            ]
     actions = store.table("actions").to_pyarrow().to_pylist()
     status = {
         r["action_id"]: r for r in current_actions(store, DEFAULT_CONFIG).to_pyarrow().to_pylist()
@@ -146,6 +160,8 @@ def sim(tmp_path_factory):
         "leap": leap,
         "complainer": complainer,
         "restart_created": restart_created,
+        "listed_past_validity": listed_past_validity,
+        "lists_read": lists_read,
     }
 
 
@@ -211,7 +227,8 @@ def test_r_act_cap_two_contacts_per_customer_per_iso_week(sim):
     weeks = Counter(
         (a["customer_id"], a["due_date"].isocalendar()[:2])
         for a in sim["actions"]
-        if a["status"] == "open"  # stored: open (done ones included), not stopped or held out
+        # stored: open (done ones included) or expired; not stopped, held out or backlog
+        if a["status"] in ("open", "expired")
     )
     assert max(weeks.values()) <= CAP
 
@@ -260,3 +277,32 @@ def test_a_winback_stops_after_three_failed_attempts(sim):
         days = sorted(a["created_on"] for a in attempts[key])
         gaps = [(b - a).days for a, b in itertools.pairwise(days)]
         assert min(gaps) >= RETRY_DAYS
+
+
+def test_r_act_expire_nothing_listed_past_its_validity(sim):
+    assert sim["lists_read"] > 20, "the call list was read along the way"
+    assert sim["listed_past_validity"] == []
+    for a in sim["actions"]:
+        if a["status"] != "holdout":
+            limit = DEFAULT_CONFIG.actions.rules[a["rule_id"]].valid_days
+            due_when_stored = max(a["original_due_date"], a["created_on"])
+            assert a["valid_until"] == due_when_stored + dt.timedelta(days=limit), a
+    expired = [s for s in sim["status"].values() if s["status"] == "expired"]
+    assert expired, "unworked actions expired along the way"
+    assert all(s["outcomes"] == 0 or s["last_result"] == "no_answer" for s in expired)
+
+
+def test_r_act_capacity_no_advisor_day_over_capacity(sim):
+    calls = [
+        a
+        for a in sim["actions"]
+        if a["status"] in ("open", "expired")  # placed on a day (not held out, stopped, backlog)
+        and a["channel"] in CAPACITY.channels
+        and a["advisor_id"] is not None
+        and sim["status"][a["action_id"]]["status"] != "done"
+    ]
+    assert calls
+    per_day = Counter((a["advisor_id"], a["due_date"]) for a in calls)
+    assert max(per_day.values()) <= CAPACITY.calls_per_day
+    working = set(CAPACITY.weekday_numbers)
+    assert all(a["due_date"].weekday() in working for a in calls)

@@ -59,8 +59,9 @@ from aftercare.store.snapshots import snapshot_dates, transaction
 from aftercare.store.transaction import CompiledQuery, compile_query, fetch_compiled
 
 DEDICATED_TABLE = "dedicated_advisors"
-#: Statuses that are (or were) contacts, for the weekly cap.
-CONTACT_STATUSES = ("open", "done")
+#: Statuses that are (or were) contacts, for the weekly cap: an expired action held its
+#: slot in its week (it may have been tried), so it keeps counting there.
+CONTACT_STATUSES = ("open", "done", "expired")
 MOVES_TABLE = "action_moves"
 EPOCH = dt.date(1970, 1, 1)
 BACKLOG_STATUS = "backlog"
