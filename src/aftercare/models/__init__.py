@@ -1,7 +1,7 @@
 """Statistical models: segmentation (k-means, R-SEG-VALID), and later churn and CLV.
 
-One module per model. scikit-learn and scipy (the ``analytics`` extra) are imported only when a
-model runs, so the rest of Aftercare works without them.
+One module per model. scikit-learn and scipy (core dependencies) are imported only when a
+model runs, so the rest of Aftercare starts without loading them.
 
 :func:`segment_customers` is the single entry point of SPEC §8's schemes.
 """

@@ -12,7 +12,7 @@ time unit (Aftercare uses weeks). Formulas (numbers refer to FHL 2005):
 - probability of still being active, eq. (11) of the companion note.
 
 Published reference: on the CDNOW sample, r = 0.243, α = 4.414, a = 0.793, b = 2.426.
-numpy/scipy only (the ``analytics`` extra); imported when the model runs.
+numpy/scipy only (core dependencies); imported when the model runs.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def segment_snapshot(
     fitted = None
     expected = None
     if scheme == "kmeans":
-        # scikit-learn (the ``analytics`` extra) is imported only when k-means runs.
+        # scikit-learn (a core dependency) is imported only when k-means runs.
         from aftercare.models.kmeans import kmeans_segments
 
         fitted = kmeans_segments(features, config=config, k=k)
