@@ -367,3 +367,30 @@ def test_r_act_expire_actions_stored_without_valid_until_get_it_on_the_next_run(
 @pytest.mark.parametrize("days", [np.array([_day("2024-06-16")])])
 def test_r_act_capacity_weekday_of_a_day_number(days):
     assert schedule.weekday(days).tolist() == [6]  # 2024-06-16 was a Sunday
+
+
+def test_r_act_expire_expired_winback_attempt_is_not_made_again(store_url):
+    """W (consenting, last visits 2021-01-05 and 2022-01-05) is lapsed: A-WINBACK's first
+    attempt is due 06-10, valid 2 days here. Unworked, it expires on 06-13; the absence gets
+    no second attempt (before the fix, the run of 06-14 made attempt 2)."""
+    store = open_store(store_url)
+    _fill(store, [("W", {"marketing_consent": True})])
+    store.con.insert("service_orders", make_table("service_orders", [
+        {"order_id": f"O{y}", "customer_id": "W", "open_date": f"{y}-01-05",
+         "close_date": f"{y}-01-05", "category": "repair", "total_amount": 3000,
+         "cost_amount": 1000} for y in (2021, 2022)
+    ]))  # fmt: skip
+    config = _config()
+    rules = dict(config.actions.rules)
+    rules["A-WINBACK"] = DEFAULT_CONFIG.actions.rules["A-WINBACK"].model_copy(
+        update={"valid_days": 2}
+    )
+    config = Config(actions=config.actions.model_copy(update={"rules": rules}))
+    runs = {
+        day: generate_actions(store, D(day), config)
+        for day in ("2024-06-10", "2024-06-13", "2024-06-14", "2024-07-20")
+    }
+    assert [(r.created, r.expired) for r in runs.values()] == [(1, 0), (0, 1), (0, 0), (0, 0)]
+    rows = store.table("actions").to_pyarrow().to_pylist()
+    assert [(r["trigger_key"], r["status"]) for r in rows] == [("W|2022-01-05|1", "expired")]
+    store.close()

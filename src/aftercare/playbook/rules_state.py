@@ -101,7 +101,9 @@ def _winback_history(ctx: RuleContext, wanted: ir.Table) -> ir.Table:
     j = wanted.inner_join(a, wanted.customer_id == a.a_customer_id)
     j = j.filter(j.trigger_key.startswith(j.absence + "|"))
     failed = j.result.isin(list(FAILED_RESULTS)).fill_null(False)
-    pending = j.result.isnull() & j.status.isin(["open", "holdout"])
+    # Not tried yet: open, held out, in the backlog (R-ACT-CAPACITY) or expired unworked
+    # (R-ACT-EXPIRE: the absence's attempt lapsed; it is not made again).
+    pending = j.result.isnull() & j.status.isin(["open", "holdout", "backlog", "expired"])
     success = j.result.notnull() & ~failed
     return j.group_by("customer_id").aggregate(
         attempts=j.count(),
