@@ -394,3 +394,30 @@ def test_r_act_expire_expired_winback_attempt_is_not_made_again(store_url):
     rows = store.table("actions").to_pyarrow().to_pylist()
     assert [(r["trigger_key"], r["status"]) for r in rows] == [("W|2022-01-05|1", "expired")]
     store.close()
+
+
+def test_r_act_capacity_a_stored_action_the_cap_moves_lands_on_a_day_with_room(store_url):
+    """One call a day. Run 1 (Mon 06-10, through 06-17): Z's declined quotes QA, QB (due
+    06-12, 06-13) and Y's (due Mon 06-17) are placed. Run 2 (06-11): Z's complaint (high,
+    due 06-14) takes Z's week, so the cap moves QB to Monday 06-17 — Y's call holds that day,
+    so QB goes on to Tuesday 06-18: one move logged, R-ACT-CAPACITY, from 06-13."""
+    store = open_store(store_url)
+    _fill(store, [("Z", {}), ("Y", {})],
+          declined=[("Z", "2024-05-13"), ("Z", "2024-05-14"), ("Y", "2024-05-18")])  # fmt: skip
+    config = _config(calls_per_day=1)
+    first = generate_actions(store, MON, config, through=D("2024-06-17"))
+    assert (first.created, first.moved_by_capacity) == (3, 0)
+    store.con.insert("interactions", make_table("interactions", [
+        {"interaction_id": "IZ", "customer_id": "Z", "ts": "2024-06-11 09:00:00",
+         "type": "complaint"}
+    ]))  # fmt: skip
+    second = generate_actions(store, D("2024-06-11"), config, through=D("2024-06-17"))
+    assert (second.created, second.displaced) == (1, 1)
+    due = {r["trigger_key"]: r["due_date"] for r in store.table("actions").to_pyarrow().to_pylist()}
+    assert due == {"QZ2024-05-13": D("2024-06-12"), "QZ2024-05-14": D("2024-06-18"),
+                   "QY2024-05-18": D("2024-06-17"), "IZ": D("2024-06-14")}  # fmt: skip
+    moves = store.table("action_moves").to_pyarrow().to_pylist()
+    assert moves == [{"action_id": action_id("A-DECLINED", "QZ2024-05-14"),
+                      "moved_on": D("2024-06-11"), "from_due_date": D("2024-06-13"),
+                      "to_due_date": D("2024-06-18"), "reason": "R-ACT-CAPACITY"}]  # fmt: skip
+    store.close()

@@ -367,7 +367,7 @@ def _generate(
             ).num_rows
         if not fit.moves.empty:
             _move(store, fit.moves, as_of)
-            displaced = int((fit.moves.reason == CAP_REASON).sum())
+            displaced = fit.displaced
         if not fit.status.empty:
             update_by_key(
                 store,
@@ -417,6 +417,7 @@ class _Fit:
     new_backlog: np.ndarray  # True: the new action goes to the backlog
     moves: pd.DataFrame  # stored actions: action_id, from_day, to_day, reason
     status: pd.DataFrame  # stored actions changing status: action_id, status
+    displaced: int  # stored actions the weekly cap moved (R-ACT-CAP), capacity after it
 
 
 def _fit_capacity(
@@ -551,6 +552,7 @@ def _fit_capacity(
             CAP_REASON,
         )
     )
+    displaced = int((move_rows.from_day != move_rows.to_day).sum())
     # Stored backlog placed on a day again.
     was_backlog = pos == -2
     back_ids = items.action_id[was_backlog & ~to_backlog].to_numpy()
@@ -579,7 +581,7 @@ def _fit_capacity(
             + ["open"] * len(back_ids),
         }
     )
-    return _Fit(new_due, new_backlog, move_rows.reset_index(drop=True), status)
+    return _Fit(new_due, new_backlog, move_rows.reset_index(drop=True), status, displaced)
 
 
 def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
