@@ -57,6 +57,7 @@ from aftercare.store.locks import store_lock
 from aftercare.store.rows import insert_new_rows, set_where_in, update_by_key
 from aftercare.store.snapshots import snapshot_dates, transaction
 from aftercare.store.transaction import CompiledQuery, compile_query, fetch_compiled
+from aftercare.store.updates import update_many
 
 DEDICATED_TABLE = "dedicated_advisors"
 #: Statuses that are (or were) contacts, for the weekly cap: an expired action held its
@@ -248,7 +249,7 @@ def _fill_valid_until(store: Store, config: Config) -> int:
             "valid_until": _dates(old.due.to_numpy(dtype=np.int64) + days.to_numpy(np.int64)),
         }
     )
-    update_by_key(store, "actions", key="action_id", column="valid_until", values=values)
+    update_many(store, "actions", key="action_id", column="valid_until", values=values)
     return len(old)
 
 
