@@ -17,6 +17,8 @@ from aftercare.cli.common import app
 from aftercare.demo.files import write_files
 from aftercare.demo.generate import TABLE_ORDER, generate
 from aftercare.demo.names import vin_check_ok
+from aftercare.demo.params import DemoParams
+from aftercare.demo.population import _vehicle_ages
 from aftercare.schema import VIN_PATTERN
 from aftercare.services.demo import run_demo
 from aftercare.store import open_store
@@ -81,6 +83,30 @@ def test_vehicle_ages_within_ten_years_and_about_1_2_per_customer(data):
     ratio = data.tables["vehicles"].num_rows / data.tables["customers"].num_rows
     assert 1.1 <= ratio <= 1.35
     assert set(data.tables["vehicles"]["status"].to_pylist()) == {"active", "sold", "scrapped"}
+
+
+def test_vehicle_ages_follow_seed_004s_lifecycle_mix(data):
+    """Issue 10: a young, growing store like seed 004's (17 / 34 / 26 / 15 / 8 % by stage).
+
+    Vehicles of customers who stopped coming must be older than their last visit, so the
+    mix over all vehicles leans a little older than the seed's; each band within 5 points.
+    """
+    delivery = _np(data.tables["vehicles"]["delivery_date"])
+    age_years = ((AS_OF - dt.date(1970, 1, 1)).days - delivery) / 365.25
+    counts, _ = np.histogram(age_years, bins=[0, 1, 3, 5, 8, 10.01])
+    shares = counts / counts.sum()
+    seed = np.array([342, 687, 523, 289, 156]) / 1997
+    assert np.abs(shares - seed).max() < 0.05, shares.round(3)
+
+
+def test_vehicle_ages_draw_each_band_its_share_above_the_minimum():
+    params = DemoParams()
+    year = 365.25
+    u = np.array([0.0, 0.171, 0.515, 1.0])
+    ages = _vehicle_ages(u, np.zeros(4, dtype=np.int64), round(10 * year), params)
+    assert list(ages) == [0, 365, round(3 * year) - 1, 3652]  # the bands' edges
+    older = _vehicle_ages(np.array([0.0, 0.5]), np.full(2, 2000), round(10 * year), params)
+    assert older[0] == 2000 and older[1] > 2000  # never younger than the minimum
 
 
 def test_orders_dates_and_odometer_monotone_per_vehicle(data):

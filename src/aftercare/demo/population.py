@@ -74,6 +74,23 @@ class Population:
         return len(self.segment)
 
 
+def _vehicle_ages(
+    u: np.ndarray, min_age: np.ndarray, max_age: int, params: DemoParams
+) -> np.ndarray:
+    """Ages in days by the lifecycle bands' shares, at least ``min_age`` (inverse CDF of ``u``).
+
+    The ages' distribution is piecewise uniform: each band of
+    ``params.vehicle_age_band_years`` (the last one up to ``max_age``) holds its share of
+    ``params.vehicle_age_shares``; a vehicle that must be older than ``min_age`` draws from
+    the same distribution above it.
+    """
+    edges = np.append(np.asarray(params.vehicle_age_band_years) * DAYS_PER_YEAR, max_age)
+    shares = np.asarray(params.vehicle_age_shares, dtype=float)
+    cdf = np.concatenate([[0.0], np.cumsum(shares / shares.sum())])
+    floor = np.interp(min_age, edges, cdf)
+    return np.interp(floor + u * (1.0 - floor), cdf, edges).astype(np.int64)
+
+
 def make_advisors(
     rng: np.random.Generator, n_stores: int
 ) -> tuple[pa.Table, np.ndarray, np.ndarray]:
@@ -153,7 +170,7 @@ def make_population(
     # are delivered up to the as-of date, so the centre has new deliveries every week.
     gone = active_until[owner] < as_of
     min_age = np.where(gone, np.minimum(as_of - active_until[owner] + 150, max_age - 1), 0)
-    age = min_age + (rng.random(nv) * (max_age - min_age)).astype(np.int64)
+    age = _vehicle_ages(rng.random(nv), min_age, max_age, params)
     delivery = as_of - age
     created = np.minimum.reduceat(delivery, group_starts(n_veh))
 
