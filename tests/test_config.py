@@ -128,14 +128,14 @@ def test_rule_override_merges_over_spec_defaults(tmp_path):
     )
     rules = load_config(path).actions.rules
     defaults = DEFAULT_CONFIG.actions.rules
-    assert list(rules) == list(defaults)  # all 13, in SPEC order
-    assert len(rules) == 13
+    assert list(rules) == list(defaults)  # all 14 (SPEC §6 and A-INSURANCE-RENEWAL), in order
+    assert len(rules) == 14
     assert rules["A-WINBACK"].enabled is False
     assert rules["A-WINBACK"].channel == "by_reason" and rules["A-WINBACK"].marketing is True
     assert rules["A-WELCOME"].offset_days == 10
     assert rules["A-WELCOME"].priority == "high" and rules["A-WELCOME"].channel == "phone"
     untouched = set(defaults) - {"A-WINBACK", "A-WELCOME"}
-    assert len(untouched) == 11
+    assert len(untouched) == 12
     for rule_id in untouched:
         assert rules[rule_id] == defaults[rule_id], rule_id
     assert rules["A-COMPLAINT-72H"].catch_up_days == 14  # a non-default field survives
@@ -155,7 +155,7 @@ def test_rule_override_block_style(tmp_path):
 def test_optional_trade_in_rule_is_added_only_when_named(tmp_path):
     assert "A-TRADE-IN" not in DEFAULT_CONFIG.actions.rules
     rules = load_config(_write(tmp_path, "actions:\n  rules:\n    A-TRADE-IN:\n")).actions.rules
-    assert rules["A-TRADE-IN"].enabled is True and len(rules) == 14
+    assert rules["A-TRADE-IN"].enabled is True and len(rules) == 15
 
 
 @pytest.mark.parametrize(
@@ -376,7 +376,7 @@ def test_show_prints_every_key_and_reads_back():
     expected = _model_keys(DEFAULT_CONFIG)
     assert _shown_keys(data, DEFAULT_CONFIG) == expected
     assert {"actions.templates_dir", "reports.top_risks", "segmentation.kmeans_k_range"} <= expected
-    assert len(data["actions"]["rules"]) == 13
+    assert len(data["actions"]["rules"]) == 14
     assert data["actions"]["templates_dir"] is None
     assert Config.model_validate(data) == DEFAULT_CONFIG
 
@@ -386,6 +386,6 @@ def test_show_with_a_file_prints_the_merged_rules(tmp_path):
     shown = runner.invoke(app, ["config", "show", "--config", str(path)])
     assert shown.exit_code == 0, shown.output
     rules = yaml.safe_load(shown.output)["actions"]["rules"]
-    assert len(rules) == 13
+    assert len(rules) == 14
     assert rules["A-WELCOME"] == {**DEFAULT_CONFIG.actions.rules["A-WELCOME"].model_dump(),
                                   "offset_days": 10}  # fmt: skip

@@ -1,7 +1,7 @@
 """The playbook's configuration (SPEC §6): rules, custom rules, caps and windows.
 
 A user's ``actions.rules`` is laid over SPEC §6's table rule by rule and field by field: a
-file that only sets ``A-WINBACK: {enabled: false}`` keeps the other twelve rules as they
+file that only sets ``A-WINBACK: {enabled: false}`` keeps the other thirteen rules as they
 are. A rule id that is neither built in nor optional is an error; the user's own rules go in
 ``actions.custom_rules``. Re-exported by :mod:`aftercare.config`.
 """
