@@ -421,3 +421,20 @@ def test_r_act_capacity_a_stored_action_the_cap_moves_lands_on_a_day_with_room(s
                       "moved_on": D("2024-06-11"), "from_due_date": D("2024-06-13"),
                       "to_due_date": D("2024-06-18"), "reason": "R-ACT-CAPACITY"}]  # fmt: skip
     store.close()
+
+
+def test_r_act_expire_a_list_read_as_of_a_later_day_leaves_out_what_expired(store_url):
+    """The complaint valid until 06-24, read on 06-25 with no run since 06-10: the list as
+    of 06-25 leaves it out (derived expiry); without a day, it is as the last run stored it."""
+    store = open_store(store_url)
+    _fill(store, [("E1", {})], complaints=[("E1", "2024-06-07")])
+    config = _config()
+    generate_actions(store, MON, config)
+    aid = action_id("A-COMPLAINT-72H", "IE1")
+    on_24 = action_list(store, until=D("2024-06-24"), as_of=D("2024-06-24"), config=config)
+    assert on_24.column("action_id").to_pylist() == [aid]
+    on_25 = action_list(store, until=D("2024-06-25"), as_of=D("2024-06-25"), config=config)
+    assert on_25.num_rows == 0
+    stored = action_list(store, until=D("2024-06-25"), config=config, scripts=False)
+    assert stored.column("action_id").to_pylist() == [aid]
+    store.close()

@@ -61,6 +61,18 @@ def _print_run(run: GenerationRun) -> None:
         f"{run.dedicated} dedicated advisors assigned",
         highlight=False,
     )
+    console.print(
+        f"advisor capacity (R-ACT-CAPACITY): {run.moved_by_capacity} moved to a later day, "
+        f"{run.to_backlog} to the backlog, {run.from_backlog} placed from it; "
+        f"{run.expired} expired unworked (R-ACT-EXPIRE)",
+        highlight=False,
+    )
+    for row in run.backlog:
+        console.print(
+            f"backlog of store {row.store_id or '(none)'}: {row.actions} actions no advisor "
+            f"day has room for, expected value {row.expected_value:,.0f}",
+            highlight=False,
+        )
 
 
 @app.command("actions")
@@ -108,6 +120,7 @@ def actions_cmd(
             config=cfg,
             scripts=scripts,
             lang=lang,
+            as_of=day,
         ).to_pylist()
     whose = f" for advisor {who}" if who else ""
     span = f"week {start} – {end}" if week else f"due by {end}"

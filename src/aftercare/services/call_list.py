@@ -42,10 +42,12 @@ EXPORT_EXTRA = (
 )
 
 
-def current_actions(store: Store, config: Config) -> ir.Table:
+def current_actions(store: Store, config: Config, *, as_of: dt.date | None = None) -> ir.Table:
     """Every stored action with its current status (see :func:`current_status`).
 
-    Grain: one row per action.
+    Grain: one row per action. ``as_of`` derives R-ACT-EXPIRE for that day (an action past
+    its ``valid_until`` is ``expired`` even when no run has stored it so); ``None``: the
+    statuses the last run stored.
     """
     if not store.has_table("actions"):
         raise AftercareError("no actions yet: run `aftercare actions` to generate them")
@@ -56,6 +58,7 @@ def current_actions(store: Store, config: Config) -> ir.Table:
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
         orders=orders,
+        as_of=as_of,
     )
 
 
@@ -107,6 +110,7 @@ def action_list(
     config: Config,
     scripts: bool = True,
     lang: str | None = None,
+    as_of: dt.date | None = None,
 ) -> pa.Table:
     """Open actions due by ``until`` (overdue ones included), ranked (R-ACT-RANK).
 
@@ -127,6 +131,9 @@ def action_list(
         Render each action's script into ``script`` (else the column is NULL).
     lang
         Script language (``zh-CN``/``en``); ``None``: each customer's own language.
+    as_of
+        The day the list is read: actions past their validity on that day are expired and
+        left out (R-ACT-EXPIRE); ``None``: as the last run stored them.
 
     Returns
     -------
@@ -134,7 +141,7 @@ def action_list(
         The action columns (``status`` current), outcomes, last_result, customer_name,
         phone, plate, model, advisor_name, priority_rank, is_overdue, script.
     """
-    a = current_actions(store, config)
+    a = current_actions(store, config, as_of=as_of)
     a = a.filter(a.status == "open", a.due_date <= until)
     if advisor_id:
         a = a.filter(a.advisor_id == advisor_id)
@@ -164,6 +171,6 @@ def actions_export(
     pa.Table
         The stored action columns (``status`` current) plus :data:`EXPORT_EXTRA`.
     """
-    a = current_actions(store, config).drop("stored_status", "last_outcome_at")
+    a = current_actions(store, config, as_of=as_of).drop("stored_status", "last_outcome_at")
     rows = _with_people(store, a).order_by("action_id").to_pyarrow()
     return _append_scripts(store, rows, config, as_of or dt.date.today(), lang, every_action=True)
