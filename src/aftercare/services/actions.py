@@ -594,6 +594,19 @@ def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
     return np.where(stored.isna(), fallback, stored.fillna(0)).astype(np.int64)
 
 
+#: What the capacity placement reads of each stored backlog action.
+_BACKLOG_COLUMNS = (
+    "action_id",
+    "rule_id",
+    "customer_id",
+    "advisor_id",
+    "due_date",
+    "valid_until",
+    "priority",
+    "expected_value",
+)
+
+
 def _stored_capacity(
     store: Store, config: Config, as_of: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -608,16 +621,7 @@ def _stored_capacity(
     backlog = _pandas(
         s.filter(
             s.status == BACKLOG_STATUS, s.channel.isin(channels), s.advisor_id.notnull()
-        ).select(
-            "action_id",
-            "rule_id",
-            "customer_id",
-            "advisor_id",
-            "due_date",
-            "valid_until",
-            "priority",
-            "expected_value",
-        )
+        ).select(*_BACKLOG_COLUMNS)
     )
     fixed = _pandas(
         s.filter(
@@ -628,18 +632,7 @@ def _stored_capacity(
         ).select("action_id", "advisor_id", "due_date")
     )
     if backlog.empty:
-        backlog = pd.DataFrame(
-            columns=[
-                "action_id",
-                "rule_id",
-                "customer_id",
-                "advisor_id",
-                "due_date",
-                "valid_until",
-                "priority",
-                "expected_value",
-            ]
-        )
+        backlog = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
     if fixed.empty:
         fixed = pd.DataFrame(columns=["action_id", "advisor_id", "due_date"])
     return backlog, fixed
