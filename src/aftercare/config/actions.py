@@ -126,6 +126,8 @@ DEFAULT_RULES: dict[str, RuleConfig] = _default_rules()
 #: conversation), with the defaults of the fields it leaves out.
 OPTIONAL_RULES: dict[str, RuleConfig] = {
     "A-TRADE-IN": RuleConfig(),
+    # The annual inspection (年检) by China's schedule from the delivery (registration) date.
+    "A-INSPECTION": RuleConfig(offset_days=-30, channel="phone", priority="low", valid_days=30),
 }
 
 #: Weekday names of ``capacity.working_days``, Monday first (ISO weekday - 1).

@@ -57,6 +57,7 @@ RULES = {
     "A-MAINTENANCE": rules.maintenance,
     "A-EXT-WARRANTY": rules.ext_warranty,
     "A-INSURANCE-RENEWAL": rules.insurance_renewal,
+    "A-INSPECTION": rules.inspection,
     "A-CARE-90D": rules_absence.care_90d,
     "A-COMPLAINT-72H": rules.complaint_72h,
     "A-BIRTHDAY": rules_state.birthday,
@@ -76,6 +77,7 @@ VEHICLE_RULES = (
     "A-MAINTENANCE",
     "A-EXT-WARRANTY",
     "A-INSURANCE-RENEWAL",
+    "A-INSPECTION",
 )
 #: ... and rules whose every trigger stands alone (one quote, one complaint). The other
 #: rules are about the customer as a whole: their latest trigger supersedes older ones.

@@ -346,6 +346,59 @@ def insurance_renewal(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     )
 
 
+def next_inspection_month(months: ir.IntegerValue) -> ir.IntegerValue:
+    """The first inspection month of age ≥ ``months``, by China's schedule (年检).
+
+    Private small passenger cars since the 2022 reform: every 2 years up to 10 years (an
+    inspection mark online, an on-site inspection in years 6 and 10), every year from 10 to
+    15 years, every 6 months after 15 years.
+    """
+
+    def up_to(step: int) -> ir.IntegerValue:
+        return ((months + (step - 1)) // step) * step
+
+    return ibis.cases(
+        (months <= 24, 24),
+        (months <= 120, up_to(24)),
+        (months <= 180, up_to(12)),
+        else_=up_to(6),
+    )
+
+
+def inspection(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
+    """A-INSPECTION (optional): the vehicle's next annual inspection (年检) → call 30 d before.
+
+    The inspection date counts from the delivery date (the registration) by
+    :func:`next_inspection_month`; the one returned is the first whose call is still due in
+    the rule's catch-up window. Key: VIN + inspection date.
+    """
+    v = _active_vehicles(ctx.vehicles)
+    v = v.filter(v.delivery_date.notnull(), v.delivery_date <= as_date(ctx.as_of))
+    # The first inspection date whose call (date + offset_days) is due on or after as_of -
+    # catch_up_days: the months from delivery to that date, rounded up.
+    start = shift(as_date(ctx.as_of), -rule.catch_up_days - rule.offset_days)
+    d = v.delivery_date
+    months = (start.year() - d.year()) * 12 + (start.month() - d.month())
+    months = months + ibis.ifelse(start.day() > d.day(), 1, 0)
+    v = v.mutate(inspection_month=next_inspection_month(months.cast("int64")))
+    due = v.delivery_date + v.inspection_month.as_interval("M")
+    v = v.mutate(inspection_date=due.cast("timestamp").date())
+    return candidates(
+        v,
+        "A-INSPECTION",
+        rule,
+        customer_id=v.customer_id,
+        vin=v.vin,
+        trigger_key=key(v.vin, "inspection", v.inspection_date),
+        trigger_date=v.inspection_date,
+        evidence=evidence(
+            inspection_date=v.inspection_date,
+            vehicle_age_months=v.inspection_month,
+            plate=v.plate,
+        ),
+    )
+
+
 def complaint_72h(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
     """A-COMPLAINT-72H: a complaint logged → call at + 72 h (``offset_days`` 3).
 

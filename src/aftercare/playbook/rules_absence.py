@@ -60,7 +60,7 @@ def expected_return(ctx: RuleContext) -> ir.Table:
         last_visit_date=j.last_visit_date,
         usual_interval_days=usual,
         next_service_due_date=by_service,
-        expected_return_date=earliest,
+        expected_return_date=earliest.cast("timestamp").date(),
     )
 
 
