@@ -174,6 +174,15 @@ def test_outcome_command_records_and_reports(db):
     assert bad.exit_code == 1 and "unknown action id 'NOPE'" in bad.output
     worse = _run("outcome", "A1", "maybe", "--db", db)
     assert worse.exit_code == 1 and "unknown result 'maybe'" in worse.output
+    # --advisor takes a name too; one that names nobody is refused and nothing is recorded.
+    named = _run("outcome", "A3", "no_answer", "--advisor", "李顾问", "--db", db)
+    assert named.exit_code == 0, named.output
+    nobody = _run("outcome", "A3", "reached", "--advisor", "张三", "--db", db)
+    assert nobody.exit_code == 1 and "S1" in nobody.output and "李顾问" in nobody.output
+    with open_store(db) as store:
+        t = store.table("action_outcomes")
+        calls = t.filter(t.action_id == "A3").select("result", "advisor_id").to_pyarrow()
+    assert calls.to_pylist() == [{"result": "no_answer", "advisor_id": "S2"}]
 
     # The booked welcome call and the exhausted win-back leave this week's list.
     board = _run("kpis", "--month", "2024-06", "--as-of", TODAY.isoformat(), "--db", db)

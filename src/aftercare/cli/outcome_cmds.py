@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
+from aftercare.services.advisors import resolve_advisor
 from aftercare.services.kpis import BookingConversion, Dashboard, Kpi, dashboard, kpi_labels
 from aftercare.services.outcomes import OutcomeImport, RecordedOutcome, record_outcome
 from aftercare.services.workspace import open_workspace
@@ -82,14 +83,19 @@ def outcome_cmd(
         ),
     ],
     note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
-    advisor: Annotated[str | None, typer.Option("--advisor", help="Advisor id.")] = None,
+    advisor: Annotated[
+        str | None,
+        typer.Option("--advisor", help="Who called: an advisor id or exact name."),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Record what came of an action (appended, never overwritten; R-ACT-OUTCOME)."""
     cfg = read_config(config)
     with open_workspace(db) as store:
-        done = record_outcome(store, action_id, result, config=cfg, note=note, advisor_id=advisor)
+        # An unknown advisor is refused with the known ones (exit 1), nothing recorded.
+        who = resolve_advisor(store, advisor).advisor_id if advisor else None
+        done = record_outcome(store, action_id, result, config=cfg, note=note, advisor_id=who)
     print_recorded(done, cfg.actions.winback_max_attempts)
 
 
