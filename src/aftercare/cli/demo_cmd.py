@@ -116,9 +116,6 @@ def run_main_job(
     """
     with open_workspace(db_url) as store:
         if worked_weeks and store.has_transactions:
-            first_monday = iso_week(as_of)[0] - dt.timedelta(days=7 * worked_weeks)
-            err_console.print(f"[dim]… scoring customers as of {first_monday}[/]")
-            score_snapshot(store, first_monday, cfg)
             work_past_weeks(
                 store,
                 as_of,

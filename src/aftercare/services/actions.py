@@ -220,11 +220,12 @@ def backlog_summary(store: Store, as_of: dt.date, config: Config) -> list[Backlo
     ]
 
 
-def _valid_days(config: Config) -> dict[str, int]:
-    """R-ACT-EXPIRE: ``valid_days`` of every configured rule, built-in and custom."""
+def _valid_days(rule_ids: pd.Series, config: Config) -> np.ndarray:
+    """R-ACT-EXPIRE: each rule's ``valid_days`` (built-in or custom; a rule no longer
+    configured: the default), one per row of ``rule_ids``."""
     days = {rule_id: rule.valid_days for rule_id, rule in config.actions.rules.items()}
     days.update({rule.rule_id: rule.valid_days for rule in config.actions.custom_rules})
-    return days
+    return rule_ids.map(days).fillna(DEFAULT_VALID_DAYS).to_numpy(np.int64)
 
 
 def _fill_valid_until(store: Store, config: Config) -> int:
@@ -242,11 +243,11 @@ def _fill_valid_until(store: Store, config: Config) -> int:
     )
     if old.empty:
         return 0
-    days = old.rule_id.map(_valid_days(config)).fillna(DEFAULT_VALID_DAYS)
+    days = _valid_days(old.rule_id, config)
     values = pa.table(
         {
             "action_id": pa.array(old.action_id, pa.string()),
-            "valid_until": _dates(old.due.to_numpy(dtype=np.int64) + days.to_numpy(np.int64)),
+            "valid_until": _dates(old.due.to_numpy(dtype=np.int64) + days),
         }
     )
     update_many(store, "actions", key="action_id", column="valid_until", values=values)
@@ -331,8 +332,7 @@ def _generate(
         config.actions.weekly_contact_cap,
         movable,
     )
-    days = new.rule_id.map(_valid_days(config)).fillna(DEFAULT_VALID_DAYS).to_numpy(np.int64)
-    valid_day = new.due_date.to_numpy(dtype=np.int64) + days
+    valid_day = new.due_date.to_numpy(dtype=np.int64) + _valid_days(new.rule_id, config)
     vip = set(dedicated.customer_id) | set(new_dedicated.customer_id)
     stops = set(_pandas(stop_ids).action_id)
     fit = _fit_capacity(
@@ -588,8 +588,7 @@ def _fit_capacity(
 def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
     """Stored rows' ``valid_until`` as day numbers (NULL: from the rule, see
     :func:`_fill_valid_until`; ``due_day`` stands in for the date it was due when stored)."""
-    days = rows.rule_id.map(_valid_days(config)).fillna(DEFAULT_VALID_DAYS)
-    fallback = rows.due_day.to_numpy(dtype=np.int64) + days.to_numpy(np.int64)
+    fallback = rows.due_day.to_numpy(dtype=np.int64) + _valid_days(rows.rule_id, config)
     stored = pd.to_numeric(rows.valid_until, errors="coerce")
     return np.where(stored.isna(), fallback, stored.fillna(0)).astype(np.int64)
 

@@ -24,6 +24,7 @@ from aftercare.config import Config
 from aftercare.services.actions import generate_actions, iso_week
 from aftercare.services.call_list import action_list
 from aftercare.services.outcomes import import_outcomes
+from aftercare.services.scoring import score_snapshot
 from aftercare.store import Store
 
 #: Weeks the demo centre has worked its lists before the as-of week (``--worked-weeks``).
@@ -70,7 +71,8 @@ def worked_outcomes(week: pd.DataFrame, monday: dt.date) -> pd.DataFrame:
     pick = _fractions(ids, "|result")
     bounds = np.cumsum([share for _, share in RESULT_SHARES])
     names = np.array([name for name, _ in RESULT_SHARES])
-    result = names[np.minimum(np.searchsorted(bounds / bounds[-1], pick, side="right"), 5)]
+    last = len(RESULT_SHARES) - 1
+    result = names[np.minimum(np.searchsorted(bounds / bounds[-1], pick, side="right"), last)]
     due = pd.to_datetime(week["due_date"]).dt.date
     day = due.where(due >= monday, monday)
     minutes = (9 * 60 + _fractions(ids, "|time") * 8 * 60).astype(int)
@@ -90,13 +92,16 @@ def work_past_weeks(
 ) -> Path | None:
     """Play the ``weeks`` weeks before ``as_of``'s week: plan, work, log (module docstring).
 
-    Returns the call log written (``None`` when ``weeks`` is 0). Scores must be stored as
-    of a date on or before the first week's Monday (the engine reads the latest snapshot).
+    Returns the call log written (``None`` when ``weeks`` is 0). The customers are scored
+    as of the first week's Monday (the snapshot the engine reads until the as-of date's).
     """
     if weeks <= 0:
         return None
     say = progress or (lambda _label: None)
     this_monday, _ = iso_week(as_of)
+    first_monday = this_monday - dt.timedelta(days=7 * weeks)
+    say(f"scoring customers as of {first_monday}")
+    score_snapshot(store, first_monday, config)
     log_path = out_dir / CALL_LOG_NAME
     logged: list[pd.DataFrame] = []
     for back in range(weeks, 0, -1):
