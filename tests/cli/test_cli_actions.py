@@ -68,7 +68,10 @@ def test_actions_prints_list_grouped_by_priority_with_masked_phone(tmp_path):
     result = runner.invoke(app, ["actions", "--as-of", "2024-06-12", "--db", db])
     assert result.exit_code == 0, result.output
     assert "generated 1 new actions" in result.output
-    capacity = "advisor capacity (R-ACT-CAPACITY): 0 moved to a later day, 0 to the backlog, "
+    capacity = (
+        "advisor capacity (R-ACT-CAPACITY): 0 moved to a later day, 0 carried over from "
+        "earlier days, 0 to the backlog, "
+    )
     assert capacity + "0 placed from it; 0 expired unworked (R-ACT-EXPIRE)" in result.output
     assert "high priority (1)" in result.output
     assert "王伟" in result.output and "138****5678" in result.output

@@ -219,8 +219,8 @@ def test_r_act_capacity_35_phone_actions_due_monday_in_the_store(store_url):
             "open",
         )
     assert got["C00|A-COMPLAINT-72H"]["valid_until"] == D("2024-06-24")
-    # Running again the next day changes nothing: Monday holds 30, Tuesday 5.
-    again = generate_actions(store, MON + dt.timedelta(days=1), config)
+    # Running again the same day changes nothing: Monday holds 30, Tuesday 5.
+    again = generate_actions(store, MON, config)
     assert (again.created, again.moved_by_capacity, again.from_backlog) == (0, 0, 0)
     assert {k: r["due_date"] for k, r in _actions(store).items()} == {
         k: r["due_date"] for k, r in got.items()
@@ -437,4 +437,61 @@ def test_r_act_expire_a_list_read_as_of_a_later_day_leaves_out_what_expired(stor
     assert on_25.num_rows == 0
     stored = action_list(store, until=D("2024-06-25"), config=config, scripts=False)
     assert stored.column("action_id").to_pylist() == [aid]
+    store.close()
+
+
+def _three_complaints_one_call_a_day(store_url, **rule):
+    """B1 < B2 < B3 in value complain on Fri 06-07 (due Mon 06-10); one call a day: Monday's
+    run puts B3 on Mon, B2 on Tue, B1 on Wed. B3's call on Monday goes unanswered."""
+    store = open_store(store_url)
+    who = ("B1", "B2", "B3")
+    _fill(store, [(c, {}) for c in who], complaints=[(c, "2024-06-07") for c in who],
+          orders=[(c, 1000 * i) for i, c in enumerate(who, start=1)])  # fmt: skip
+    config = _config({"A-COMPLAINT-72H": rule} if rule else None, calls_per_day=1)
+    generate_actions(store, MON, config)
+    got = _actions(store)
+    assert [got[f"{c}|A-COMPLAINT-72H"]["due_date"] for c in who] == [
+        D("2024-06-12"), D("2024-06-11"), MON,
+    ]  # fmt: skip
+    b3 = got["B3|A-COMPLAINT-72H"]["action_id"]
+    record_outcome(store, b3, "no_answer", config=config, recorded_at=dt.datetime(2024, 6, 10, 15))
+    return store, config, b3
+
+
+def test_r_act_capacity_a_call_carried_over_takes_the_next_day_with_room(store_url):
+    """Tuesday's run: B3 (missed on Monday, still open) is carried over; Tue and Wed are
+    held by B2 and B1, so B3 goes to Thu 06-13 (move logged). Tuesday's list holds one
+    call, not two: no advisor day over capacity, overdue calls included."""
+    store, config, b3 = _three_complaints_one_call_a_day(store_url)
+    tue = D("2024-06-11")
+    run = generate_actions(store, tue, config)
+    assert (run.created, run.carried, run.to_backlog) == (0, 1, 0)
+    got = _actions(store)["B3|A-COMPLAINT-72H"]
+    assert (got["due_date"], got["original_due_date"], got["status"]) == (
+        D("2024-06-13"), MON, "open",
+    )  # fmt: skip
+    assert got["valid_until"] == D("2024-06-24")  # a move never extends validity
+    moves = store.table("action_moves").to_pyarrow().to_pylist()
+    assert moves == [{"action_id": b3, "moved_on": tue, "from_due_date": MON,
+                      "to_due_date": D("2024-06-13"), "reason": "R-ACT-CAPACITY"}]  # fmt: skip
+    listed = action_list(store, until=tue, as_of=tue, config=config, scripts=False)
+    assert listed.column("customer_id").to_pylist() == ["B2"]
+    # A rerun of the same day moves nothing again.
+    again = generate_actions(store, tue, config)
+    assert (again.carried, again.to_backlog) == (0, 0)
+    store.close()
+
+
+def test_r_act_capacity_a_carried_over_call_with_no_day_left_goes_to_the_backlog(store_url):
+    """Complaints valid 2 days (to 06-12): B3, carried over on Tuesday, finds Tue and Wed
+    held and Thursday past its validity: backlog, off the list, counted with its value."""
+    store, config, b3 = _three_complaints_one_call_a_day(store_url, valid_days=2)
+    tue = D("2024-06-11")
+    run = generate_actions(store, tue, config)
+    assert (run.carried, run.to_backlog) == (0, 1)
+    got = _actions(store)["B3|A-COMPLAINT-72H"]
+    assert (got["status"], got["due_date"]) == ("backlog", MON)
+    assert run.backlog == (BacklogRow("S1", 1, round(got["expected_value"], 2)),)
+    listed = action_list(store, until=tue, as_of=tue, config=config, scripts=False)
+    assert b3 not in listed.column("action_id").to_pylist()
     store.close()

@@ -14,7 +14,8 @@ consent), R-ACT-CAP (at most 2 contacts per customer per ISO week by due date), 
 (once a year, on the right day; 29 February on the 28th in 2025), A-WINBACK (stopped
 after 3 failed attempts), R-ACT-EXPIRE (no action on the call list past its validity, checked
 every fifth run day) and R-ACT-CAPACITY (no advisor working day holds more open calls than
-``calls_per_day``; calls only on working days).
+``calls_per_day``, and no call list read on a run day holds more, overdue calls included;
+calls only on working days).
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def sim(tmp_path_factory):
     restart_created = None
     listed_past_validity: list[tuple[dt.date, str, dt.date | None]] = []
     lists_read = 0
+    lists_over_capacity: list[tuple[dt.date, str, int]] = []
     for number, day in enumerate(_run_days()):
         if day.day == 1 or day in (START, RESTART):
             score_snapshot(store, day, DEFAULT_CONFIG)
@@ -143,6 +145,13 @@ def sim(tmp_path_factory):
                 for r in listed.select(["action_id", "valid_until"]).to_pylist()
                 if r["valid_until"] is None or r["valid_until"] < day
             ]
+            calls = Counter(
+                r["advisor_id"]
+                for r in listed.select(["advisor_id", "channel"]).to_pylist()
+                if r["advisor_id"] is not None and r["channel"] in CAPACITY.channels
+            )
+            lists_over_capacity += [(day, a, n) for a, n in calls.items()
+                                    if n > CAPACITY.calls_per_day]  # fmt: skip
     actions = store.table("actions").to_pyarrow().to_pylist()
     status = {
         r["action_id"]: r for r in current_actions(store, DEFAULT_CONFIG).to_pyarrow().to_pylist()
@@ -162,6 +171,7 @@ def sim(tmp_path_factory):
         "restart_created": restart_created,
         "listed_past_validity": listed_past_validity,
         "lists_read": lists_read,
+        "lists_over_capacity": lists_over_capacity,
     }
 
 
@@ -306,3 +316,5 @@ def test_r_act_capacity_no_advisor_day_over_capacity(sim):
     assert max(per_day.values()) <= CAPACITY.calls_per_day
     working = set(CAPACITY.weekday_numbers)
     assert all(a["due_date"].weekday() in working for a in calls)
+    # The list an advisor reads on a day (overdue calls included) never holds more calls.
+    assert sim["lists_over_capacity"] == []

@@ -63,6 +63,7 @@ def _print_run(run: GenerationRun) -> None:
     )
     console.print(
         f"advisor capacity (R-ACT-CAPACITY): {run.moved_by_capacity} moved to a later day, "
+        f"{run.carried} carried over from earlier days, "
         f"{run.to_backlog} to the backlog, {run.from_backlog} placed from it; "
         f"{run.expired} expired unworked (R-ACT-EXPIRE)",
         highlight=False,

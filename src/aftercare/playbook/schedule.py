@@ -30,7 +30,8 @@ Decisions:
   capacity channels (an advisor's own work: phone, WeChat) per advisor per working day, by
   due date. Stored open actions not closed by an outcome keep their day and fill it (first
   come keeps its slot). The run's actions to place (new ones, stored ones the cap moved,
-  stored backlog still valid) are placed day by day from their due date: each working day
+  stored backlog still valid, stored open calls carried over from days before the run) are
+  placed day by day from their due date (the run's day at the earliest): each working day
   takes them by priority, then platinum/dedicated customers first, then stored before new,
   then expected value (highest first), due date and id; one that does not fit waits for
   the next working day with room, never past its ``valid_until`` (R-ACT-EXPIRE: a move

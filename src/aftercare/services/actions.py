@@ -17,7 +17,11 @@ R-ACT-CAPACITY: after the weekly cap, :func:`aftercare.playbook.schedule.apply_c
 places the run's new contacts, the stored ones the cap moved and the stored backlog still
 valid on their advisors' working days; what finds no day within its validity is stored
 with status ``backlog`` (see :func:`backlog_summary`), and placed again by a later run that
-finds room (it is then ``open`` again, its move logged in ``action_moves``).
+finds room (it is then ``open`` again, its move logged in ``action_moves``). An open call
+due before the as-of date (not worked by its day, or tried without an answer) is carried
+over: placed again from the as-of date on like the others (its move logged), or put in the
+backlog when no day within its validity has room. So the list an advisor reads on a day,
+overdue calls included, never holds more than ``calls_per_day`` calls.
 
 Scores: the latest stored ``customer_scores`` snapshot on or before the as-of date (its tier
 moves fire A-TIER-UP/DOWN); without any, scores are computed for the as-of date on the fly
@@ -112,6 +116,8 @@ class GenerationRun:
     to_backlog: int = 0
     from_backlog: int = 0
     expired: int = 0  # R-ACT-EXPIRE: open or backlog actions this run marked expired
+    # Open calls due before the as-of date (not worked, or missed) given a day from it on.
+    carried: int = 0
     # The backlog per store after the run (stores with none left out).
     backlog: tuple[BacklogRow, ...] = ()
 
@@ -406,6 +412,7 @@ def _generate(
         + int((fit.status.status == BACKLOG_STATUS).sum()),
         from_backlog=int((fit.status.status == "open").sum()),
         expired=expired,
+        carried=fit.carried,
         backlog=tuple(backlog_summary(store, as_of, config)),
     )
 
@@ -419,6 +426,7 @@ class _Fit:
     moves: pd.DataFrame  # stored actions: action_id, from_day, to_day, reason
     status: pd.DataFrame  # stored actions changing status: action_id, status
     displaced: int  # stored actions the weekly cap moved (R-ACT-CAP), capacity after it
+    carried: int  # open calls due before as_of placed on a day from as_of on
 
 
 def _fit_capacity(
@@ -501,8 +509,20 @@ def _fit_capacity(
         pos=-1,
     )
     parts.append(moved)
-    # Stored backlog still valid, and the fixed load of every advisor's day.
-    backlog, fixed = _stored_capacity(store, config, as_of)
+    # Stored backlog still valid, the open calls carried over from before ``as_of`` (not
+    # worked by their day, or a missed call to try again), and the fixed load of every
+    # advisor's day.
+    backlog, carried, fixed = _stored_capacity(store, config, as_of)
+    carried = carried[~carried.action_id.isin(stops) & ~carried.action_id.isin(moved.action_id)]
+    carried = carried.assign(due_day=carried.due_date)
+    carried = carried.assign(
+        valid_day=_valid_day(carried, config),
+        vip=carried.customer_id.isin(vip),
+        stored=True,
+        counted_week=schedule.monday(carried.due_day.to_numpy(np.int64)),
+        pos=-3,
+    )
+    parts.append(carried)
     backlog = backlog[~backlog.action_id.isin(stops)]
     backlog = backlog.assign(due_day=backlog.due_date)
     backlog = backlog.assign(
@@ -575,14 +595,35 @@ def _fit_capacity(
         ignore_index=True,
     )
     move_rows = move_rows[move_rows.from_day.astype(np.int64) != move_rows.to_day.astype(np.int64)]
+    # Carried over: on a day from ``as_of`` on, or the backlog when none has room.
+    was_carried = pos == -3
+    on_day = was_carried & ~to_backlog
+    move_rows = pd.concat(
+        [
+            move_rows,
+            pd.DataFrame(
+                {
+                    "action_id": items.action_id[on_day].to_numpy(),
+                    "from_day": items.due_day[on_day].to_numpy(np.int64),
+                    "to_day": placed[on_day],
+                    "reason": CAPACITY_REASON,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    unplaced = np.concatenate(
+        [cap_ids[to_backlog[was_moved]], items.action_id[was_carried & to_backlog].to_numpy()]
+    )
     status = pd.DataFrame(
         {
-            "action_id": np.concatenate([cap_ids[to_backlog[was_moved]], back_ids]),
-            "status": [BACKLOG_STATUS] * int(to_backlog[was_moved].sum())
-            + ["open"] * len(back_ids),
+            "action_id": np.concatenate([unplaced, back_ids]),
+            "status": [BACKLOG_STATUS] * len(unplaced) + ["open"] * len(back_ids),
         }
     )
-    return _Fit(new_due, new_backlog, move_rows.reset_index(drop=True), status, displaced)
+    return _Fit(
+        new_due, new_backlog, move_rows.reset_index(drop=True), status, displaced, int(on_day.sum())
+    )
 
 
 def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
@@ -608,33 +649,37 @@ _BACKLOG_COLUMNS = (
 
 def _stored_capacity(
     store: Store, config: Config, as_of: dt.date
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The stored backlog still valid on ``as_of`` and the stored open contacts from then on.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The stored backlog still valid on ``as_of``, the open calls carried over to it, and
+    the stored open contacts from then on.
 
-    Returns the backlog (action_id, rule_id, customer_id, advisor_id, due_date, valid_until,
-    priority, expected_value) and the open actions on the capacity channels with an advisor,
-    due on or after ``as_of`` and not closed by an outcome (action_id, advisor_id, due_date).
+    Returns the backlog and the carried-over calls (open on ``as_of`` but due before it: not
+    worked by their day, or tried without an answer), both as action_id, rule_id,
+    customer_id, advisor_id, due_date, valid_until, priority, expected_value; and the open
+    actions due on or after ``as_of`` (action_id, advisor_id, due_date). All three: on the
+    capacity channels, with an advisor, not closed by an outcome, not expired.
     """
     s = _status(store, config, as_of)
     channels = list(config.actions.capacity.channels)
-    backlog = _pandas(
-        s.filter(
-            s.status == BACKLOG_STATUS, s.channel.isin(channels), s.advisor_id.notnull()
-        ).select(*_BACKLOG_COLUMNS)
+    s = s.filter(s.channel.isin(channels), s.advisor_id.notnull())
+    backlog = _pandas(s.filter(s.status == BACKLOG_STATUS).select(*_BACKLOG_COLUMNS))
+    carried = _pandas(
+        s.filter(s.status == "open", s.due_date < ibis.literal(as_of, type="date")).select(
+            *_BACKLOG_COLUMNS
+        )
     )
     fixed = _pandas(
-        s.filter(
-            s.status == "open",
-            s.channel.isin(channels),
-            s.advisor_id.notnull(),
-            s.due_date >= ibis.literal(as_of, type="date"),
-        ).select("action_id", "advisor_id", "due_date")
+        s.filter(s.status == "open", s.due_date >= ibis.literal(as_of, type="date")).select(
+            "action_id", "advisor_id", "due_date"
+        )
     )
     if backlog.empty:
         backlog = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
+    if carried.empty:
+        carried = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
     if fixed.empty:
         fixed = pd.DataFrame(columns=["action_id", "advisor_id", "due_date"])
-    return backlog, fixed
+    return backlog, carried, fixed
 
 
 def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
