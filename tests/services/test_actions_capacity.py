@@ -495,3 +495,36 @@ def test_r_act_capacity_a_carried_over_call_with_no_day_left_goes_to_the_backlog
     listed = action_list(store, until=tue, as_of=tue, config=config, scripts=False)
     assert b3 not in listed.column("action_id").to_pylist()
     store.close()
+
+
+def test_r_act_capacity_counts_a_winback_the_call_list_shows_open(store_url):
+    """W failed a win-back before their visit of 2024-05-01 and twice after: 2 failed
+    attempts since the visit, so their fourth attempt (due Mon 06-10) is open on the call
+    list, and holds Monday's one call: C's complaint (due Mon) goes to Tuesday. (Counted
+    without the visit, W would be exhausted and Monday would seem free.)"""
+    from outcome_rows import make_actions, make_outcomes
+
+    store = open_store(store_url)
+    _fill(store, [("W", {}), ("C", {})], complaints=[("C", "2024-06-07")])
+    store.con.insert("service_orders", make_table("service_orders", [
+        {"order_id": "OW", "customer_id": "W", "open_date": "2024-05-01",
+         "close_date": "2024-05-01", "category": "repair", "total_amount": 800.0,
+         "cost_amount": 400.0}
+    ]))  # fmt: skip
+    attempts = [("W1", "2024-04-01", "declined"), ("W2", "2024-05-20", "no_answer"),
+                ("W2B", "2024-05-27", "wrong_number")]  # fmt: skip
+    store.con.insert("actions", make_actions([
+        {"action_id": a, "rule_id": "A-WINBACK", "customer_id": "W", "advisor_id": "A1",
+         "due_date": day, "status": "done", "valid_until": "2024-07-30"}
+        for a, day, _ in attempts
+    ] + [{"action_id": "W3", "rule_id": "A-WINBACK", "customer_id": "W", "advisor_id": "A1",
+          "due_date": "2024-06-10", "valid_until": "2024-07-10", "store_id": "S1"}]))  # fmt: skip
+    store.con.insert("action_outcomes", make_outcomes([
+        {"action_id": a, "result": r, "recorded_at": f"{day} 10:00:00"} for a, day, r in attempts
+    ]))  # fmt: skip
+    config = _config(calls_per_day=1)
+    listed = action_list(store, until=MON, as_of=MON, config=config, scripts=False)
+    assert listed.column("action_id").to_pylist() == ["W3"]
+    generate_actions(store, MON, config)
+    assert _actions(store)["C|A-COMPLAINT-72H"]["due_date"] == D("2024-06-11")
+    store.close()

@@ -45,7 +45,7 @@ from aftercare.playbook import schedule
 from aftercare.playbook.consent import consent_stops
 from aftercare.playbook.context import computed_scores, wire_rule_context
 from aftercare.playbook.engine import enabled_rules, plan_actions
-from aftercare.playbook.outcomes import EXPIRED_STATUS, current_status
+from aftercare.playbook.outcomes import EXPIRED_STATUS
 from aftercare.playbook.rules import RuleContext
 from aftercare.schema.playbook import (
     ACTION_MOVES,
@@ -53,7 +53,7 @@ from aftercare.schema.playbook import (
     ACTIVE_STATUSES,
     DEDICATED_ADVISORS,
 )
-from aftercare.services.call_list import action_list, actions_export
+from aftercare.services.call_list import action_list, actions_export, current_actions
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
@@ -186,14 +186,10 @@ def _stop_expression(store: Store, config: Config) -> ir.Table:
 
 
 def _status(store: Store, config: Config, as_of: dt.date) -> ir.Table:
-    """Every stored action with its status on ``as_of`` (R-ACT-OUTCOME, R-ACT-EXPIRE)."""
-    return current_status(
-        store.table("actions"),
-        store.table("action_outcomes"),
-        store.table("contact_preferences"),
-        winback_max_attempts=config.actions.winback_max_attempts,
-        as_of=as_of,
-    )
+    """Every stored action with its status on ``as_of`` (R-ACT-OUTCOME, R-ACT-EXPIRE): the
+    call list's own definition (:func:`current_actions`), so the engine never places,
+    expires or counts in the backlog an action the list reads otherwise."""
+    return current_actions(store, config, as_of=as_of)
 
 
 def _expire_expression(store: Store, config: Config, as_of: dt.date) -> ir.Table:
