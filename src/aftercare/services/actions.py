@@ -40,7 +40,6 @@ import pandas as pd
 import pyarrow as pa
 
 from aftercare.config import TIER_ORDER, Config
-from aftercare.config.actions import RuleConfig
 from aftercare.playbook import schedule
 from aftercare.playbook.consent import consent_stops
 from aftercare.playbook.context import computed_scores, wire_rule_context
@@ -54,6 +53,15 @@ from aftercare.schema.playbook import (
     DEDICATED_ADVISORS,
 )
 from aftercare.services.call_list import action_list, actions_export, current_actions
+from aftercare.services.capacity import (
+    BACKLOG_STATUS,
+    BacklogRow,
+    backlog_summary,
+    fill_valid_until,
+    fit_capacity,
+    rule_valid_days,
+)
+from aftercare.services.frames import EPOCH, arrow_frame, date_array, pull_frame
 from aftercare.services.inputs import CanonicalTables, canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, snapshot
 from aftercare.store.connect import Store
@@ -61,19 +69,12 @@ from aftercare.store.locks import store_lock
 from aftercare.store.rows import insert_new_rows, set_where_in, update_by_key
 from aftercare.store.snapshots import snapshot_dates, transaction
 from aftercare.store.transaction import CompiledQuery, compile_query, fetch_compiled
-from aftercare.store.updates import update_many
 
 DEDICATED_TABLE = "dedicated_advisors"
 #: Statuses that are (or were) contacts, for the weekly cap: an expired action held its
 #: slot in its week (it may have been tried), so it keeps counting there.
 CONTACT_STATUSES = ("open", "done", "expired")
 MOVES_TABLE = "action_moves"
-EPOCH = dt.date(1970, 1, 1)
-BACKLOG_STATUS = "backlog"
-CAP_REASON = "R-ACT-CAP"
-CAPACITY_REASON = "R-ACT-CAPACITY"
-#: ``valid_days`` of a rule the config no longer names (a custom rule removed since).
-DEFAULT_VALID_DAYS: int = RuleConfig.model_fields["valid_days"].default
 
 __all__ = [
     "BacklogRow",
@@ -84,15 +85,6 @@ __all__ = [
     "generate_actions",
     "iso_week",
 ]
-
-
-@dataclass(frozen=True)
-class BacklogRow:
-    """R-ACT-CAPACITY: one store's backlog (actions no advisor day had room for)."""
-
-    store_id: str | None
-    actions: int
-    expected_value: float
 
 
 @dataclass(frozen=True)
@@ -163,20 +155,6 @@ def rule_context(
     return ctx, value, scores_as_of
 
 
-def _pandas(table: ir.Table) -> pd.DataFrame:
-    """Pull a small table; dates become day numbers (days since 1970-01-01)."""
-    return _frame(table.to_pyarrow())
-
-
-def _frame(arrow: pa.Table) -> pd.DataFrame:
-    """Arrow rows as pandas; dates become day numbers (days since 1970-01-01)."""
-    cols = {}
-    for name in arrow.column_names:
-        col = arrow.column(name)
-        cols[name] = col.cast(pa.int32()) if pa.types.is_date(col.type) else col
-    return pa.table(cols).to_pandas()
-
-
 def _stop_expression(store: Store, config: Config) -> ir.Table:
     """Open and backlog actions that consent no longer allows (R-ACT-CONSENT), as
     ``action_id``."""
@@ -185,75 +163,12 @@ def _stop_expression(store: Store, config: Config) -> ir.Table:
     return consent_stops(to_work, store.table("customers"), store.table("contact_preferences"))
 
 
-def _status(store: Store, config: Config, as_of: dt.date) -> ir.Table:
-    """Every stored action with its status on ``as_of`` (R-ACT-OUTCOME, R-ACT-EXPIRE): the
-    call list's own definition (:func:`current_actions`), so the engine never places,
-    expires or counts in the backlog an action the list reads otherwise."""
-    return current_actions(store, config, as_of=as_of)
-
-
 def _expire_expression(store: Store, config: Config, as_of: dt.date) -> ir.Table:
     """R-ACT-EXPIRE: stored open or backlog actions expired on ``as_of``, as ``action_id``."""
-    s = _status(store, config, as_of)
+    s = current_actions(store, config, as_of=as_of)
     return s.filter(s.status == EXPIRED_STATUS, s.stored_status.isin(list(ACTIVE_STATUSES))).select(
         "action_id"
     )
-
-
-def backlog_summary(store: Store, as_of: dt.date, config: Config) -> list[BacklogRow]:
-    """R-ACT-CAPACITY: each store's backlog on ``as_of``: actions and their expected value.
-
-    Grain: one row per store with a backlog (``store_id`` None: actions of no store),
-    ordered by store. An action is in the backlog while its status on ``as_of`` is
-    ``backlog`` (not closed by an outcome, not stopped, not yet expired).
-    """
-    s = _status(store, config, as_of)
-    s = s.filter(s.status == BACKLOG_STATUS)
-    rows = (
-        s.group_by("store_id")
-        .aggregate(actions=s.count(), expected_value=s.expected_value.sum())
-        .order_by("store_id")
-        .to_pyarrow()
-        .to_pylist()
-    )
-    return [
-        BacklogRow(r["store_id"], int(r["actions"]), round(float(r["expected_value"] or 0.0), 2))
-        for r in rows
-    ]
-
-
-def _valid_days(rule_ids: pd.Series, config: Config) -> np.ndarray:
-    """R-ACT-EXPIRE: each rule's ``valid_days`` (built-in or custom; a rule no longer
-    configured: the default), one per row of ``rule_ids``."""
-    days = {rule_id: rule.valid_days for rule_id, rule in config.actions.rules.items()}
-    days.update({rule.rule_id: rule.valid_days for rule in config.actions.custom_rules})
-    return rule_ids.map(days).fillna(DEFAULT_VALID_DAYS).to_numpy(np.int64)
-
-
-def _fill_valid_until(store: Store, config: Config) -> int:
-    """Give open and backlog actions stored without ``valid_until`` (by an older Aftercare)
-    theirs: ``max(original_due_date, created_on)`` + the rule's current ``valid_days``."""
-    a = store.table("actions")
-    old = _pandas(
-        a.filter(a.valid_until.isnull(), a.status.isin(list(ACTIVE_STATUSES))).select(
-            "action_id",
-            "rule_id",
-            due=ibis.greatest(
-                a.original_due_date.fill_null(a.due_date), a.created_on.fill_null(a.due_date)
-            ).fill_null(a.due_date),
-        )
-    )
-    if old.empty:
-        return 0
-    days = _valid_days(old.rule_id, config)
-    values = pa.table(
-        {
-            "action_id": pa.array(old.action_id, pa.string()),
-            "valid_until": _dates(old.due.to_numpy(dtype=np.int64) + days),
-        }
-    )
-    update_many(store, "actions", key="action_id", column="valid_until", values=values)
-    return len(old)
 
 
 @dataclass(frozen=True)
@@ -305,8 +220,8 @@ def _generate(
     """:func:`generate_actions` once the store is this run's."""
     ctx, scores_as_of = planned.ctx, planned.scores_as_of
     with transaction(store):
-        _fill_valid_until(store, config)
-    new = _frame(fetch_compiled(store, planned.query)) if planned.query else pd.DataFrame()
+        fill_valid_until(store, config)
+    new = arrow_frame(fetch_compiled(store, planned.query)) if planned.query else pd.DataFrame()
     blocked = int(new.blocked.sum()) if not new.empty else 0
     new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
     stop_ids = _stop_expression(store, config)
@@ -318,9 +233,11 @@ def _generate(
     actions = store.table("actions")
     dedicated = _current_dedicated(store)
     busy = actions.filter(actions.status == "open", actions.advisor_id.notnull())
-    loads = _pandas(busy.group_by("advisor_id").aggregate(n=busy.count()))
+    loads = pull_frame(busy.group_by("advisor_id").aggregate(n=busy.count()))
     open_loads = loads.set_index("advisor_id").n if not loads.empty else pd.Series(dtype="int64")
-    advisors = _pandas(store.table("advisors").select("advisor_id", "store_id", "role", "active"))
+    advisors = pull_frame(
+        store.table("advisors").select("advisor_id", "store_id", "role", "active")
+    )
     if new.empty:
         per_action = pd.Series(dtype="object")
         new_dedicated = pd.DataFrame(columns=["customer_id", "advisor_id"])
@@ -334,10 +251,10 @@ def _generate(
         config.actions.weekly_contact_cap,
         movable,
     )
-    valid_day = new.due_date.to_numpy(dtype=np.int64) + _valid_days(new.rule_id, config)
+    valid_day = new.due_date.to_numpy(dtype=np.int64) + rule_valid_days(new.rule_id, config)
     vip = set(dedicated.customer_id) | set(new_dedicated.customer_id)
-    stops = set(_pandas(stop_ids).action_id)
-    fit = _fit_capacity(
+    stops = set(pull_frame(stop_ids).action_id)
+    fit = fit_capacity(
         store,
         config,
         as_of,
@@ -413,271 +330,6 @@ def _generate(
     )
 
 
-@dataclass(frozen=True)
-class _Fit:
-    """R-ACT-CAPACITY's outcome for one run."""
-
-    new_due: np.ndarray  # due day of each new action
-    new_backlog: np.ndarray  # True: the new action goes to the backlog
-    moves: pd.DataFrame  # stored actions: action_id, from_day, to_day, reason
-    status: pd.DataFrame  # stored actions changing status: action_id, status
-    displaced: int  # stored actions the weekly cap moved (R-ACT-CAP), capacity after it
-    carried: int  # open calls due before as_of placed on a day from as_of on
-
-
-def _fit_capacity(
-    store: Store,
-    config: Config,
-    as_of: dt.date,
-    *,
-    new: pd.DataFrame,
-    cap_moves: pd.DataFrame,
-    movable: pd.DataFrame,
-    week_counts: pd.DataFrame,
-    vip: set[str],
-    stops: set[str],
-) -> _Fit:
-    """Place the run's contacts on their advisors' working days (R-ACT-CAPACITY).
-
-    ``new``: the new actions with advisor_id, due_day (after the cap), valid_day, is_contact
-    and vip; ``cap_moves``: the stored actions the cap moved (action_id, from_day, to_day);
-    ``movable``/``week_counts``: the stored contacts of :func:`_stored_contacts`.
-    """
-    capacity = config.actions.capacity
-    channels = list(capacity.channels)
-    cap_moves = cap_moves.astype({"action_id": object, "from_day": np.int64, "to_day": np.int64})
-    first_day = (as_of - EPOCH).days
-    cols = [
-        "action_id",
-        "advisor_id",
-        "customer_id",
-        "due_day",
-        "valid_day",
-        "priority",
-        "expected_value",
-        "vip",
-        "stored",
-        "counted_week",
-    ]
-    new_due = new.due_day.to_numpy(dtype=np.int64).copy()
-    new_backlog = np.zeros(len(new), dtype=bool)
-
-    # The customers' weeks (R-ACT-CAP) as the cap left them.
-    moved_to = cap_moves.set_index("action_id").to_day if not cap_moves.empty else pd.Series()
-    mov_day = movable.action_id.map(moved_to).fillna(movable.due_day).to_numpy(np.int64)
-    weeks = pd.concat(
-        [
-            week_counts.rename(columns={"week_start": "week"}),
-            pd.DataFrame(
-                {
-                    "customer_id": movable.customer_id,
-                    "week": schedule.monday(mov_day),
-                    "contacts": 1,
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "customer_id": new.customer_id[new.is_contact],
-                    "week": schedule.monday(new_due[new.is_contact.to_numpy(bool)]),
-                    "contacts": 1,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-
-    # New contacts on the capacity channels with an advisor.
-    take = (new.is_contact & new.channel.isin(channels) & new.advisor_id.notna()).to_numpy(bool)
-    parts = [
-        new.loc[take].assign(
-            stored=False, counted_week=schedule.monday(new_due[take]), pos=np.flatnonzero(take)
-        )
-    ]
-    # Stored actions the cap moved, on the capacity channels.
-    moved = movable.merge(cap_moves[["action_id", "to_day"]], on="action_id")
-    moved = moved[moved.channel.isin(channels) & moved.advisor_id.notna()]
-    moved = moved.assign(valid_day=_valid_day(moved, config))
-    moved = moved.assign(
-        due_day=moved.to_day,
-        vip=moved.customer_id.isin(vip),
-        stored=True,
-        counted_week=schedule.monday(moved.to_day.to_numpy(np.int64)),
-        pos=-1,
-    )
-    parts.append(moved)
-    # Stored backlog still valid, the open calls carried over from before ``as_of`` (not
-    # worked by their day, or a missed call to try again), and the fixed load of every
-    # advisor's day.
-    backlog, carried, fixed = _stored_capacity(store, config, as_of)
-    carried = carried[~carried.action_id.isin(stops) & ~carried.action_id.isin(moved.action_id)]
-    carried = carried.assign(due_day=carried.due_date)
-    carried = carried.assign(
-        valid_day=_valid_day(carried, config),
-        vip=carried.customer_id.isin(vip),
-        stored=True,
-        counted_week=schedule.monday(carried.due_day.to_numpy(np.int64)),
-        pos=-3,
-    )
-    parts.append(carried)
-    backlog = backlog[~backlog.action_id.isin(stops)]
-    backlog = backlog.assign(due_day=backlog.due_date)
-    backlog = backlog.assign(
-        valid_day=_valid_day(backlog, config),
-        vip=backlog.customer_id.isin(vip),
-        stored=True,
-        counted_week=-1,
-        pos=-2,
-    )
-    parts.append(backlog)
-    fixed = fixed[~fixed.action_id.isin(stops) & ~fixed.action_id.isin(moved.action_id)]
-    day_counts = fixed.groupby(["advisor_id", "due_date"], as_index=False).size()
-    day_counts = day_counts.rename(columns={"due_date": "day", "size": "n"})
-
-    items = schedule.capacity_order(
-        pd.concat([p[[*cols, "pos"]] for p in parts if not p.empty], ignore_index=True)
-        if any(not p.empty for p in parts)
-        else pd.DataFrame(columns=[*cols, "pos"])
-    )
-    placed = schedule.apply_capacity(
-        items,
-        day_counts,
-        weeks,
-        calls_per_day=capacity.calls_per_day,
-        working_days=capacity.weekday_numbers,
-        weekly_cap=config.actions.weekly_contact_cap,
-        first_day=first_day,
-    )
-    to_backlog = placed == schedule.BACKLOG
-    pos = items.pos.to_numpy(dtype=np.int64)
-    is_new = pos >= 0
-    new_due[pos[is_new & ~to_backlog]] = placed[is_new & ~to_backlog]
-    new_backlog[pos[is_new & to_backlog]] = True
-
-    # Stored ones the cap moved: the cap's day, then capacity's; the backlog when none fits.
-    was_moved = pos == -1
-    cap_ids = items.action_id[was_moved].to_numpy()
-    cap_final = np.where(to_backlog[was_moved], items.due_day[was_moved], placed[was_moved])
-    finals = pd.Series(cap_final, index=cap_ids)
-    move_rows = cap_moves.assign(
-        to_day=cap_moves.action_id.map(finals).fillna(cap_moves.to_day).astype(np.int64)
-    )
-    move_rows = move_rows.assign(
-        reason=np.where(
-            move_rows.action_id.map(finals).notna()
-            & (move_rows.to_day.to_numpy() != cap_moves.to_day.to_numpy()),
-            CAPACITY_REASON,
-            CAP_REASON,
-        )
-    )
-    displaced = int((move_rows.from_day != move_rows.to_day).sum())
-    # Stored backlog placed on a day again.
-    was_backlog = pos == -2
-    back_ids = items.action_id[was_backlog & ~to_backlog].to_numpy()
-    back_from = items.due_day[was_backlog & ~to_backlog].to_numpy(np.int64)
-    back_to = placed[was_backlog & ~to_backlog]
-    shift = back_from != back_to
-    move_rows = pd.concat(
-        [
-            move_rows[["action_id", "from_day", "to_day", "reason"]],
-            pd.DataFrame(
-                {
-                    "action_id": back_ids[shift],
-                    "from_day": back_from[shift],
-                    "to_day": back_to[shift],
-                    "reason": CAPACITY_REASON,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    move_rows = move_rows[move_rows.from_day.astype(np.int64) != move_rows.to_day.astype(np.int64)]
-    # Carried over: on a day from ``as_of`` on, or the backlog when none has room.
-    was_carried = pos == -3
-    on_day = was_carried & ~to_backlog
-    move_rows = pd.concat(
-        [
-            move_rows,
-            pd.DataFrame(
-                {
-                    "action_id": items.action_id[on_day].to_numpy(),
-                    "from_day": items.due_day[on_day].to_numpy(np.int64),
-                    "to_day": placed[on_day],
-                    "reason": CAPACITY_REASON,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    unplaced = np.concatenate(
-        [cap_ids[to_backlog[was_moved]], items.action_id[was_carried & to_backlog].to_numpy()]
-    )
-    status = pd.DataFrame(
-        {
-            "action_id": np.concatenate([unplaced, back_ids]),
-            "status": [BACKLOG_STATUS] * len(unplaced) + ["open"] * len(back_ids),
-        }
-    )
-    return _Fit(
-        new_due, new_backlog, move_rows.reset_index(drop=True), status, displaced, int(on_day.sum())
-    )
-
-
-def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
-    """Stored rows' ``valid_until`` as day numbers (NULL: from the rule, see
-    :func:`_fill_valid_until`; ``due_day`` stands in for the date it was due when stored)."""
-    fallback = rows.due_day.to_numpy(dtype=np.int64) + _valid_days(rows.rule_id, config)
-    stored = pd.to_numeric(rows.valid_until, errors="coerce")
-    return np.where(stored.isna(), fallback, stored.fillna(0)).astype(np.int64)
-
-
-#: What the capacity placement reads of each stored backlog action.
-_BACKLOG_COLUMNS = (
-    "action_id",
-    "rule_id",
-    "customer_id",
-    "advisor_id",
-    "due_date",
-    "valid_until",
-    "priority",
-    "expected_value",
-)
-
-
-def _stored_capacity(
-    store: Store, config: Config, as_of: dt.date
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The stored backlog still valid on ``as_of``, the open calls carried over to it, and
-    the stored open contacts from then on.
-
-    Returns the backlog and the carried-over calls (open on ``as_of`` but due before it: not
-    worked by their day, or tried without an answer), both as action_id, rule_id,
-    customer_id, advisor_id, due_date, valid_until, priority, expected_value; and the open
-    actions due on or after ``as_of`` (action_id, advisor_id, due_date). All three: on the
-    capacity channels, with an advisor, not closed by an outcome, not expired.
-    """
-    s = _status(store, config, as_of)
-    channels = list(config.actions.capacity.channels)
-    s = s.filter(s.channel.isin(channels), s.advisor_id.notnull())
-    backlog = _pandas(s.filter(s.status == BACKLOG_STATUS).select(*_BACKLOG_COLUMNS))
-    carried = _pandas(
-        s.filter(s.status == "open", s.due_date < ibis.literal(as_of, type="date")).select(
-            *_BACKLOG_COLUMNS
-        )
-    )
-    fixed = _pandas(
-        s.filter(s.status == "open", s.due_date >= ibis.literal(as_of, type="date")).select(
-            "action_id", "advisor_id", "due_date"
-        )
-    )
-    if backlog.empty:
-        backlog = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
-    if carried.empty:
-        carried = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
-    if fixed.empty:
-        fixed = pd.DataFrame(columns=["action_id", "advisor_id", "due_date"])
-    return backlog, carried, fixed
-
-
 def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stored contacts from the Monday of ``as_of``'s week on, for R-ACT-CAP.
 
@@ -693,7 +345,7 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
         a.due_date >= ibis.literal(EPOCH + dt.timedelta(days=week_start)),
     )
     a = a.left_join(tried, a.action_id == tried.t_action_id)
-    rows = _pandas(
+    rows = pull_frame(
         a.select(
             "action_id",
             "customer_id",
@@ -738,8 +390,8 @@ def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> int:
         {
             "action_id": pa.array(moves.action_id, pa.string()),
             "moved_on": pa.array([as_of] * len(moves), pa.date32()),
-            "from_due_date": _dates(moves.from_day.to_numpy()),
-            "to_due_date": _dates(moves.to_day.to_numpy()),
+            "from_due_date": date_array(moves.from_day.to_numpy()),
+            "to_due_date": date_array(moves.to_day.to_numpy()),
             "reason": pa.array(moves.reason, pa.string()),
         },
         schema=ACTION_MOVES.to_pyarrow(),
@@ -763,12 +415,8 @@ def _current_dedicated(store: Store) -> pd.DataFrame:
         group_by="customer_id", order_by=[ibis.desc("assigned_on"), ibis.desc("advisor_id")]
     )
     d = d.mutate(pick=ibis.row_number().over(w))
-    out = _pandas(d.filter(d.pick == 0).select("customer_id", "advisor_id"))
+    out = pull_frame(d.filter(d.pick == 0).select("customer_id", "advisor_id"))
     return out if not out.empty else pd.DataFrame(columns=["customer_id", "advisor_id"])
-
-
-def _dates(days: np.ndarray) -> pa.Array:
-    return pa.array(np.asarray(days, dtype=np.int32), type=pa.int32()).cast(pa.date32())
 
 
 def _actions_table(
@@ -786,15 +434,15 @@ def _actions_table(
         "action_id": pa.array(new.action_id, pa.string()),
         "rule_id": pa.array(new.rule_id, pa.string()),
         "trigger_key": pa.array(new.trigger_key, pa.string()),
-        "trigger_date": _dates(new.trigger_date.to_numpy()),
+        "trigger_date": date_array(new.trigger_date.to_numpy()),
         "customer_id": pa.array(new.customer_id, pa.string()),
         "vin": pa.array(new.vin.astype(object).where(new.vin.notna(), None), pa.string()),
         "store_id": pa.array(
             new.store_id.astype(object).where(new.store_id.notna(), None), pa.string()
         ),
         "advisor_id": pa.array(advisor.astype(object).where(advisor.notna(), None), pa.string()),
-        "due_date": _dates(due),
-        "original_due_date": _dates(new.original_due_date.to_numpy()),
+        "due_date": date_array(due),
+        "original_due_date": date_array(new.original_due_date.to_numpy()),
         "priority": pa.array(new.priority, pa.string()),
         "channel": pa.array(new.channel, pa.string()),
         "is_marketing": pa.array(new.is_marketing.astype(bool), pa.bool_()),
@@ -804,6 +452,6 @@ def _actions_table(
         ),
         "evidence": pa.array(new.evidence, pa.string()),
         "created_on": pa.array([as_of] * n, pa.date32()),
-        "valid_until": _dates(valid_day),
+        "valid_until": date_array(valid_day),
     }
     return pa.table(cols, schema=ACTIONS.to_pyarrow())

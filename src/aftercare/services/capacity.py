@@ -1,0 +1,364 @@
+"""Advisor capacity and action validity (R-ACT-CAPACITY, R-ACT-EXPIRE) for one engine run.
+
+:func:`fit_capacity` places a run's contacts on their advisors' working days (the placement
+itself is :func:`aftercare.playbook.schedule.apply_capacity`): the new ones, the stored ones
+the weekly cap moved, the stored backlog still valid and the open calls carried over from
+days before the run; :func:`backlog_summary` reads each store's backlog;
+:func:`rule_valid_days` and :func:`fill_valid_until` give each action its validity. Reads
+only; :mod:`aftercare.services.actions` writes what they decide in its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from aftercare.config import Config
+from aftercare.config.actions import RuleConfig
+from aftercare.playbook import schedule
+from aftercare.schema.playbook import ACTIVE_STATUSES
+from aftercare.services.call_list import current_actions
+from aftercare.services.frames import EPOCH, date_array, pull_frame
+from aftercare.store.connect import Store
+from aftercare.store.updates import update_many
+
+BACKLOG_STATUS = "backlog"
+CAP_REASON = "R-ACT-CAP"
+CAPACITY_REASON = "R-ACT-CAPACITY"
+#: ``valid_days`` of a rule the config no longer names (a custom rule removed since).
+DEFAULT_VALID_DAYS: int = RuleConfig.model_fields["valid_days"].default
+
+
+@dataclass(frozen=True)
+class BacklogRow:
+    """R-ACT-CAPACITY: one store's backlog (actions no advisor day had room for)."""
+
+    store_id: str | None
+    actions: int
+    expected_value: float
+
+
+def backlog_summary(store: Store, as_of: dt.date, config: Config) -> list[BacklogRow]:
+    """R-ACT-CAPACITY: each store's backlog on ``as_of``: actions and their expected value.
+
+    Grain: one row per store with a backlog (``store_id`` None: actions of no store),
+    ordered by store. An action is in the backlog while its status on ``as_of`` is
+    ``backlog`` (not closed by an outcome, not stopped, not yet expired).
+    """
+    s = current_actions(store, config, as_of=as_of)
+    s = s.filter(s.status == BACKLOG_STATUS)
+    rows = (
+        s.group_by("store_id")
+        .aggregate(actions=s.count(), expected_value=s.expected_value.sum())
+        .order_by("store_id")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return [
+        BacklogRow(r["store_id"], int(r["actions"]), round(float(r["expected_value"] or 0.0), 2))
+        for r in rows
+    ]
+
+
+def rule_valid_days(rule_ids: pd.Series, config: Config) -> np.ndarray:
+    """R-ACT-EXPIRE: each rule's ``valid_days`` (built-in or custom; a rule no longer
+    configured: the default), one per row of ``rule_ids``."""
+    days = {rule_id: rule.valid_days for rule_id, rule in config.actions.rules.items()}
+    days.update({rule.rule_id: rule.valid_days for rule in config.actions.custom_rules})
+    return rule_ids.map(days).fillna(DEFAULT_VALID_DAYS).to_numpy(np.int64)
+
+
+def fill_valid_until(store: Store, config: Config) -> int:
+    """Give open and backlog actions stored without ``valid_until`` (by an older Aftercare)
+    theirs: ``max(original_due_date, created_on)`` + the rule's current ``valid_days``."""
+    a = store.table("actions")
+    old = pull_frame(
+        a.filter(a.valid_until.isnull(), a.status.isin(list(ACTIVE_STATUSES))).select(
+            "action_id",
+            "rule_id",
+            due=ibis.greatest(
+                a.original_due_date.fill_null(a.due_date), a.created_on.fill_null(a.due_date)
+            ).fill_null(a.due_date),
+        )
+    )
+    if old.empty:
+        return 0
+    days = rule_valid_days(old.rule_id, config)
+    values = pa.table(
+        {
+            "action_id": pa.array(old.action_id, pa.string()),
+            "valid_until": date_array(old.due.to_numpy(dtype=np.int64) + days),
+        }
+    )
+    update_many(store, "actions", key="action_id", column="valid_until", values=values)
+    return len(old)
+
+
+@dataclass(frozen=True)
+class CapacityFit:
+    """R-ACT-CAPACITY's outcome for one run."""
+
+    new_due: np.ndarray  # due day of each new action
+    new_backlog: np.ndarray  # True: the new action goes to the backlog
+    moves: pd.DataFrame  # stored actions: action_id, from_day, to_day, reason
+    status: pd.DataFrame  # stored actions changing status: action_id, status
+    displaced: int  # stored actions the weekly cap moved (R-ACT-CAP), capacity after it
+    carried: int  # open calls due before as_of placed on a day from as_of on
+
+
+def fit_capacity(
+    store: Store,
+    config: Config,
+    as_of: dt.date,
+    *,
+    new: pd.DataFrame,
+    cap_moves: pd.DataFrame,
+    movable: pd.DataFrame,
+    week_counts: pd.DataFrame,
+    vip: set[str],
+    stops: set[str],
+) -> CapacityFit:
+    """Place the run's contacts on their advisors' working days (R-ACT-CAPACITY).
+
+    ``new``: the new actions with advisor_id, due_day (after the cap), valid_day, is_contact
+    and vip; ``cap_moves``: the stored actions the cap moved (action_id, from_day, to_day);
+    ``movable``/``week_counts``: the stored contacts of :func:`_stored_contacts`.
+    """
+    capacity = config.actions.capacity
+    channels = list(capacity.channels)
+    cap_moves = cap_moves.astype({"action_id": object, "from_day": np.int64, "to_day": np.int64})
+    first_day = (as_of - EPOCH).days
+    cols = [
+        "action_id",
+        "advisor_id",
+        "customer_id",
+        "due_day",
+        "valid_day",
+        "priority",
+        "expected_value",
+        "vip",
+        "stored",
+        "counted_week",
+    ]
+    new_due = new.due_day.to_numpy(dtype=np.int64).copy()
+    new_backlog = np.zeros(len(new), dtype=bool)
+
+    # The customers' weeks (R-ACT-CAP) as the cap left them.
+    moved_to = cap_moves.set_index("action_id").to_day if not cap_moves.empty else pd.Series()
+    mov_day = movable.action_id.map(moved_to).fillna(movable.due_day).to_numpy(np.int64)
+    weeks = pd.concat(
+        [
+            week_counts.rename(columns={"week_start": "week"}),
+            pd.DataFrame(
+                {
+                    "customer_id": movable.customer_id,
+                    "week": schedule.monday(mov_day),
+                    "contacts": 1,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "customer_id": new.customer_id[new.is_contact],
+                    "week": schedule.monday(new_due[new.is_contact.to_numpy(bool)]),
+                    "contacts": 1,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+    # New contacts on the capacity channels with an advisor.
+    take = (new.is_contact & new.channel.isin(channels) & new.advisor_id.notna()).to_numpy(bool)
+    parts = [
+        new.loc[take].assign(
+            stored=False, counted_week=schedule.monday(new_due[take]), pos=np.flatnonzero(take)
+        )
+    ]
+    # Stored actions the cap moved, on the capacity channels.
+    moved = movable.merge(cap_moves[["action_id", "to_day"]], on="action_id")
+    moved = moved[moved.channel.isin(channels) & moved.advisor_id.notna()]
+    moved = moved.assign(valid_day=_valid_day(moved, config))
+    moved = moved.assign(
+        due_day=moved.to_day,
+        vip=moved.customer_id.isin(vip),
+        stored=True,
+        counted_week=schedule.monday(moved.to_day.to_numpy(np.int64)),
+        pos=-1,
+    )
+    parts.append(moved)
+    # Stored backlog still valid, the open calls carried over from before ``as_of`` (not
+    # worked by their day, or a missed call to try again), and the fixed load of every
+    # advisor's day.
+    backlog, carried, fixed = _stored_capacity(store, config, as_of)
+    carried = carried[~carried.action_id.isin(stops) & ~carried.action_id.isin(moved.action_id)]
+    carried = carried.assign(due_day=carried.due_date)
+    carried = carried.assign(
+        valid_day=_valid_day(carried, config),
+        vip=carried.customer_id.isin(vip),
+        stored=True,
+        counted_week=schedule.monday(carried.due_day.to_numpy(np.int64)),
+        pos=-3,
+    )
+    parts.append(carried)
+    backlog = backlog[~backlog.action_id.isin(stops)]
+    backlog = backlog.assign(due_day=backlog.due_date)
+    backlog = backlog.assign(
+        valid_day=_valid_day(backlog, config),
+        vip=backlog.customer_id.isin(vip),
+        stored=True,
+        counted_week=-1,
+        pos=-2,
+    )
+    parts.append(backlog)
+    fixed = fixed[~fixed.action_id.isin(stops) & ~fixed.action_id.isin(moved.action_id)]
+    day_counts = fixed.groupby(["advisor_id", "due_date"], as_index=False).size()
+    day_counts = day_counts.rename(columns={"due_date": "day", "size": "n"})
+
+    items = schedule.capacity_order(
+        pd.concat([p[[*cols, "pos"]] for p in parts if not p.empty], ignore_index=True)
+        if any(not p.empty for p in parts)
+        else pd.DataFrame(columns=[*cols, "pos"])
+    )
+    placed = schedule.apply_capacity(
+        items,
+        day_counts,
+        weeks,
+        calls_per_day=capacity.calls_per_day,
+        working_days=capacity.weekday_numbers,
+        weekly_cap=config.actions.weekly_contact_cap,
+        first_day=first_day,
+    )
+    to_backlog = placed == schedule.BACKLOG
+    pos = items.pos.to_numpy(dtype=np.int64)
+    is_new = pos >= 0
+    new_due[pos[is_new & ~to_backlog]] = placed[is_new & ~to_backlog]
+    new_backlog[pos[is_new & to_backlog]] = True
+
+    # Stored ones the cap moved: the cap's day, then capacity's; the backlog when none fits.
+    was_moved = pos == -1
+    cap_ids = items.action_id[was_moved].to_numpy()
+    cap_final = np.where(to_backlog[was_moved], items.due_day[was_moved], placed[was_moved])
+    finals = pd.Series(cap_final, index=cap_ids)
+    move_rows = cap_moves.assign(
+        to_day=cap_moves.action_id.map(finals).fillna(cap_moves.to_day).astype(np.int64)
+    )
+    move_rows = move_rows.assign(
+        reason=np.where(
+            move_rows.action_id.map(finals).notna()
+            & (move_rows.to_day.to_numpy() != cap_moves.to_day.to_numpy()),
+            CAPACITY_REASON,
+            CAP_REASON,
+        )
+    )
+    displaced = int((move_rows.from_day != move_rows.to_day).sum())
+    # Stored backlog placed on a day again.
+    was_backlog = pos == -2
+    back_ids = items.action_id[was_backlog & ~to_backlog].to_numpy()
+    back_from = items.due_day[was_backlog & ~to_backlog].to_numpy(np.int64)
+    back_to = placed[was_backlog & ~to_backlog]
+    shift = back_from != back_to
+    move_rows = pd.concat(
+        [
+            move_rows[["action_id", "from_day", "to_day", "reason"]],
+            pd.DataFrame(
+                {
+                    "action_id": back_ids[shift],
+                    "from_day": back_from[shift],
+                    "to_day": back_to[shift],
+                    "reason": CAPACITY_REASON,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    move_rows = move_rows[move_rows.from_day.astype(np.int64) != move_rows.to_day.astype(np.int64)]
+    # Carried over: on a day from ``as_of`` on, or the backlog when none has room.
+    was_carried = pos == -3
+    on_day = was_carried & ~to_backlog
+    move_rows = pd.concat(
+        [
+            move_rows,
+            pd.DataFrame(
+                {
+                    "action_id": items.action_id[on_day].to_numpy(),
+                    "from_day": items.due_day[on_day].to_numpy(np.int64),
+                    "to_day": placed[on_day],
+                    "reason": CAPACITY_REASON,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    unplaced = np.concatenate(
+        [cap_ids[to_backlog[was_moved]], items.action_id[was_carried & to_backlog].to_numpy()]
+    )
+    status = pd.DataFrame(
+        {
+            "action_id": np.concatenate([unplaced, back_ids]),
+            "status": [BACKLOG_STATUS] * len(unplaced) + ["open"] * len(back_ids),
+        }
+    )
+    return CapacityFit(
+        new_due, new_backlog, move_rows.reset_index(drop=True), status, displaced, int(on_day.sum())
+    )
+
+
+def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
+    """Stored rows' ``valid_until`` as day numbers (NULL: from the rule, see
+    :func:`_fill_valid_until`; ``due_day`` stands in for the date it was due when stored)."""
+    fallback = rows.due_day.to_numpy(dtype=np.int64) + rule_valid_days(rows.rule_id, config)
+    stored = pd.to_numeric(rows.valid_until, errors="coerce")
+    return np.where(stored.isna(), fallback, stored.fillna(0)).astype(np.int64)
+
+
+#: What the capacity placement reads of each stored backlog action.
+_BACKLOG_COLUMNS = (
+    "action_id",
+    "rule_id",
+    "customer_id",
+    "advisor_id",
+    "due_date",
+    "valid_until",
+    "priority",
+    "expected_value",
+)
+
+
+def _stored_capacity(
+    store: Store, config: Config, as_of: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The stored backlog still valid on ``as_of``, the open calls carried over to it, and
+    the stored open contacts from then on.
+
+    Returns the backlog and the carried-over calls (open on ``as_of`` but due before it: not
+    worked by their day, or tried without an answer), both as action_id, rule_id,
+    customer_id, advisor_id, due_date, valid_until, priority, expected_value; and the open
+    actions due on or after ``as_of`` (action_id, advisor_id, due_date). All three: on the
+    capacity channels, with an advisor, not closed by an outcome, not expired.
+    """
+    s = current_actions(store, config, as_of=as_of)
+    channels = list(config.actions.capacity.channels)
+    s = s.filter(s.channel.isin(channels), s.advisor_id.notnull())
+    backlog = pull_frame(s.filter(s.status == BACKLOG_STATUS).select(*_BACKLOG_COLUMNS))
+    carried = pull_frame(
+        s.filter(s.status == "open", s.due_date < ibis.literal(as_of, type="date")).select(
+            *_BACKLOG_COLUMNS
+        )
+    )
+    fixed = pull_frame(
+        s.filter(s.status == "open", s.due_date >= ibis.literal(as_of, type="date")).select(
+            "action_id", "advisor_id", "due_date"
+        )
+    )
+    if backlog.empty:
+        backlog = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
+    if carried.empty:
+        carried = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
+    if fixed.empty:
+        fixed = pd.DataFrame(columns=["action_id", "advisor_id", "due_date"])
+    return backlog, carried, fixed
