@@ -3,19 +3,23 @@ seed 004's rate, the A-CARE-90D share, and the advisors' load against capacity.
 
 Today is Wednesday 2024-06-26 (week 2024-06-24 … 2024-06-30). 20 customers exist today (C21
 is created 2024-07-15: not yet). Capacity: 2 contacts a day, Monday to Friday = 10 a week.
-Planned (open, due by Sunday, overdue included):
+Planned this week (due on a day of it when stored; open, done, expired or backlog):
 
-- S1: 6 A-MAINTENANCE (one overdue, due 06-20), 3 A-WELCOME, 2 A-CARE-90D, all by phone: 11
-  contacts, over its 10;
-- S2: 2 A-FIRST-SERVICE (phone), 1 A-BIRTHDAY (WeChat), 1 A-EXT-WARRANTY (SMS: sent by the
-  system, not an advisor's contact): 3 contacts;
-- S3: nothing (0); S4 is inactive and M1 a manager: not counted;
+- S1: 5 A-MAINTENANCE, 3 A-WELCOME, 2 A-CARE-90D, all by phone;
+- S2: 2 A-FIRST-SERVICE (phone), 1 A-BIRTHDAY (WeChat), 1 A-EXT-WARRANTY (SMS), and 1
+  A-WELCOME (phone) planned for Thursday 06-27 that capacity moved to Monday 07-01;
+- S3: 1 A-MAINTENANCE booked (done, due 06-25) and 1 A-WELCOME expired on 06-26 (valid
+  until 06-25: R-ACT-EXPIRE), both by phone, planned this week though off the list;
 - the pool: 2 A-WINBACK.
 
-Not planned: one due next week, one booked (done), one held out, one expired on 06-26 (S3's
-welcome call, valid until 06-25: R-ACT-EXPIRE), two in the backlog (expected value 150 + 250).
-Total 17 -> 17 / 20 × 1000 = 850 per 1,000; A-CARE-90D 2 / 17 = 11.8 %;
-load min 0, median 3, max 11, 1 advisor over capacity.
+Not planned this week: S1's A-MAINTENANCE due 06-20 (last week's, still open: overdue), one
+due next week, one held out, two in the backlog since last week (expected value 150 + 250).
+Total 19 -> 19 / 20 × 1000 = 950 per 1,000; A-CARE-90D 2 / 19 = 10.5 %.
+
+Load (the calls on each advisor's days this week, overdue included, phone and WeChat):
+S1 5 + 1 overdue + 3 + 2 = 11, over its 10; S2 2 + 1 = 3 (the SMS is sent by the system, the
+moved welcome is next week's); S3 2; S4 is inactive and M1 a manager: not counted. Min 2,
+median 3, max 11, 1 advisor over capacity.
 """
 
 from __future__ import annotations
@@ -88,12 +92,15 @@ def _store(url: str) -> None:
              ("A-EXT-WARRANTY", "C11", "S2", "sms", "2024-06-30"),
              ("A-WINBACK", "C12", None, "phone", "2024-06-24"),
              ("A-WINBACK", "C13", None, "phone", "2024-06-26")]  # fmt: skip
-    rows = [
+    rows: list[dict] = [
         {"rule_id": r, "customer_id": c, "advisor_id": a, "channel": ch, "due_date": d,
          "trigger_key": f"{c}|{r}|{d}"}
         for r, c, a, ch, d in plan
     ]  # fmt: skip
     rows += [
+        {"rule_id": "A-WELCOME", "customer_id": "C20", "advisor_id": "S2",
+         "created_on": "2024-06-24", "original_due_date": "2024-06-27",
+         "due_date": "2024-07-01"},  # planned this week, moved to next by capacity
         {"rule_id": "A-MAINTENANCE", "customer_id": "C14", "advisor_id": "S3",
          "due_date": "2024-07-01"},  # next week
         {"action_id": "DONE", "rule_id": "A-MAINTENANCE", "customer_id": "C15",
@@ -128,10 +135,10 @@ def test_week_volume_matches_hand_computation(db):
     url, config = db
     with open_store(url, create=False) as store:
         v = dashboard(store, load_config(config), month="2024-06", today=TODAY).volume
-    assert (v.customers, v.total, v.per_1000) == (20, 17, pytest.approx(850.0))
+    assert (v.customers, v.total, v.per_1000) == (20, 19, pytest.approx(950.0))
     got = {r.rule_id: (r.actions, r.per_1000, r.seed_actions) for r in v.rules}
     assert got == {
-        "A-WELCOME": (3, pytest.approx(150.0), 15),
+        "A-WELCOME": (5, pytest.approx(250.0), 15),
         "A-CARE-90D": (2, pytest.approx(100.0), 8),
         "A-BIRTHDAY": (1, pytest.approx(50.0), 3),
         "A-FIRST-SERVICE": (2, pytest.approx(100.0), 23),
@@ -142,9 +149,9 @@ def test_week_volume_matches_hand_computation(db):
     # Seed's rules first in the seed's order, then the others.
     assert [r.rule_id for r in v.rules][-1] == "A-WINBACK"
     welcome = v.rules[0]
-    assert welcome.seed_ratio == pytest.approx(150.0 / (15_000 / 1997))  # 19.97×
-    assert v.care_share == pytest.approx(2 / 17)
-    assert (v.advisors, v.least, v.median, v.most) == (3, 0, 3.0, 11)
+    assert welcome.seed_ratio == pytest.approx(250.0 / (15_000 / 1997))  # 33.3×
+    assert v.care_share == pytest.approx(2 / 19)
+    assert (v.advisors, v.least, v.median, v.most) == (3, 2, 3.0, 11)
     assert (v.capacity, v.over_capacity) == (10, 1)
     assert (v.pool, v.backlog, v.backlog_value) == (2, 2, pytest.approx(400.0))
     assert v.seed_care_share == pytest.approx(8 / 108)
@@ -158,17 +165,17 @@ def test_dashboard_prints_the_week_volume(db):
                               "--db", url, "--config", str(config)])  # fmt: skip
     assert out.exit_code == 0, out.output
     for text in ("本周计划外呼量 (2024-06-24 – 2024-06-30)",
-                 "合计: 17, 850.0/千客户 (客户 20; 种子004 54.1/千客户)",
-                 "新客户welcome call: 3, 150.0/千客户 (种子004 7.5, 20.0×)",
+                 "合计: 19, 950.0/千客户 (客户 20; 种子004 54.1/千客户)",
+                 "新客户welcome call: 5, 250.0/千客户 (种子004 7.5, 33.3×)",
                  "流失预警客户关怀: 2, 100.0/千客户 (种子004 4.0, 25.0×)",
                  "常规保养提醒: 6, 300.0/千客户 (种子004 23.5, 12.7×)",
                  "流失客户召回: 2, 100.0/千客户",
-                 "流失预警客户关怀占比: 11.8% (种子004 7.4%)",
-                 "服务顾问负荷: 3人, 最少 0 / 中位 3 / 最多 11 (产能 10/周), 超产能 1",
+                 "流失预警客户关怀占比: 10.5% (种子004 7.4%)",
+                 "服务顾问负荷: 3人, 最少 2 / 中位 3 / 最多 11 (产能 10/周), 超产能 1",
                  "未分配: 2", "积压（有效期内排不进）: 2 (预期价值 400)"):  # fmt: skip
         assert text in out.output, text
     en = runner.invoke(app, ["kpis", "--month", "2024-06", "--as-of", TODAY.isoformat(),
                              "--db", url, "--config", str(config), "--lang", "en"])  # fmt: skip
     assert en.exit_code == 0, en.output
-    assert "Total: 17, 850.0/1k customers (customers 20; seed 004 54.1/1k customers)" in en.output
-    assert "A-CARE-90D share: 11.8% (seed 004 7.4%)" in en.output
+    assert "Total: 19, 950.0/1k customers (customers 20; seed 004 54.1/1k customers)" in en.output
+    assert "A-CARE-90D share: 10.5% (seed 004 7.4%)" in en.output

@@ -26,7 +26,7 @@ from aftercare.playbook.kpis import (
     net_promoter_score,
     winback_rate,
 )
-from aftercare.playbook.outcomes import booking_success, current_status
+from aftercare.playbook.outcomes import EXPIRED_STATUS, booking_success, current_status
 from aftercare.playbook.volumes import (
     SEED_004_WEEK,
     advisor_load,
@@ -45,7 +45,7 @@ from aftercare.reports.data import (
 )
 from aftercare.reports.labels import Labels, labels
 from aftercare.schema.playbook import PRIORITIES
-from aftercare.services.actions import backlog_summary
+from aftercare.services.capacity import BACKLOG_STATUS, backlog_summary
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 
@@ -322,26 +322,48 @@ def advisor_week_actions(store: Store, day: dt.date, config: Config) -> list[Adv
 def week_volume(store: Store, day: dt.date, config: Config) -> WeekVolume:
     """This week's planned contacts against seed 004's rates and the advisors' capacity.
 
-    The week's contacts are :func:`week_actions`' (open actions due by Sunday, overdue ones
-    included): per rule and in all per 1,000 of the customers that exist on ``day``, beside
-    seed 004's rate (:mod:`aftercare.playbook.volumes`); A-CARE-90D's share; each active
-    advisor's contacts on ``actions.capacity.channels`` against ``calls_per_day`` × working
-    days (R-ACT-CAPACITY); the unassigned pool; the store's backlog and its expected value.
+    The week's planned contacts are the actions planned for a day of the week, Monday to
+    Sunday: due that day when the engine stored them (the later of ``original_due_date`` and
+    ``created_on``; a call carried over from last week counts in last week, one moved on to
+    next week by capacity counts here), whether still to make, made, expired or in the
+    backlog (held out and stopped ones are not contacts): per rule and in all per 1,000 of
+    the customers that exist on ``day``, beside seed 004's rate
+    (:mod:`aftercare.playbook.volumes`); A-CARE-90D's share; the unassigned pool. Each active
+    advisor's load is the calls on their days of the week (due this week, open, made or
+    expired, and the open ones overdue) on ``actions.capacity.channels``, against
+    ``calls_per_day`` × working days (R-ACT-CAPACITY); then the store's backlog and its
+    expected value.
     """
-    _, sunday, status = _week_status(store, day, config)
-    due = status.filter(status.status == "open", status.due_date <= as_date(sunday))
+    monday, sunday, status = _week_status(store, day, config)
+    first, last = as_date(monday), as_date(sunday)
+    planned_on = ibis.greatest(
+        status.original_due_date.fill_null(status.due_date),
+        status.created_on.fill_null(status.due_date),
+    )
+    planned = status.filter(
+        planned_on.between(first, last),
+        status.status.isin(["open", "done", EXPIRED_STATUS, BACKLOG_STATUS]),
+    )
     by_rule = {
         r["rule_id"]: int(r["actions"])
-        for r in due.group_by("rule_id").aggregate(actions=due.count()).to_pyarrow().to_pylist()
-    }
+        for r in planned.group_by("rule_id").aggregate(actions=planned.count()).to_pyarrow()
+        .to_pylist()
+    }  # fmt: skip
+    on_days = status.filter(
+        (
+            status.due_date.between(first, last)
+            & status.status.isin(["open", "done", EXPIRED_STATUS])
+        )
+        | ((status.status == "open") & (status.due_date < first))
+    )
     capacity = config.actions.capacity
-    calls = due.filter(due.channel.isin(list(capacity.channels)))
+    calls = on_days.filter(on_days.channel.isin(list(capacity.channels)))
     loads = {
         r["advisor_id"]: int(r["actions"])
         for r in calls.group_by("advisor_id").aggregate(actions=calls.count()).to_pyarrow()
         .to_pylist()
     }  # fmt: skip
-    pool = int(due.filter(due.advisor_id.isnull()).count().to_pyarrow().as_py())
+    pool = int(planned.filter(planned.advisor_id.isnull()).count().to_pyarrow().as_py())
     held = backlog_summary(store, day, config)  # R-ACT-CAPACITY's one definition
     t = canonical_tables(store)
     customers = int(population_as_of(t, as_of=day).count().to_pyarrow().as_py())
