@@ -33,6 +33,20 @@ def test_worked_outcomes_follow_their_shares_and_stay_the_same():
     assert out.equals(worked_outcomes(week, MONDAY))  # drawn from the ids: deterministic
 
 
+def test_worked_outcomes_draw_again_on_another_day():
+    week = _week(20_000)
+    first = worked_outcomes(week, MONDAY)
+    missed = week[~week.action_id.isin(first.action_id)]
+    unanswered = first[first.result == "no_answer"].action_id
+    tuesday = MONDAY + dt.timedelta(days=1)
+    again = worked_outcomes(week, tuesday).set_index("action_id").result
+    # A call not worked (or not answered) on Monday is worked (answered) on Tuesday as often
+    # as any other: the draws are per action and day.
+    assert abs(missed.action_id.isin(again.index).mean() - WORKED_SHARE) < 0.02
+    retried = again.reindex(unanswered).dropna()
+    assert abs((retried == "no_answer").mean() - dict(RESULT_SHARES)["no_answer"]) < 0.03
+
+
 def test_worked_outcomes_are_dated_in_the_week_in_working_hours():
     week = _week(1_000)
     out = worked_outcomes(week, MONDAY).merge(week, on="action_id")

@@ -92,7 +92,7 @@ class DemoParams:
     price_sensitivity_high: tuple[float, ...] = (0.05, 0.10, 0.25, 0.40, 0.45)
     # Orders.
     daily_km: tuple[float, float] = (20.0, 80.0)
-    first_service_days: tuple[int, int] = (60, 120)
+    first_service_days: tuple[int, int] = (85, 125)
     maintenance_days: tuple[int, int] = (150, 380)
     # Low-engagement segments come about once a year whatever their mileage.
     min_maintenance_days: tuple[int, ...] = (150, 150, 200, 330, 330)

@@ -18,6 +18,8 @@ from aftercare.demo.params import MODELS, DemoParams
 
 DAYS_PER_YEAR = 365.25
 CUSTOMERS_PER_STORE = 60_000
+#: Customers one service advisor looks after, at most (demo staffing, see make_advisors).
+CUSTOMERS_PER_ADVISOR = 1_100
 SOURCE_CHANNELS = ("展厅到店", "网络线索", "老客户介绍", "车展", "电话咨询", "二手车置换")
 PREFERRED_TIMES = ("工作日上午", "工作日下午", "工作日晚上", "周末", "")
 CONTACT_CHANNELS = ("phone", "sms", "wechat", "app")
@@ -92,19 +94,35 @@ def _vehicle_ages(
 
 
 def make_advisors(
-    rng: np.random.Generator, n_stores: int
+    rng: np.random.Generator, n_stores: int, customers_per_store: float = 0.0
 ) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-    """Advisors: 8–15 advisors (one of whom has left) and 1–2 managers per store.
+    """Advisors: 8–15 advisors per store, and at least one per :data:`CUSTOMERS_PER_ADVISOR`
+    of its customers (one of whom has left), and 1–2 managers.
+
+    A store's advisors can then call their customers within R-ACT-CAPACITY's default (30 calls
+    a day, Mon–Sat): the demo's playbook asks about 95 calls a week per 1,000 customers,
+    about 1.4 tries each. The advisors a larger store needs beyond the 8–15 drawn get names
+    of their own (a spawned generator), so the rest of the demo's random draws stay as they
+    were.
 
     Returns the table and, per store, the number of service advisors and the row where the
     store's block starts (advisors come first in a block: a customer's advisor is
     ``store_start + k`` with ``k < n_advisors``).
     """
-    n_adv = rng.integers(8, 16, n_stores)
+    drawn = rng.integers(8, 16, n_stores)
     n_mgr = rng.integers(1, 3, n_stores)
+    drawn_names = np.asarray(names.chinese_names(rng, int((drawn + n_mgr).sum())), dtype=object)
+    needed = math.ceil(customers_per_store / CUSTOMERS_PER_ADVISOR)
+    n_adv = np.maximum(drawn, needed)
+    extra = n_adv - drawn
+    extra_names = np.asarray(names.chinese_names(rng.spawn(1)[0], int(extra.sum())), dtype=object)
     per_store = n_adv + n_mgr
     store = np.repeat(np.arange(n_stores), per_store)
     rank = rank_in_group(per_store)
+    is_extra = (rank >= drawn[store]) & (rank < n_adv[store])
+    name = np.empty(len(store), dtype=object)
+    name[~is_extra] = drawn_names
+    name[is_extra] = extra_names
     role = np.where(rank < n_adv[store], "advisor", "manager")
     n = len(store)
     active = np.ones(n, dtype=bool)
@@ -113,7 +131,7 @@ def make_advisors(
     table = pa.table(
         {
             "advisor_id": names.join(store_ids, "-SA", names.zero_padded(rank + 1, 2)),
-            "name": names.chinese_names(rng, n),
+            "name": pa.array(name, pa.string()),
             "store_id": store_ids,
             "role": pa.array(role, pa.string()),
             "active": pa.array(active),
@@ -143,7 +161,7 @@ def make_population(
     n = n_customers
     history_start = as_of - round(years * DAYS_PER_YEAR)
     n_stores = max(1, math.ceil(n / CUSTOMERS_PER_STORE))
-    advisors, n_adv, store_start = make_advisors(rng, n_stores)
+    advisors, n_adv, store_start = make_advisors(rng, n_stores, n / n_stores)
     segment = rng.choice(len(params.segment_share), n, p=params.segment_share).astype(np.int8)
     store = rng.integers(0, n_stores, n)
     advisor_index = store_start[store] + (rng.random(n) * n_adv[store]).astype(np.int64)

@@ -6,9 +6,12 @@ week, not a normal one. So that ``aftercare demo`` shows the week a team lives e
 would have: each Monday the engine plans the week, the advisors work their lists, and their
 outcomes go into a call log (``回访记录.csv`` in the demo folder) that is imported through
 the normal path (``aftercare import outcomes``). The outcome of an action is drawn from its
-id (a hash, so the demo stays deterministic): of the calls worked, 45 % reached, 20 %
+id and the day it is worked (a hash, so the demo stays deterministic, and a call missed one
+day may be answered the next): of the calls worked, 45 % reached, 20 %
 booked, 22 % no answer, 10 % declined, 2 % wrong number, 1 % opted out; 10 % are not worked
-that week (they stay open until they are, or until they expire, R-ACT-EXPIRE).
+that week (they stay open until they are, or until they expire, R-ACT-EXPIRE). The as-of
+week is played up to the day before the as-of date, so its list is the rest of a week
+already under way.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from aftercare.store import Store
 
 #: Weeks the demo centre has worked its lists before the as-of week (``--worked-weeks``).
 DEMO_WORKED_WEEKS = 4
+#: The last worked weeks (before the as-of week) played day by day, the earlier ones a week
+#: at a time.
+DAILY_WEEKS = 1
 #: The demo's call log (the file an advisor team would export from its phone system).
 CALL_LOG_NAME = "回访记录.csv"
 #: Share of a week's listed actions the advisors work, and the results of those worked.
@@ -50,16 +56,17 @@ def _fractions(ids: pd.Series, salt: str) -> np.ndarray:
     return hashed.astype(np.float64) / _HASH_SCALE
 
 
-def worked_outcomes(week: pd.DataFrame, monday: dt.date) -> pd.DataFrame:
-    """The outcomes the advisors log for one week's list (module docstring for the shares).
+def worked_outcomes(week: pd.DataFrame, start: dt.date) -> pd.DataFrame:
+    """The outcomes the advisors log for one list (module docstring for the shares).
 
     Parameters
     ----------
     week
-        The week's call list: at least ``action_id`` and ``due_date``.
-    monday
-        First day of the week; an outcome is dated on the action's due day (an overdue one
-        on Monday) at a time drawn from its id between 09:00 and 17:00.
+        The call list: at least ``action_id`` and ``due_date``.
+    start
+        The list's first day (a week's Monday, or the day of a day's list); an outcome is
+        dated on the action's due day (an overdue one on ``start``) at a time drawn from its
+        id between 09:00 and 17:00. The draws depend on the action and ``start``.
 
     Returns
     -------
@@ -67,14 +74,16 @@ def worked_outcomes(week: pd.DataFrame, monday: dt.date) -> pd.DataFrame:
         action_id, result, recorded_at (one row per worked action).
     """
     ids = week["action_id"].astype(str)
-    worked = _fractions(ids, "|worked") < WORKED_SHARE
-    pick = _fractions(ids, "|result")
+    # Drawn per action and day: a call not worked, or not answered, today may be tomorrow.
+    today = f"|{start.isoformat()}"
+    worked = _fractions(ids, "|worked" + today) < WORKED_SHARE
+    pick = _fractions(ids, "|result" + today)
     bounds = np.cumsum([share for _, share in RESULT_SHARES])
     names = np.array([name for name, _ in RESULT_SHARES])
     last = len(RESULT_SHARES) - 1
     result = names[np.minimum(np.searchsorted(bounds / bounds[-1], pick, side="right"), last)]
     due = pd.to_datetime(week["due_date"]).dt.date
-    day = due.where(due >= monday, monday)
+    day = due.where(due >= start, start)
     minutes = (9 * 60 + _fractions(ids, "|time") * 8 * 60).astype(int)
     at = pd.to_datetime(day.astype(str)) + pd.to_timedelta(minutes, unit="min")
     out = pd.DataFrame({"action_id": ids, "result": result, "recorded_at": at})
@@ -90,10 +99,17 @@ def work_past_weeks(
     out_dir: Path,
     progress: Callable[[str], None] | None = None,
 ) -> Path | None:
-    """Play the ``weeks`` weeks before ``as_of``'s week: plan, work, log (module docstring).
+    """Play the ``weeks`` weeks before ``as_of``'s week, then its days before ``as_of``.
 
-    Returns the call log written (``None`` when ``weeks`` is 0). The customers are scored
-    as of the first week's Monday (the snapshot the engine reads until the as-of date's).
+    The customers are scored as of the first week's Monday (the snapshot the engine reads
+    until the as-of date's). The first weeks are planned on their Monday (through Sunday) and
+    their lists worked, a week at a time (quicker); from :data:`DAILY_WEEKS` weeks before
+    the as-of week the engine runs every working day, as the nightly job does, and that day's
+    list is worked (module docstring for the outcomes). So the as-of week is an ordinary
+    week already under way: its service follow-ups and care calls planned the day their
+    trigger comes, not a week's worth on Monday. Each run's outcomes are imported as its
+    call log; the file left in ``out_dir`` holds them all (importing it again changes
+    nothing). Returns it (``None`` when ``weeks`` is 0).
     """
     if weeks <= 0:
         return None
@@ -104,15 +120,28 @@ def work_past_weeks(
     score_snapshot(store, first_monday, config)
     log_path = out_dir / CALL_LOG_NAME
     logged: list[pd.DataFrame] = []
-    for back in range(weeks, 0, -1):
-        monday = this_monday - dt.timedelta(days=7 * back)
-        sunday = monday + dt.timedelta(days=6)
-        say(f"the week of {monday}: planning and working the calls")
-        generate_actions(store, monday, config, through=sunday)
-        listed = action_list(store, until=sunday, since=monday, config=config, scripts=False)
-        logged.append(worked_outcomes(listed.to_pandas(), monday))
+    working = set(config.actions.capacity.weekday_numbers)
+    daily_from = this_monday - dt.timedelta(days=7 * min(DAILY_WEEKS, weeks))
+    weekly = [
+        (first_monday + dt.timedelta(days=7 * k), 7)
+        for k in range((daily_from - first_monday).days // 7)
+    ]
+    daily = [
+        (daily_from + dt.timedelta(days=k), 1)
+        for k in range((as_of - daily_from).days)
+        if (daily_from + dt.timedelta(days=k)).weekday() in working
+    ]
+    for day, span in weekly + daily:
+        last = day + dt.timedelta(days=span - 1)
+        say(f"the calls of {day}" + (f" – {last}" if span > 1 else ""))
+        generate_actions(store, day, config, through=last)
+        listed = action_list(store, until=last, since=day, config=config, scripts=False, as_of=day)
+        run_log = worked_outcomes(listed.to_pandas(), day)
+        logged.append(run_log)
+        _write_log(run_log, log_path)
+        import_outcomes(store, log_path, config=config)
+    if logged:
         _write_log(pd.concat(logged, ignore_index=True), log_path)
-        import_outcomes(store, log_path, config=config)  # rows already logged are skipped
     return log_path
 
 
