@@ -122,3 +122,46 @@ def test_readme_tour_runs_as_written_on_the_default_demo(tmp_path, monkeypatch):
     assert "Call list for advisor SZ01-SA01 杨芳诗" in outputs["actions"]
     assert outcome[2] in outputs["actions"]
     assert f"{outcome[2]} (" in outputs["outcome"] and "→ booked" in outputs["outcome"]
+
+
+def _volume(demo_output: str) -> dict[str, tuple[float, float | None]]:
+    """The demo's printed week volume: label → (per 1,000 customers, ratio to seed 004's
+    rate, from the two printed rates)."""
+    found = {}
+    pattern = re.compile(r"[├└]── (.+?): [\d,]+, ([\d.]+)/千客户 \((?:种子004 ([\d.]+), [\d.]+×)?")
+    for line in demo_output.splitlines():
+        m = pattern.search(line)
+        if m:
+            per = float(m.group(2))
+            found[m.group(1)] = (per, per / float(m.group(3)) if m.group(3) else None)
+    return found
+
+
+@pytest.mark.slow
+def test_default_demo_week_is_one_a_team_can_work(tmp_path, monkeypatch):
+    """Issue 10's calibration, as the demo prints it (default demo, as of 2026-09-30): 27–110
+    planned contacts per 1,000 customers, no advisor over capacity, A-CARE-90D within 3× seed
+    004's rate, and each rule seed 004 lists within a factor of 3 of its rate — except
+    first-service reminders, which cannot reach a third of it: seed 004 lists 23 a week
+    against 15 welcome calls (its new cars) and 342 new customers a year (6.6 a week), while a
+    store's first-service reminders follow its own new cars (the demo's follow seed 004's
+    lifecycle mix); they must come to at least 0.25× and 80 % of the demo's welcome calls."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--as-of", "2026-09-30"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    volume = _volume(out)
+    total, _ = volume["合计"]
+    assert 27 <= total <= 110, out
+    load = re.search(r"服务顾问负荷: .*最多 (\d+) \(产能 (\d+)/周\), 超产能 (\d+)", out)
+    assert load and int(load.group(3)) == 0 and int(load.group(1)) <= int(load.group(2)), out
+    assert "流失预警客户关怀占比" in out
+    care = volume["流失预警客户关怀"][1]
+    assert care is not None and care <= 3.0, out
+    seed_rules = ("新客户welcome call", "VIP客户生日祝福", "延保到期提醒", "常规保养提醒")
+    for label in seed_rules:
+        ratio = volume[label][1]
+        assert ratio is not None and 1 / 3 <= ratio <= 3.0, (label, ratio)
+    first, first_ratio = volume["首保预约提醒"]
+    assert first_ratio is not None and first_ratio >= 0.25
+    assert first >= 0.8 * volume["新客户welcome call"][0]

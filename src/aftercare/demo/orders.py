@@ -2,7 +2,8 @@
 
 Grain: one row per repair order (接车单). Two streams per vehicle, both column-wise:
 
-* scheduled maintenance: the first service 2–4 months after delivery, then every
+* scheduled maintenance: the first service 85–125 days after delivery (most come after the
+  first-service reminder, 3 days before the 3-month due date), then every
   6–12 months (the model's time or mileage interval, whichever comes first at the vehicle's
   own daily km), with a little jitter;
 * unscheduled visits (repair, bodywork, warranty, accident, accessories) as a Poisson process
