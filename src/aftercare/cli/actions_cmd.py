@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.schema.playbook import PRIORITIES
-from aftercare.services.actions import GenerationRun, action_list, generate_actions, iso_week
-from aftercare.services.advisors import resolve_advisor
-from aftercare.services.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from aftercare.services.actions import GenerationRun
 
 #: Evidence fields shown first in the list's short evidence, when present.
 EVIDENCE_SHOWN = 3
@@ -105,6 +104,11 @@ def actions_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Generate the actions due (3P playbook) and print the call list grouped by priority."""
+    from aftercare.schema.playbook import PRIORITIES
+    from aftercare.services.actions import action_list, generate_actions, iso_week
+    from aftercare.services.advisors import resolve_advisor
+    from aftercare.services.workspace import open_workspace
+
     cfg = read_config(config)
     day = as_of.date() if as_of else dt.date.today()
     start, end = iso_week(day) if week else (day, day)

@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from aftercare.cli.common import DbOption, app, console, err_console, guarded
-from aftercare.services.check import check_store
-from aftercare.services.workspace import open_workspace
 
 
 @app.command("check")
@@ -29,6 +27,9 @@ def check_cmd(
     Also that actions, outcomes, moves, assignments and scores point at stored rows. Exit 0
     with a one-line "ok"; exit 1 listing what is wrong.
     """
+    from aftercare.services.check import check_store
+    from aftercare.services.workspace import open_workspace
+
     with open_workspace(db) as store:
         report = check_store(store, repair=repair)
     if report.repaired:

@@ -1,18 +1,25 @@
-"""What every command shares: the app, the consoles, the --db/--config options, error mapping."""
+"""What every command shares: the app, the consoles, the --db/--config options, error mapping.
+
+Building the app must stay light (``aftercare --help`` in well under a second): the command
+modules import services, config and the engines inside the commands, when they run; only this
+package, Typer, Rich and :mod:`aftercare.errors` are imported up front (guarded by
+``tests/cli/test_cli_startup.py``).
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from aftercare.config import Config, load_config
 from aftercare.errors import AftercareError
-from aftercare.services.waits import reporting_waits
+
+if TYPE_CHECKING:
+    from aftercare.config import Config
 
 app = typer.Typer(
     name="aftercare",
@@ -49,6 +56,9 @@ def guarded(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Imported when a command runs: building the app and printing help import no service.
+        from aftercare.services.waits import reporting_waits
+
         try:
             # A command that waits for another run on its store says so, once (issue 9).
             with reporting_waits(lambda note: err_console.print(note, highlight=False)):
@@ -62,4 +72,6 @@ def guarded(func: F) -> F:
 
 def read_config(path: Path | None) -> Config:
     """Load the config named on the command line (defaults when none)."""
+    from aftercare.config import load_config
+
     return load_config(path)

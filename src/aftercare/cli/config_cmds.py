@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from aftercare.cli.common import ConfigOption, app, console, guarded, read_config
-from aftercare.config import config_as_yaml
-from aftercare.services.config_check import check_config
 
 config_app = typer.Typer(help="Show or check the configuration (defaults are SPEC.md's).")
 app.add_typer(config_app, name="config")
@@ -19,6 +17,8 @@ app.add_typer(config_app, name="config")
 @guarded
 def show_cmd(config: ConfigOption = None) -> None:
     """Print the configuration in force (defaults, or a file over them) as YAML."""
+    from aftercare.config import config_as_yaml
+
     console.print(config_as_yaml(read_config(config)), highlight=False, markup=False)
 
 
@@ -30,5 +30,7 @@ def check_cmd(file: Annotated[Path, typer.Argument(help="YAML config file to val
     Checks every key and value, the tier order, the pyramid shares, each rule's channel and
     each custom rule's condition (parsed as the engine parses it).
     """
+    from aftercare.services.config_check import check_config
+
     check_config(file)
     console.print(f"{file}: OK", highlight=False)

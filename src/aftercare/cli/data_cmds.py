@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aftercare.cli.common import (
@@ -19,14 +18,12 @@ from aftercare.cli.common import (
     guarded,
     read_config,
 )
+from aftercare.cli.defaults import CANONICAL_TABLES, MART_NAMES
 from aftercare.cli.outcome_cmds import print_outcome_import
-from aftercare.schema import TABLES
-from aftercare.services.exports import MART_GRAINS, CsvOptions, check_export_path, export_data
-from aftercare.services.imports import LoadResult, prepare_import, write_import
-from aftercare.services.outcomes import import_outcomes
-from aftercare.services.outputs import check_output_path
-from aftercare.services.status import LoadRejects, load_rejects, workspace_status
-from aftercare.services.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from aftercare.services.imports import LoadResult
+    from aftercare.services.status import LoadRejects
 
 MAX_REJECTS_SHOWN = 20
 
@@ -36,8 +33,8 @@ OUTCOMES = "outcomes"
 
 
 def _check_table(name: str) -> str:
-    if name not in TABLES and name != OUTCOMES:
-        choices = ", ".join((*TABLES, OUTCOMES))
+    if name not in CANONICAL_TABLES and name != OUTCOMES:
+        choices = ", ".join((*CANONICAL_TABLES, OUTCOMES))
         raise typer.BadParameter(f"unknown table {name!r}; one of: {choices}")
     return name
 
@@ -47,7 +44,9 @@ def _check_table(name: str) -> str:
 def import_cmd(
     table: Annotated[
         str,
-        typer.Argument(help="Canonical table: " + ", ".join(TABLES) + "; or outcomes (call log)."),
+        typer.Argument(
+            help="Canonical table: " + ", ".join(CANONICAL_TABLES) + "; or outcomes (call log)."
+        ),
     ],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8/GBK), XLSX or Parquet export.")],
     mapping: Annotated[
@@ -76,6 +75,13 @@ def import_cmd(
     A file updates only the columns it carries (R-IN-8); implausible values are rejected
     (R-IN-9).
     """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from aftercare.services.imports import prepare_import, write_import
+    from aftercare.services.outputs import check_output_path
+    from aftercare.services.status import load_rejects
+    from aftercare.services.workspace import open_workspace
+
     _check_table(table)
     if rejects is not None:  # before anything is read or stored: exit 1 = nothing changed
         check_output_path(rejects, option="--rejects")
@@ -116,6 +122,9 @@ def _import_outcomes(
     file: Path, *, encoding: str | None, db: str | None, config: Path | None
 ) -> None:
     """Import a call log of outcomes and exit with its status (R-ACT-OUTCOME)."""
+    from aftercare.services.outcomes import import_outcomes
+    from aftercare.services.workspace import open_workspace
+
     with open_workspace(db) as store:
         result = import_outcomes(store, file, config=read_config(config), encoding=encoding)
     print_outcome_import(result)
@@ -156,7 +165,7 @@ def export_cmd(
         str,
         typer.Argument(
             help="Any stored table (canonical or result), or a mart computed as of --as-of: "
-            + ", ".join(MART_GRAINS)
+            + ", ".join(MART_NAMES)
             + "."
         ),
     ],
@@ -189,6 +198,9 @@ def export_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Export a table, or a per-customer / per-vehicle mart, to CSV, Parquet or XLSX."""
+    from aftercare.services.exports import CsvOptions, check_export_path, export_data
+    from aftercare.services.workspace import open_workspace
+
     # Checked before the store is opened: a path that cannot be written changes nothing.
     check_export_path(out)
     if (raw or no_bom) and out.suffix.lower() != ".csv":
@@ -217,6 +229,9 @@ def export_cmd(
 @guarded
 def status_cmd(db: DbOption = None) -> None:
     """Rows, unmatched records, rejects and last load of every table."""
+    from aftercare.services.status import workspace_status
+    from aftercare.services.workspace import open_workspace
+
     with open_workspace(db) as store:
         status = workspace_status(store)
     grid = Table(title=f"Aftercare store: {status.url}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,18 +19,13 @@ from aftercare.cli.common import (
     guarded,
     read_config,
 )
+from aftercare.cli.defaults import DEMO_OUT, DEMO_WORKED_WEEKS
 from aftercare.cli.headline_view import print_headline
 from aftercare.cli.outcome_cmds import print_dashboard
-from aftercare.config import Config
-from aftercare.services.actions import generate_actions, iso_week
-from aftercare.services.call_list import action_list
-from aftercare.services.demo import DEFAULT_OUT, DemoResult, run_demo
-from aftercare.services.demo_weeks import DEMO_WORKED_WEEKS, work_past_weeks
-from aftercare.services.kpis import dashboard
-from aftercare.services.report import build_report, write_report
-from aftercare.services.scoring import score_snapshot
-from aftercare.services.summary import headline
-from aftercare.services.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from aftercare.config import Config
+    from aftercare.services.demo import DemoResult
 
 
 @app.command()
@@ -54,7 +49,7 @@ def demo(
     ] = 4.0,
     out: Annotated[
         Path, typer.Option("--out", help="Directory for the DMS export files.")
-    ] = DEFAULT_OUT,
+    ] = DEMO_OUT,
     db: DbOption = None,
     config: ConfigOption = None,
     no_load: Annotated[
@@ -86,6 +81,8 @@ def demo(
     Then the main job: scores, summary, this week's actions, KPIs and the HTML report.
     Without --db the data goes into a fresh DuckDB file inside --out, never into your store.
     """
+    from aftercare.services.demo import run_demo
+
     result = run_demo(
         customers,
         seed=seed,
@@ -114,6 +111,15 @@ def run_main_job(
     the ``worked_weeks`` weeks before are played first (plans worked, outcomes logged), so
     this week is an ordinary week, not the go-live flood of every trigger still open.
     """
+    from aftercare.services.actions import generate_actions, iso_week
+    from aftercare.services.call_list import action_list
+    from aftercare.services.demo_weeks import work_past_weeks
+    from aftercare.services.kpis import dashboard
+    from aftercare.services.report import build_report, write_report
+    from aftercare.services.scoring import score_snapshot
+    from aftercare.services.summary import headline
+    from aftercare.services.workspace import open_workspace
+
     with open_workspace(db_url) as store:
         if worked_weeks and store.has_transactions:
             work_past_weeks(

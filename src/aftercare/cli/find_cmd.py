@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aftercare.cli.actions_cmd import mask_phone
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.services.find import FIND_LIMIT, FindResult, FoundCustomer, find_customers
-from aftercare.services.workspace import open_workspace
+from aftercare.cli.defaults import FIND_LIMIT
+
+if TYPE_CHECKING:
+    from aftercare.services.find import FindResult, FoundCustomer
 
 
 @app.command("find")
@@ -29,6 +31,9 @@ def find_cmd(
 
     Exit 1 when nothing matches.
     """
+    from aftercare.services.find import find_customers
+    from aftercare.services.workspace import open_workspace
+
     cfg = read_config(config)
     with open_workspace(db) as store:
         found = find_customers(store, text, cfg, limit=limit)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
 from aftercare.cli.score_cmds import print_tier_mix
-from aftercare.services.summary import Headline
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aftercare.services.summary import Headline
 
 
 def _pct(value: float | None) -> str:

@@ -7,17 +7,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.tree import Tree
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.services.advisors import resolve_advisor
-from aftercare.services.kpis import BookingConversion, Dashboard, Kpi, dashboard, kpi_labels
-from aftercare.services.outcomes import OutcomeImport, RecordedOutcome, record_outcome
-from aftercare.services.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from aftercare.services.kpis import Dashboard, Kpi
+    from aftercare.services.outcomes import OutcomeImport, RecordedOutcome
 
 LANGS = ("zh", "en")
 #: Words of the dashboard, Chinese (the seed's) and English.
@@ -91,6 +91,10 @@ def outcome_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Record what came of an action (appended, never overwritten; R-ACT-OUTCOME)."""
+    from aftercare.services.advisors import resolve_advisor
+    from aftercare.services.outcomes import record_outcome
+    from aftercare.services.workspace import open_workspace
+
     cfg = read_config(config)
     with open_workspace(db) as store:
         # An unknown advisor is refused with the known ones (exit 1), nothing recorded.
@@ -165,6 +169,9 @@ def kpis_cmd(
     config: ConfigOption = None,
 ) -> None:
     """The seed 004 dashboard: lifecycle, this week's actions, KPIs against targets."""
+    from aftercare.services.kpis import dashboard
+    from aftercare.services.workspace import open_workspace
+
     _check_lang(lang)
     cfg = read_config(config)
     today = as_of.date() if as_of else dt.date.today()
@@ -189,6 +196,8 @@ def _value(kpi: Kpi) -> str:
 
 def print_dashboard(board: Dashboard, lang: str) -> None:
     """Print the dashboard as the seed draws it: two trees and a table."""
+    from aftercare.services.kpis import kpi_labels
+
     w = WORDS[lang]
     names = kpi_labels(lang)  # KPI and rule names, the report's
     life = Tree(f"[bold]{w['lifecycle']}[/] ({board.month_end})")
@@ -251,6 +260,8 @@ def _per_1000(value: float | None) -> str:
 def print_volume(board: Dashboard, lang: str) -> None:
     """This week's planned contacts per 1,000 customers beside seed 004's, per rule; the
     A-CARE-90D share; the advisors' load against capacity; the pool and the backlog."""
+    from aftercare.services.kpis import kpi_labels
+
     w = WORDS[lang]
     names = kpi_labels(lang)
     v = board.volume
@@ -281,6 +292,8 @@ def print_volume(board: Dashboard, lang: str) -> None:
 
 def _print_bookings(board: Dashboard, lang: str) -> None:
     """R-ACT-OUTCOME: the month's bookings that ended in a visit, overall and per rule."""
+    from aftercare.services.kpis import BookingConversion, kpi_labels
+
     w = WORDS[lang]
     if not board.bookings:
         console.print(f"{w['bookings']}: {w['none']}", highlight=False)
@@ -306,6 +319,8 @@ def _print_bookings(board: Dashboard, lang: str) -> None:
 def _print_advisors(board: Dashboard, lang: str) -> None:
     """Each advisor's calls of the month: calls made, reached (rate), bookings, visits,
     expired actions (issue 10)."""
+    from aftercare.services.kpis import kpi_labels
+
     t = kpi_labels(lang)
     if not board.advisors:
         console.print(f"{t['sec.advisor_kpis']}: {t['advisor_kpis.none']}", highlight=False)

@@ -11,14 +11,6 @@ from typing import Annotated
 import typer
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.services.report import (
-    build_call_sheets,
-    build_report,
-    check_report_paths,
-    write_call_sheets,
-    write_report,
-)
-from aftercare.services.workspace import open_workspace
 
 
 class Lang(StrEnum):
@@ -66,6 +58,15 @@ def report_cmd(
 ) -> None:
     """Write the manager's report (tiers, lifecycle, value, CRR, churn, reminders, this week's
     actions, monthly KPIs, rule lift) and/or the advisors' call sheets."""
+    from aftercare.services.report import (
+        build_call_sheets,
+        build_report,
+        check_report_paths,
+        write_call_sheets,
+        write_report,
+    )
+    from aftercare.services.workspace import open_workspace
+
     # Every output is checked before the store is opened: exit 1 means nothing changed.
     check_report_paths(out, call_sheets)
     cfg = read_config(config)

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.config import TIER_ORDER
 from aftercare.errors import AftercareError
-from aftercare.services.explain import explain_customer
-from aftercare.services.scoring import (
-    ScoreRun,
-    TierMix,
-    backfill_quarterly,
-    migration,
-    score_snapshot,
-)
-from aftercare.services.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from aftercare.services.scoring import ScoreRun, TierMix
 
 DateOption = Annotated[
     dt.datetime | None,
@@ -33,6 +26,8 @@ def _day(value: dt.datetime | None) -> dt.date:
 
 def print_tier_mix(mix: TierMix) -> None:
     """The tier mix beside the seed's expected mix (R-TIER)."""
+    from aftercare.config import TIER_ORDER
+
     grid = Table(title=f"Tier mix as of {mix.as_of} ({mix.total} customers)")
     for col in ("tier", "customers", "share", "expected"):
         grid.add_column(col, justify="left" if col == "tier" else "right")
@@ -78,6 +73,9 @@ def score_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Score every customer (RFM+L) and store the dated snapshot; print the tier mix."""
+    from aftercare.services.scoring import backfill_quarterly, score_snapshot
+    from aftercare.services.workspace import open_workspace
+
     cfg = read_config(config)
     with open_workspace(db) as store:
         if quarterly:
@@ -104,6 +102,10 @@ def migration_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Tier migration matrix between two snapshots, and the downgrade alerts (R-TIER-HIST)."""
+    from aftercare.config import TIER_ORDER
+    from aftercare.services.scoring import migration
+    from aftercare.services.workspace import open_workspace
+
     cfg = read_config(config)
     with open_workspace(db) as store:
         moved = migration(store, from_date.date(), to_date.date(), cfg)
@@ -152,6 +154,9 @@ def explain_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Show the visits, amounts and loyalty signals behind a customer's score (R-SCORE-EXPLAIN)."""
+    from aftercare.services.explain import explain_customer
+    from aftercare.services.workspace import open_workspace
+
     cfg = read_config(config)
     day = _day(as_of)
     with open_workspace(db) as store:

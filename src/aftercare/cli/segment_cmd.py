@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
 
 from aftercare.cli.common import ConfigOption, DbOption, app, console, guarded, read_config
-from aftercare.services.segments import Scheme, Segmentation, segment_snapshot
-from aftercare.services.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from aftercare.services.segments import Scheme, Segmentation
 
 
 class SchemeChoice(StrEnum):
@@ -108,6 +109,9 @@ def segment_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Segment customers (RFM quintiles, profit pyramid, k-means) and validate it (R-SEG-VALID)."""
+    from aftercare.services.segments import segment_snapshot
+    from aftercare.services.workspace import open_workspace
+
     clusters = _parse_k(k)
     if clusters is not None and scheme is not SchemeChoice.kmeans:
         raise typer.BadParameter("only with --scheme kmeans", param_hint="--k")
