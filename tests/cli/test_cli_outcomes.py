@@ -189,8 +189,9 @@ def test_outcome_command_records_and_reports(db):
     assert board.exit_code == 0, board.output
     assert "新客户welcome call: 1人" not in board.output
     assert "流失客户召回: 1人" not in board.output
-    # A1 booked, A2 opted out, W1..W3 spent; A3 is due next month: nothing planned this week.
-    assert "合计: 0, 0.0/千客户 (客户 14; 种子004 54.1/千客户)" in board.output
+    # Planned this week, made or not: A1 (booked) and W1..W3 (spent): 4 of 14 customers, 4 /
+    # 14 × 1000 = 285.7; A2 opted out (stopped) and A3 is due next month.
+    assert "合计: 4, 285.7/千客户 (客户 14; 种子004 54.1/千客户)" in board.output
 
 
 def test_kpis_command_prints_the_seed_dashboard(db):
