@@ -25,11 +25,11 @@ from aftercare.ingest.coverage import coverage_problem
 from aftercare.ingest.files import REJECTS_CSV_COLUMNS, file_sha256
 from aftercare.ingest.plausible import Plausibility
 from aftercare.ingest.validate import ValidatedFile, read_and_validate
-from aftercare.pipeline.unmatched import unmatched_records
 from aftercare.reports.table_file import write_table_file
 from aftercare.schema import table_spec
 from aftercare.schema.system import LOAD_LOG, LOAD_WARNINGS, REJECTED_ROWS
 from aftercare.services.outputs import optional_output
+from aftercare.services.unmatched import unmatched_count
 from aftercare.store.connect import Store
 from aftercare.store.lineage import stage_rows, with_load_columns
 from aftercare.store.load import LoadBatch
@@ -298,14 +298,3 @@ def import_file(
         allow_blanking=allow_blanking,
     )
     return write_import(store, prepared, rejects_path=rejects_path, progress=progress)
-
-
-def unmatched_count(store: Store, table: str) -> int:
-    """How many records of ``table`` are unmatched (0 for tables that reference nothing)."""
-    records = unmatched_records(
-        table,
-        store.table(table),
-        customers=store.table("customers"),
-        vehicles=store.table("vehicles"),
-    )
-    return 0 if records is None else int(records.count().to_pyarrow().as_py())

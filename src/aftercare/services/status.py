@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aftercare.services.imports import unmatched_count
+from aftercare.services.unmatched import unmatched_count
 from aftercare.store.connect import Store
 from aftercare.store.status import StoreStatus, TableStatus, store_status
 
