@@ -8,8 +8,9 @@ Targets, on the demo dealer at 1M customers / ~9M orders:
   rows equal Aftercare's, column by column, for every customer;
 - ≥ 3× faster than lifetimes' ``summary_data_from_transaction_data`` on the same orders;
 - peak memory ≤ 4 GB.
-Kept for comparison with earlier results: a raw DuckDB query of recency/frequency/monetary
-only (issue 3's baseline, in-process time) and Aftercare's scoring in-process.
+Kept for comparison with earlier results, measured as issue 3 did: a raw DuckDB query of
+recency/frequency/monetary only and Aftercare's scoring, both in-process time, Aftercare's
+after an untimed scoring of the previous quarter in the same process (a warm store).
 
 Each contender runs in its own fresh process (so its peak RSS is its own), on a copy of the
 same store, in the same run, interleaved; results are reported as ratios. Aftercare is timed
@@ -78,6 +79,11 @@ from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
 store = open_store(sys.argv[1])
 as_of = dt.date.fromisoformat(sys.argv[2])
+# Issue 3's measurement, kept as it was: its own untimed set-up (last quarter's snapshot only,
+# scored in this process, so the timed run finds the store warm), then this date's.
+store.con.con.execute("DELETE FROM customer_scores")
+score_snapshot(store, as_of - dt.timedelta(days=91), DEFAULT_CONFIG)
+store.con.con.execute("CHECKPOINT")
 start = time.perf_counter()
 run = score_snapshot(store, as_of, DEFAULT_CONFIG)
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
