@@ -4,8 +4,9 @@
 itself is :func:`aftercare.playbook.schedule.apply_capacity`): the new ones, the stored ones
 the weekly cap moved, the stored backlog still valid and the open calls carried over from
 days before the run; :func:`backlog_summary` reads each store's backlog;
-:func:`rule_valid_days` and :func:`fill_valid_until` give each action its validity. Reads
-only; :mod:`aftercare.services.actions` writes what they decide in its transaction.
+:func:`rule_valid_days` and :func:`fill_valid_until` give each action its validity. Only
+:func:`fill_valid_until` writes; :mod:`aftercare.services.actions` writes what the placement
+decides in its transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -73,17 +75,24 @@ def rule_valid_days(rule_ids: pd.Series, config: Config) -> np.ndarray:
     return rule_ids.map(days).fillna(DEFAULT_VALID_DAYS).to_numpy(np.int64)
 
 
+def due_when_stored(actions: ir.Table) -> ir.DateValue:
+    """The day each action was due when the engine stored it: ``max(original_due_date,
+    created_on)`` (after catch-up, before the weekly cap or capacity moved it); ``due_date``
+    where those are empty (rows of an older Aftercare). R-ACT-EXPIRE counts validity from it,
+    and the week's volume plans an action in its week."""
+    a = actions
+    return ibis.greatest(
+        a.original_due_date.fill_null(a.due_date), a.created_on.fill_null(a.due_date)
+    ).fill_null(a.due_date)
+
+
 def fill_valid_until(store: Store, config: Config) -> int:
     """Give open and backlog actions stored without ``valid_until`` (by an older Aftercare)
-    theirs: ``max(original_due_date, created_on)`` + the rule's current ``valid_days``."""
+    theirs: :func:`due_when_stored` + the rule's current ``valid_days``. Writes them."""
     a = store.table("actions")
     old = pull_frame(
         a.filter(a.valid_until.isnull(), a.status.isin(list(ACTIVE_STATUSES))).select(
-            "action_id",
-            "rule_id",
-            due=ibis.greatest(
-                a.original_due_date.fill_null(a.due_date), a.created_on.fill_null(a.due_date)
-            ).fill_null(a.due_date),
+            "action_id", "rule_id", due=due_when_stored(a)
         )
     )
     if old.empty:
@@ -188,33 +197,17 @@ def fit_capacity(
         vip=moved.customer_id.isin(vip),
         stored=True,
         counted_week=schedule.monday(moved.to_day.to_numpy(np.int64)),
-        pos=-1,
+        pos=_CAP_MOVED,
     )
     parts.append(moved)
     # Stored backlog still valid, the open calls carried over from before ``as_of`` (not
     # worked by their day, or a missed call to try again), and the fixed load of every
     # advisor's day.
     backlog, carried, fixed = _stored_capacity(store, config, as_of)
-    carried = carried[~carried.action_id.isin(stops) & ~carried.action_id.isin(moved.action_id)]
-    carried = carried.assign(due_day=carried.due_date)
-    carried = carried.assign(
-        valid_day=_valid_day(carried, config),
-        vip=carried.customer_id.isin(vip),
-        stored=True,
-        counted_week=schedule.monday(carried.due_day.to_numpy(np.int64)),
-        pos=-3,
-    )
-    parts.append(carried)
-    backlog = backlog[~backlog.action_id.isin(stops)]
-    backlog = backlog.assign(due_day=backlog.due_date)
-    backlog = backlog.assign(
-        valid_day=_valid_day(backlog, config),
-        vip=backlog.customer_id.isin(vip),
-        stored=True,
-        counted_week=-1,
-        pos=-2,
-    )
-    parts.append(backlog)
+    carried = carried[~carried.action_id.isin(moved.action_id)]
+    # A carried call is counted in the week it was due; a backlog action in none.
+    parts.append(_stored_items(carried, config, stops, vip, pos=_CARRIED, counted=True))
+    parts.append(_stored_items(backlog, config, stops, vip, pos=_BACKLOG, counted=False))
     fixed = fixed[~fixed.action_id.isin(stops) & ~fixed.action_id.isin(moved.action_id)]
     day_counts = fixed.groupby(["advisor_id", "due_date"], as_index=False).size()
     day_counts = day_counts.rename(columns={"due_date": "day", "size": "n"})
@@ -240,7 +233,7 @@ def fit_capacity(
     new_backlog[pos[is_new & to_backlog]] = True
 
     # Stored ones the cap moved: the cap's day, then capacity's; the backlog when none fits.
-    was_moved = pos == -1
+    was_moved = pos == _CAP_MOVED
     cap_ids = items.action_id[was_moved].to_numpy()
     cap_final = np.where(to_backlog[was_moved], items.due_day[was_moved], placed[was_moved])
     finals = pd.Series(cap_final, index=cap_ids)
@@ -256,33 +249,15 @@ def fit_capacity(
         )
     )
     displaced = int((move_rows.from_day != move_rows.to_day).sum())
-    # Stored backlog placed on a day again.
-    was_backlog = pos == -2
+    # Stored backlog placed on a day again, and the calls carried over: on a day from
+    # ``as_of`` on (the move logged), or the backlog when none has room.
+    was_backlog = pos == _BACKLOG
+    was_carried = pos == _CARRIED
     back_ids = items.action_id[was_backlog & ~to_backlog].to_numpy()
-    back_from = items.due_day[was_backlog & ~to_backlog].to_numpy(np.int64)
-    back_to = placed[was_backlog & ~to_backlog]
-    shift = back_from != back_to
+    on_day = (was_backlog | was_carried) & ~to_backlog
     move_rows = pd.concat(
         [
             move_rows[["action_id", "from_day", "to_day", "reason"]],
-            pd.DataFrame(
-                {
-                    "action_id": back_ids[shift],
-                    "from_day": back_from[shift],
-                    "to_day": back_to[shift],
-                    "reason": CAPACITY_REASON,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    move_rows = move_rows[move_rows.from_day.astype(np.int64) != move_rows.to_day.astype(np.int64)]
-    # Carried over: on a day from ``as_of`` on, or the backlog when none has room.
-    was_carried = pos == -3
-    on_day = was_carried & ~to_backlog
-    move_rows = pd.concat(
-        [
-            move_rows,
             pd.DataFrame(
                 {
                     "action_id": items.action_id[on_day].to_numpy(),
@@ -294,6 +269,7 @@ def fit_capacity(
         ],
         ignore_index=True,
     )
+    move_rows = move_rows[move_rows.from_day.astype(np.int64) != move_rows.to_day.astype(np.int64)]
     unplaced = np.concatenate(
         [cap_ids[to_backlog[was_moved]], items.action_id[was_carried & to_backlog].to_numpy()]
     )
@@ -303,14 +279,43 @@ def fit_capacity(
             "status": [BACKLOG_STATUS] * len(unplaced) + ["open"] * len(back_ids),
         }
     )
+    carried_placed = int((was_carried & ~to_backlog).sum())
     return CapacityFit(
-        new_due, new_backlog, move_rows.reset_index(drop=True), status, displaced, int(on_day.sum())
+        new_due, new_backlog, move_rows.reset_index(drop=True), status, displaced, carried_placed
+    )
+
+
+#: ``pos`` of the stored items of :func:`fit_capacity` (new ones carry their row number).
+_CAP_MOVED, _BACKLOG, _CARRIED = -1, -2, -3
+
+
+def _stored_items(
+    rows: pd.DataFrame,
+    config: Config,
+    stops: set[str],
+    vip: set[str],
+    *,
+    pos: int,
+    counted: bool,
+) -> pd.DataFrame:
+    """Stored actions of :func:`_stored_capacity` as capacity items: not stopped, due from
+    their stored due date, valid to ``valid_until``; ``counted``: counted in the customer's
+    week of that date (R-ACT-CAP), else in none."""
+    rows = rows[~rows.action_id.isin(stops)]
+    due = rows.due_date.to_numpy(np.int64)
+    rows = rows.assign(due_day=due)
+    return rows.assign(
+        valid_day=_valid_day(rows, config),
+        vip=rows.customer_id.isin(vip),
+        stored=True,
+        counted_week=schedule.monday(due) if counted else -1,
+        pos=pos,
     )
 
 
 def _valid_day(rows: pd.DataFrame, config: Config) -> np.ndarray:
     """Stored rows' ``valid_until`` as day numbers (NULL: from the rule, see
-    :func:`_fill_valid_until`; ``due_day`` stands in for the date it was due when stored)."""
+    :func:`fill_valid_until`; ``due_day`` stands in for the date it was due when stored)."""
     fallback = rows.due_day.to_numpy(dtype=np.int64) + rule_valid_days(rows.rule_id, config)
     stored = pd.to_numeric(rows.valid_until, errors="coerce")
     return np.where(stored.isna(), fallback, stored.fillna(0)).astype(np.int64)
@@ -343,22 +348,21 @@ def _stored_capacity(
     """
     s = current_actions(store, config, as_of=as_of)
     channels = list(config.actions.capacity.channels)
-    s = s.filter(s.channel.isin(channels), s.advisor_id.notnull())
-    backlog = pull_frame(s.filter(s.status == BACKLOG_STATUS).select(*_BACKLOG_COLUMNS))
-    carried = pull_frame(
-        s.filter(s.status == "open", s.due_date < ibis.literal(as_of, type="date")).select(
-            *_BACKLOG_COLUMNS
-        )
+    # One query for the three: the status derivation is the costly part.
+    rows = pull_frame(
+        s.filter(
+            s.channel.isin(channels),
+            s.advisor_id.notnull(),
+            s.status.isin(["open", BACKLOG_STATUS]),
+        ).select(*_BACKLOG_COLUMNS, "status")
     )
-    fixed = pull_frame(
-        s.filter(s.status == "open", s.due_date >= ibis.literal(as_of, type="date")).select(
-            "action_id", "advisor_id", "due_date"
-        )
-    )
-    if backlog.empty:
-        backlog = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
-    if carried.empty:
-        carried = pd.DataFrame(columns=list(_BACKLOG_COLUMNS))
-    if fixed.empty:
-        fixed = pd.DataFrame(columns=["action_id", "advisor_id", "due_date"])
-    return backlog, carried, fixed
+    if rows.empty:
+        rows = pd.DataFrame(columns=[*_BACKLOG_COLUMNS, "status"])
+    day = (as_of - EPOCH).days
+    is_open = (rows.status == "open").to_numpy(bool)
+    before = (pd.to_numeric(rows.due_date) < day).to_numpy(bool)
+    columns = list(_BACKLOG_COLUMNS)
+    backlog = rows.loc[~is_open, columns].reset_index(drop=True)
+    carried = rows.loc[is_open & before, columns].reset_index(drop=True)
+    fixed = rows.loc[is_open & ~before, ["action_id", "advisor_id", "due_date"]]
+    return backlog, carried, fixed.reset_index(drop=True)

@@ -45,7 +45,9 @@ from aftercare.reports.data import (
 )
 from aftercare.reports.labels import Labels, labels
 from aftercare.schema.playbook import PRIORITIES
-from aftercare.services.capacity import BACKLOG_STATUS, backlog_summary
+from aftercare.services.actions import iso_week
+from aftercare.services.call_list import current_actions
+from aftercare.services.capacity import BACKLOG_STATUS, backlog_summary, due_when_stored
 from aftercare.services.inputs import canonical_tables
 from aftercare.store.connect import Store
 
@@ -239,19 +241,10 @@ def lifecycle_change(store: Store, month_end: dt.date, config: Config) -> list[S
 
 def _week_status(store: Store, day: dt.date, config: Config) -> tuple[dt.date, dt.date, ir.Table]:
     """Monday and Sunday of ``day``'s week and every action with its derived status as of
-    ``day`` (R-ACT-EXPIRE: an action past its validity is expired, off the week's list)."""
-    monday = day - dt.timedelta(days=day.weekday())
-    sunday = monday + dt.timedelta(days=6)
-    t = canonical_tables(store)
-    status = current_status(
-        store.table("actions"),
-        store.table("action_outcomes"),
-        store.table("contact_preferences"),
-        winback_max_attempts=config.actions.winback_max_attempts,
-        orders=resolved_orders(t.service_orders, t.vehicles),
-        as_of=day,
-    )
-    return monday, sunday, status
+    ``day`` (R-ACT-EXPIRE: an action past its validity is expired, off the week's list): the
+    call list's own definition (:func:`current_actions`)."""
+    monday, sunday = iso_week(day)
+    return monday, sunday, current_actions(store, config, as_of=day)
 
 
 def _open_this_week(
@@ -336,12 +329,8 @@ def week_volume(store: Store, day: dt.date, config: Config) -> WeekVolume:
     """
     monday, sunday, status = _week_status(store, day, config)
     first, last = as_date(monday), as_date(sunday)
-    planned_on = ibis.greatest(
-        status.original_due_date.fill_null(status.due_date),
-        status.created_on.fill_null(status.due_date),
-    )
     planned = status.filter(
-        planned_on.between(first, last),
+        due_when_stored(status).between(first, last),
         status.status.isin(["open", "done", EXPIRED_STATUS, BACKLOG_STATUS]),
     )
     by_rule = {
