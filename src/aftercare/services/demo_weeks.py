@@ -1,16 +1,17 @@
-"""The demo centre's last weeks with Aftercare: weekly call lists worked, outcomes logged.
+"""The demo centre's last weeks with Aftercare: call lists worked, outcomes logged.
 
 A store's first run plans every trigger still worth acting on (R-ACT-CATCHUP): a go-live
 week, not a normal one. So that ``aftercare demo`` shows the week a team lives every week,
 :func:`work_past_weeks` plays the weeks before the as-of date as a centre using Aftercare
-would have: each Monday the engine plans the week, the advisors work their lists, and their
-outcomes go into a call log (``回访记录.csv`` in the demo folder) that is imported through
-the normal path (``aftercare import outcomes``). The outcome of an action is drawn from its
-id and the day it is worked (a hash, so the demo stays deterministic, and a call missed one
-day may be answered the next): of the calls worked, 45 % reached, 20 %
-booked, 22 % no answer, 10 % declined, 2 % wrong number, 1 % opted out; 10 % are not worked
-that week (they stay open until they are, or until they expire, R-ACT-EXPIRE). The as-of
-week is played up to the day before the as-of date, so its list is the rest of a week
+would have: the first weeks planned on their Monday and worked a week at a time, the last
+week and the as-of week's days before the as-of date by the nightly run of each working
+day; the advisors work their lists, and their outcomes go into a call log (``回访记录.csv``
+in the demo folder) that is imported through the normal path (``aftercare import
+outcomes``). The outcome of an action is drawn from its id and the day it is worked (a hash,
+so the demo stays deterministic, and a call missed one day may be answered the next): of the
+calls worked, 45 % reached, 20 % booked, 22 % no answer, 10 % declined, 2 % wrong number,
+1 % opted out; 10 % are not worked that day (they stay open and are carried over until they
+are, or until they expire, R-ACT-EXPIRE). So the as-of week's list is the rest of a week
 already under way.
 """
 
