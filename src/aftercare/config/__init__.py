@@ -59,6 +59,7 @@ __all__ = [
     "TierName",
     "TierServiceLevel",
     "config_as_yaml",
+    "config_key",
     "line_of",
     "load_config",
     "read_yaml",
@@ -339,3 +340,9 @@ def config_as_yaml(config: Config) -> str:
     """Render a config as YAML that :func:`load_config` reads back unchanged."""
     data = config.model_dump(mode="json")
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def config_key(config: Config) -> str:
+    """A text equal for equal configurations, to key what is built from one (compiled
+    plans, :mod:`aftercare.store.plans`)."""
+    return config.model_dump_json()

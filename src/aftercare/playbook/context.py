@@ -54,6 +54,7 @@ def wire_rule_context(
     as_of: dt.date,
     config: Config,
     through: dt.date | None = None,
+    years_ahead: int | None = None,
 ) -> tuple[RuleContext, ir.Table]:
     """The rules' lazy inputs for one as-of date, and the customer value.
 
@@ -74,6 +75,9 @@ def wire_rule_context(
         The run's date and the last due date it plans (default and at least ``as_of``).
     config
         The whole configuration.
+    years_ahead
+        ``through.year - as_of.year`` (default: from the two dates; given when they are
+        stand-ins for compiling once, see :mod:`aftercare.store.plans`).
 
     Returns
     -------
@@ -86,9 +90,10 @@ def wire_rule_context(
     scored = scores.left_join(levels, scores.customer_id == levels.r_customer_id).drop(
         "r_customer_id"
     )
+    through = max(through or as_of, as_of)
     ctx = RuleContext(
         as_of=as_of,
-        through=max(through or as_of, as_of),
+        through=through,
         customers=tables.customers,
         vehicles=tables.vehicles,
         orders=marts.orders,
@@ -100,5 +105,6 @@ def wire_rule_context(
         actions=actions,
         outcomes=outcomes,
         config=config,
+        years_ahead=through.year - as_of.year if years_ahead is None else years_ahead,
     )
     return ctx, marts.value

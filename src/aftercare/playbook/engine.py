@@ -40,7 +40,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.config import RuleConfig
+from aftercare.config import Config, RuleConfig
 from aftercare.errors import ConfigError
 from aftercare.pipeline.churn import LEVELS
 from aftercare.pipeline.latest import latest_contact_preference, latest_per_key
@@ -94,9 +94,9 @@ def stable_action_id(rule_id: ir.StringValue, trigger_key: ir.StringValue) -> ir
     return "A" + md5(rule_id + "|" + trigger_key).substr(0, 16)
 
 
-def enabled_rules(ctx: RuleContext) -> dict[str, RuleConfig]:
+def enabled_rules(config: Config) -> dict[str, RuleConfig]:
     """Enabled built-in and custom rules by id (custom ids may not shadow built-in ones)."""
-    acts = ctx.config.actions
+    acts = config.actions
     unknown = sorted(set(acts.rules) - set(RULES))
     if unknown:
         raise ConfigError(
@@ -115,7 +115,7 @@ def enabled_rules(ctx: RuleContext) -> dict[str, RuleConfig]:
 def candidate_actions(ctx: RuleContext) -> ir.Table | None:
     """Union of every enabled rule's candidates (None when every rule is switched off)."""
     parts = []
-    for rule_id, rule in enabled_rules(ctx).items():
+    for rule_id, rule in enabled_rules(ctx.config).items():
         if rule_id in RULES:
             parts.append(RULES[rule_id](ctx, rule))
         else:

@@ -74,6 +74,8 @@ class RuleContext:
         The stored ``actions`` and ``action_outcomes``.
     config
         The whole configuration.
+    years_ahead
+        ``through.year - as_of.year`` of the run (A-BIRTHDAY plans each year in between).
     """
 
     as_of: dt.date
@@ -89,6 +91,9 @@ class RuleContext:
     actions: ir.Table
     outcomes: ir.Table
     config: Config
+    #: ``through``'s year minus ``as_of``'s (given by the caller, so a plan compiled with
+    #: stand-in dates keeps the real run's span of years: see :mod:`aftercare.store.plans`).
+    years_ahead: int = 0
 
 
 def shift(day: ir.DateValue, days: int) -> ir.DateValue:

@@ -56,23 +56,27 @@ def last_visits(ctx: RuleContext) -> ir.Table:
     return seen.group_by("customer_id").aggregate(last_visit_date=seen.open_date.max())
 
 
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+def _is_leap(year: ir.IntegerValue) -> ir.BooleanValue:
+    return (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
 
 
 def birthday(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
-    """A-BIRTHDAY: platinum and gold customers' birthday → wish at birthday − 1 d, yearly."""
+    """A-BIRTHDAY: platinum and gold customers' birthday → wish at birthday − 1 d, yearly.
+
+    The years are counted from the as-of date's year in the engine (the year before it to
+    the year after ``through``'s), so the plan holds the as-of date only as a literal.
+    """
     top, second = TIER_ORDER[0], TIER_ORDER[1]
     tiers = ctx.scores.select("customer_id", "tier")
     c = ctx.customers.filter(ctx.customers.birthday.notnull()).select("customer_id", "birthday")
     c = c.inner_join(tiers, "customer_id").filter(lambda t: t.tier.isin([top, second]))
     parts = []
     # Every year whose birthday can fall due in the window (catch-up before, plan ahead).
-    for year in range(ctx.as_of.year - 1, ctx.through.year + 2):
+    for offset in range(-1, ctx.years_ahead + 2):
+        year = as_date(ctx.as_of).year() + offset
         month, day = c.birthday.month(), c.birthday.day()
-        if not _is_leap(year):
-            day = ibis.ifelse((month == 2) & (day == 29), 28, day)
-        on = ibis.date(ibis.literal(year), month, day)
+        day = ibis.ifelse(~_is_leap(year) & (month == 2) & (day == 29), 28, day)
+        on = ibis.date(year, month, day)
         parts.append(
             candidates(
                 c,
@@ -80,10 +84,10 @@ def birthday(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
                 rule,
                 customer_id=c.customer_id,
                 vin=None,
-                trigger_key=key(c.customer_id, str(year)),
+                trigger_key=key(c.customer_id, year),
                 trigger_date=on,
                 priority=ibis.ifelse(c.tier == top, rule.priority, lower_priority(rule.priority)),
-                evidence=evidence(birthday=c.birthday, tier=c.tier, year=str(year)),
+                evidence=evidence(birthday=c.birthday, tier=c.tier, year=year),
             )
         )
     out = parts[0]

@@ -31,6 +31,7 @@ moves fire A-TIER-UP/DOWN); without any, scores are computed for the as-of date 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import ibis
@@ -39,13 +40,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from aftercare.config import TIER_ORDER, Config
+from aftercare.config import TIER_ORDER, Config, config_key
+from aftercare.pipeline.staging import as_date
 from aftercare.playbook import schedule
 from aftercare.playbook.consent import consent_stops
 from aftercare.playbook.context import computed_scores, wire_rule_context
 from aftercare.playbook.engine import enabled_rules, plan_actions
 from aftercare.playbook.outcomes import EXPIRED_STATUS
-from aftercare.playbook.rules import RuleContext
 from aftercare.schema.playbook import (
     ACTION_MOVES,
     ACTIONS,
@@ -61,14 +62,16 @@ from aftercare.services.capacity import (
     fit_capacity,
     rule_valid_days,
 )
-from aftercare.services.frames import EPOCH, arrow_frame, date_array, pull_frame
-from aftercare.services.inputs import CanonicalTables, canonical_tables
-from aftercare.services.scoring import SCORES_TABLE, snapshot
+from aftercare.services.frames import EPOCH, arrow_frame, date_array, pull_planned
+from aftercare.services.inputs import canonical_tables
+from aftercare.services.scoring import SCORES_TABLE
+from aftercare.services.scoring import stored_scores as stored_scores_table
+from aftercare.store import plans
 from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
 from aftercare.store.rows import insert_new_rows, set_where_in, update_by_key
 from aftercare.store.snapshots import snapshot_dates, transaction
-from aftercare.store.transaction import CompiledQuery, compile_query, fetch_compiled
+from aftercare.store.transaction import CompiledQuery, fetch_compiled
 
 DEDICATED_TABLE = "dedicated_advisors"
 #: Statuses that are (or were) contacts, for the weekly cap: an expired action held its
@@ -126,65 +129,113 @@ def _scores_date(store: Store, as_of: dt.date) -> dt.date | None:
     return stored[-1] if stored else None
 
 
-def _scores(
-    store: Store, tables: CanonicalTables, as_of: dt.date, config: Config
-) -> tuple[ir.Table, dt.date | None]:
-    """Latest stored scores on or before ``as_of`` (with their date), else computed ones."""
-    day = _scores_date(store, as_of)
-    if day is not None:
-        s = snapshot(store, day)
-        return s.mutate(snapshot_date=s.as_of_date), day
-    return computed_scores(tables, as_of=as_of, config=config), None
-
-
-def rule_context(
-    store: Store, as_of: dt.date, config: Config, *, through: dt.date | None = None
-) -> tuple[RuleContext, ir.Table, dt.date | None]:
-    """The rules' lazy inputs for one as-of date, the customer value, and the scores' date."""
+def _plan_expression(
+    store: Store,
+    dates: Mapping[str, dt.date],
+    config: Config,
+    *,
+    stored_scores: bool,
+    years_ahead: int,
+) -> ir.Table:
+    """The engine's plan (the new actions) for ``dates``: ``as_of``, ``through`` and, with
+    ``stored_scores``, ``scores`` (the snapshot's date; else scores are computed for
+    ``as_of``, with no tier moves)."""
     tables = canonical_tables(store)
-    scores, scores_as_of = _scores(store, tables, as_of, config)
+    if stored_scores:  # the snapshot of that date exists (see _scores_date)
+        s = stored_scores_table(store)
+        s = s.filter(s.as_of_date == as_date(dates["scores"]))
+        scores = s.mutate(snapshot_date=s.as_of_date)
+    else:
+        scores = computed_scores(tables, as_of=dates["as_of"], config=config)
     ctx, value = wire_rule_context(
         tables,
         scores,
         actions=store.table("actions"),
         outcomes=store.table("action_outcomes"),
-        as_of=as_of,
-        through=through,
+        as_of=dates["as_of"],
+        through=dates["through"],
         config=config,
+        years_ahead=years_ahead,
     )
-    return ctx, value, scores_as_of
+    plan = plan_actions(ctx, value, store.table("contact_preferences"))
+    assert plan is not None  # only planned when a rule is enabled
+    return plan
 
 
-def _stop_expression(store: Store, config: Config) -> ir.Table:
+def _stop_query(store: Store) -> CompiledQuery:
     """Open and backlog actions that consent no longer allows (R-ACT-CONSENT), as
     ``action_id``."""
-    a = store.table("actions")
-    to_work = a.mutate(status=ibis.ifelse(a.status.isin(list(ACTIVE_STATUSES)), "open", a.status))
-    return consent_stops(to_work, store.table("customers"), store.table("contact_preferences"))
+
+    def build(_: Mapping[str, dt.date]) -> ir.Table:
+        a = store.table("actions")
+        to_work = a.mutate(
+            status=ibis.ifelse(a.status.isin(list(ACTIVE_STATUSES)), "open", a.status)
+        )
+        return consent_stops(to_work, store.table("customers"), store.table("contact_preferences"))
+
+    return plans.compiled(store, ("actions.stops",), build, {})
 
 
-def _expire_expression(store: Store, config: Config, as_of: dt.date) -> ir.Table:
+def _expire_query(store: Store, config: Config, as_of: dt.date) -> CompiledQuery:
     """R-ACT-EXPIRE: stored open or backlog actions expired on ``as_of``, as ``action_id``."""
-    s = current_actions(store, config, as_of=as_of)
-    return s.filter(s.status == EXPIRED_STATUS, s.stored_status.isin(list(ACTIVE_STATUSES))).select(
-        "action_id"
+
+    def build(d: Mapping[str, dt.date]) -> ir.Table:
+        s = current_actions(store, config, as_of=d["as_of"])
+        return s.filter(
+            s.status == EXPIRED_STATUS, s.stored_status.isin(list(ACTIVE_STATUSES))
+        ).select("action_id")
+
+    return plans.compiled(store, ("actions.expired", config_key(config)), build, {"as_of": as_of})
+
+
+def _open_loads(store: Store) -> pd.Series:
+    """Open actions per advisor (``advisor_id`` → n)."""
+
+    def build(_: Mapping[str, dt.date]) -> ir.Table:
+        a = store.table("actions")
+        busy = a.filter(a.status == "open", a.advisor_id.notnull())
+        return busy.group_by("advisor_id").aggregate(n=busy.count())
+
+    loads = pull_planned(store, ("actions.loads",), build)
+    return loads.set_index("advisor_id").n if not loads.empty else pd.Series(dtype="int64")
+
+
+def _advisors(store: Store) -> pd.DataFrame:
+    return pull_planned(
+        store,
+        ("actions.advisors",),
+        lambda _: store.table("advisors").select("advisor_id", "store_id", "role", "active"),
     )
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """A run's plan, compiled: the rules' inputs and the SQL of the new actions."""
+    """A run's plan, compiled: the SQL of the new actions and the scores' date."""
 
-    ctx: RuleContext
     query: CompiledQuery | None  # None: no rule enabled
     scores_as_of: dt.date | None
 
 
 def _compile_plan(store: Store, as_of: dt.date, config: Config, through: dt.date) -> _Plan:
-    """Wire the rules over the store's tables and compile the plan (reads only the dates)."""
-    ctx, value, scores_as_of = rule_context(store, as_of, config, through=through)
-    plan = plan_actions(ctx, value, store.table("contact_preferences"))
-    return _Plan(ctx, compile_query(store, plan) if plan is not None else None, scores_as_of)
+    """The plan's SQL for the run (reads only the snapshot dates). Compiled once per store,
+    configuration and shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
+    scores_as_of = _scores_date(store, as_of)
+    if not enabled_rules(config):
+        return _Plan(None, scores_as_of)
+    years_ahead = through.year - as_of.year
+    shape = ("actions.plan", config_key(config), scores_as_of is not None, years_ahead)
+    dates = {"as_of": as_of, "through": through}
+    if scores_as_of is not None:
+        dates = {"scores": scores_as_of, **dates}
+    query = plans.compiled(
+        store,
+        shape,
+        lambda d: _plan_expression(
+            store, d, config, stored_scores=scores_as_of is not None, years_ahead=years_ahead
+        ),
+        dates,
+    )
+    return _Plan(query, scores_as_of)
 
 
 def generate_actions(
@@ -218,26 +269,21 @@ def _generate(
     store: Store, planned: _Plan, as_of: dt.date, config: Config, through: dt.date
 ) -> GenerationRun:
     """:func:`generate_actions` once the store is this run's."""
-    ctx, scores_as_of = planned.ctx, planned.scores_as_of
+    scores_as_of = planned.scores_as_of
     with transaction(store):
         fill_valid_until(store, config)
     new = arrow_frame(fetch_compiled(store, planned.query)) if planned.query else pd.DataFrame()
     blocked = int(new.blocked.sum()) if not new.empty else 0
     new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
-    stop_ids = _stop_expression(store, config)
+    stop_ids = _stop_query(store)
     if new.empty:
         new = pd.DataFrame(columns=[*ACTIONS.names, "tier", "is_marketing", "blocked"])
-    rules = enabled_rules(ctx)
+    rules = enabled_rules(config)
     shares = new.rule_id.map({k: r.holdout_share for k, r in rules.items()}).fillna(0.0)
     held = schedule.holdout_mask(new.action_id, shares)
-    actions = store.table("actions")
     dedicated = _current_dedicated(store)
-    busy = actions.filter(actions.status == "open", actions.advisor_id.notnull())
-    loads = pull_frame(busy.group_by("advisor_id").aggregate(n=busy.count()))
-    open_loads = loads.set_index("advisor_id").n if not loads.empty else pd.Series(dtype="int64")
-    advisors = pull_frame(
-        store.table("advisors").select("advisor_id", "store_id", "role", "active")
-    )
+    open_loads = _open_loads(store)
+    advisors = _advisors(store)
     if new.empty:
         per_action = pd.Series(dtype="object")
         new_dedicated = pd.DataFrame(columns=["customer_id", "advisor_id"])
@@ -253,7 +299,7 @@ def _generate(
     )
     valid_day = new.due_date.to_numpy(dtype=np.int64) + rule_valid_days(new.rule_id, config)
     vip = set(dedicated.customer_id) | set(new_dedicated.customer_id)
-    stops = set(pull_frame(stop_ids).action_id)
+    stops = set(arrow_frame(fetch_compiled(store, stop_ids)).action_id)
     fit = fit_capacity(
         store,
         config,
@@ -303,7 +349,7 @@ def _generate(
             column="status",
             value=EXPIRED_STATUS,
             key="action_id",
-            keys=_expire_expression(store, config, as_of),
+            keys=_expire_query(store, config, as_of),
         )
     mine = new.action_id.isin(created).to_numpy()
     counts = new.rule_id[mine].value_counts()
@@ -338,15 +384,13 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
     expected_value, action_id, rule_id, channel, advisor_id, valid_until).
     """
     week_start = int(schedule.monday(np.array([(as_of - EPOCH).days]))[0])
-    a = store.table("actions")
-    tried = store.table("action_outcomes").select(t_action_id="action_id").distinct()
-    a = a.filter(
-        a.status.isin(list(CONTACT_STATUSES)),
-        a.due_date >= ibis.literal(EPOCH + dt.timedelta(days=week_start)),
-    )
-    a = a.left_join(tried, a.action_id == tried.t_action_id)
-    rows = pull_frame(
-        a.select(
+
+    def build(d: Mapping[str, dt.date]) -> ir.Table:
+        a = store.table("actions")
+        tried = store.table("action_outcomes").select(t_action_id="action_id").distinct()
+        a = a.filter(a.status.isin(list(CONTACT_STATUSES)), a.due_date >= as_date(d["week_start"]))
+        a = a.left_join(tried, a.action_id == tried.t_action_id)
+        return a.select(
             "action_id",
             "customer_id",
             "due_date",
@@ -358,7 +402,9 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
             "valid_until",
             is_movable=(a.status == "open") & a.t_action_id.isnull(),
         )
-    )
+
+    monday = EPOCH + dt.timedelta(days=week_start)
+    rows = pull_planned(store, ("actions.week_contacts",), build, {"week_start": monday})
     movable_cols = [
         "customer_id",
         "due_day",
@@ -402,7 +448,7 @@ def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> int:
     return made
 
 
-def _stop(store: Store, stop_ids: ir.Table) -> int:
+def _stop(store: Store, stop_ids: CompiledQuery) -> int:
     """Stop the open actions of ``stop_ids``; return how many this run stopped."""
     return set_where_in(
         store, "actions", column="status", value="stopped", key="action_id", keys=stop_ids
@@ -410,12 +456,15 @@ def _stop(store: Store, stop_ids: ir.Table) -> int:
 
 
 def _current_dedicated(store: Store) -> pd.DataFrame:
-    d = store.table(DEDICATED_TABLE)
-    w = ibis.window(
-        group_by="customer_id", order_by=[ibis.desc("assigned_on"), ibis.desc("advisor_id")]
-    )
-    d = d.mutate(pick=ibis.row_number().over(w))
-    out = pull_frame(d.filter(d.pick == 0).select("customer_id", "advisor_id"))
+    def build(_: Mapping[str, dt.date]) -> ir.Table:
+        d = store.table(DEDICATED_TABLE)
+        w = ibis.window(
+            group_by="customer_id", order_by=[ibis.desc("assigned_on"), ibis.desc("advisor_id")]
+        )
+        d = d.mutate(pick=ibis.row_number().over(w))
+        return d.filter(d.pick == 0).select("customer_id", "advisor_id")
+
+    out = pull_planned(store, ("actions.dedicated",), build)
     return out if not out.empty else pd.DataFrame(columns=["customer_id", "advisor_id"])
 
 

@@ -12,6 +12,7 @@ decides in its transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ibis
@@ -20,13 +21,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from aftercare.config import Config
+from aftercare.config import Config, config_key
 from aftercare.config.actions import RuleConfig
 from aftercare.playbook import schedule
 from aftercare.schema.playbook import ACTIVE_STATUSES
 from aftercare.services.call_list import current_actions
-from aftercare.services.frames import EPOCH, date_array, pull_frame
+from aftercare.services.frames import EPOCH, date_array, pull_planned
+from aftercare.store import plans
 from aftercare.store.connect import Store
+from aftercare.store.transaction import fetch_compiled
 from aftercare.store.updates import update_many
 
 BACKLOG_STATUS = "backlog"
@@ -52,15 +55,18 @@ def backlog_summary(store: Store, as_of: dt.date, config: Config) -> list[Backlo
     ordered by store. An action is in the backlog while its status on ``as_of`` is
     ``backlog`` (not closed by an outcome, not stopped, not yet expired).
     """
-    s = current_actions(store, config, as_of=as_of)
-    s = s.filter(s.status == BACKLOG_STATUS)
-    rows = (
-        s.group_by("store_id")
-        .aggregate(actions=s.count(), expected_value=s.expected_value.sum())
-        .order_by("store_id")
-        .to_pyarrow()
-        .to_pylist()
-    )
+
+    def build(d: Mapping[str, dt.date]) -> ir.Table:
+        s = current_actions(store, config, as_of=d["as_of"])
+        s = s.filter(s.status == BACKLOG_STATUS)
+        return (
+            s.group_by("store_id")
+            .aggregate(actions=s.count(), expected_value=s.expected_value.sum())
+            .order_by("store_id")
+        )
+
+    query = plans.compiled(store, ("backlog", config_key(config)), build, {"as_of": as_of})
+    rows = fetch_compiled(store, query).to_pylist()
     return [
         BacklogRow(r["store_id"], int(r["actions"]), round(float(r["expected_value"] or 0.0), 2))
         for r in rows
@@ -89,12 +95,14 @@ def due_when_stored(actions: ir.Table) -> ir.DateValue:
 def fill_valid_until(store: Store, config: Config) -> int:
     """Give open and backlog actions stored without ``valid_until`` (by an older Aftercare)
     theirs: :func:`due_when_stored` + the rule's current ``valid_days``. Writes them."""
-    a = store.table("actions")
-    old = pull_frame(
-        a.filter(a.valid_until.isnull(), a.status.isin(list(ACTIVE_STATUSES))).select(
+
+    def build(_: Mapping[str, dt.date]) -> ir.Table:
+        a = store.table("actions")
+        return a.filter(a.valid_until.isnull(), a.status.isin(list(ACTIVE_STATUSES))).select(
             "action_id", "rule_id", due=due_when_stored(a)
         )
-    )
+
+    old = pull_planned(store, ("valid_until.missing",), build)
     if old.empty:
         return 0
     days = rule_valid_days(old.rule_id, config)
@@ -346,16 +354,17 @@ def _stored_capacity(
     actions due on or after ``as_of`` (action_id, advisor_id, due_date). All three: on the
     capacity channels, with an advisor, not closed by an outcome, not expired.
     """
-    s = current_actions(store, config, as_of=as_of)
-    channels = list(config.actions.capacity.channels)
-    # One query for the three: the status derivation is the costly part.
-    rows = pull_frame(
-        s.filter(
-            s.channel.isin(channels),
+
+    def build(d: Mapping[str, dt.date]) -> ir.Table:
+        s = current_actions(store, config, as_of=d["as_of"])
+        return s.filter(
+            s.channel.isin(list(config.actions.capacity.channels)),
             s.advisor_id.notnull(),
             s.status.isin(["open", BACKLOG_STATUS]),
         ).select(*_BACKLOG_COLUMNS, "status")
-    )
+
+    # One query for the three: the status derivation is the costly part.
+    rows = pull_planned(store, ("capacity.stored", config_key(config)), build, {"as_of": as_of})
     if rows.empty:
         rows = pd.DataFrame(columns=[*_BACKLOG_COLUMNS, "status"])
     day = (as_of - EPOCH).days

@@ -27,6 +27,7 @@ from aftercare.schema.registry import STORED_TABLES
 from aftercare.store.duckdb_file import NO_STORE, check_duckdb_path, wal_path
 from aftercare.store.keys import ensure_unique_keys
 from aftercare.store.locks import SCHEMA, connect_duckdb, store_lock
+from aftercare.store.plan_cache import PlanCache
 from aftercare.store.repair import repair_at_open
 
 DEFAULT_DB = "aftercare.duckdb"
@@ -69,6 +70,8 @@ class Store:
     notices
         One line each about what opening found and did (a torn write repaired, a key
         PostgreSQL cannot enforce yet), for the caller to show.
+    plans
+        Compiled SQL kept for later runs in this process (:mod:`aftercare.store.plans`).
     """
 
     url: str
@@ -76,6 +79,8 @@ class Store:
     con: ibis.BaseBackend
     lake: Any = None
     notices: list[str] = field(default_factory=list)
+    #: Compiled SQL kept per shape (:mod:`aftercare.store.plans`), and how it was used.
+    plans: PlanCache = field(default_factory=PlanCache, compare=False, repr=False)
 
     def table(self, name: str) -> ir.Table:
         """The Ibis table called ``name``."""

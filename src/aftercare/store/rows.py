@@ -17,6 +17,7 @@ from aftercare.store.connect import Store
 from aftercare.store.load import quote
 from aftercare.store.transaction import (
     PLAYBOOK_FEATURES,
+    CompiledQuery,
     execute,
     execute_counted,
     execute_many,
@@ -137,16 +138,26 @@ def update_by_key(store: Store, table: str, *, key: str, column: str, values: pa
 
 
 def set_where_in(
-    store: Store, table: str, *, column: str, value: str, key: str, keys: ir.Table
+    store: Store,
+    table: str,
+    *,
+    column: str,
+    value: str,
+    key: str,
+    keys: ir.Table | CompiledQuery,
 ) -> int:
     """Set ``column`` to the text ``value`` where ``key`` is among the rows of ``keys``.
 
-    ``keys`` is an Ibis expression over the store (one column), e.g. the open actions that
-    consent no longer allows (R-ACT-CONSENT); it runs inside the same statement. Returns the
-    rows changed (rows that already hold ``value`` are left alone and not counted).
+    ``keys`` is an Ibis expression over the store (one column), or its compiled SQL, e.g. the
+    open actions that consent no longer allows (R-ACT-CONSENT); it runs inside the same
+    statement. Returns the rows changed (rows that already hold ``value`` are left alone and
+    not counted).
     """
     literal = "'" + value.replace("'", "''") + "'"
-    selected = store.con.compile(keys)
+    if isinstance(keys, CompiledQuery):
+        selected = keys.sql if keys.expr is None else str(store.con.compile(keys.expr))
+    else:
+        selected = str(store.con.compile(keys))
     return execute_counted(
         store,
         f"UPDATE {quote(table)} SET {quote(column)} = {literal} "

@@ -1,0 +1,21 @@
+"""The per-store cache of compiled SQL (:mod:`aftercare.store.plans` fills and reads it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PlanCache:
+    """Compiled SQL templates of one open store, by shape, and how often each path ran.
+
+    ``compiled``: templates built (a first run of a shape); ``reused``: runs that substituted
+    their dates into a kept template; ``uncached``: runs that compiled directly because the
+    template could not be trusted (see :func:`aftercare.store.plans.compiled`).
+    """
+
+    templates: dict[Any, Any] = field(default_factory=dict)
+    compiled: int = 0
+    reused: int = 0
+    uncached: int = 0
