@@ -229,11 +229,9 @@ def export_cmd(
 @guarded
 def status_cmd(db: DbOption = None) -> None:
     """Rows, unmatched records, rejects and last load of every table."""
-    from aftercare.services.status import workspace_status
-    from aftercare.services.workspace import open_workspace
+    from aftercare.services.status import status_at
 
-    with open_workspace(db) as store:
-        status = workspace_status(store)
+    status = status_at(db)
     grid = Table(title=f"Aftercare store: {status.url}")
     grid.add_column("table", no_wrap=True)
     for col in ("rows", "unmatched", "rejected rows", "warnings"):

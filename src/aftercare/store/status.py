@@ -1,15 +1,20 @@
-"""What is in the store: rows, unmatched records, rejects and the last load of each table."""
+"""What is in the store: rows, unmatched records, rejects and the last load of each table.
+
+Read two ways, to the same figures: :func:`store_status` through Ibis on any open store, and
+:func:`~aftercare.store.duckdb_status.duckdb_store_status` in plain SQL on a DuckDB file, which
+``aftercare status`` takes when it can so that it imports no Ibis (issue 11). Importing this
+module is light: Ibis and the schema are imported when :func:`store_status` runs.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import ibis
-
-from aftercare.schema import TABLES
-from aftercare.store.connect import Store
+if TYPE_CHECKING:
+    from aftercare.store.connect import Store
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ def store_status(store: Store, *, unmatched: Callable[[str], int]) -> StoreStatu
         How many records of a (non-empty) canonical table are unmatched (R-IN-6); the
         import service knows what "unmatched" means.
     """
+    import ibis
+
+    from aftercare.schema import TABLES
+
     rejected = store.table("rejected_rows")
     rejected_rows = {
         r["table_name"]: int(r["n"])
