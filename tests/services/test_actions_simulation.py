@@ -16,6 +16,9 @@ after 3 failed attempts), R-ACT-EXPIRE (no action on the call list past its vali
 every fifth run day) and R-ACT-CAPACITY (no advisor working day holds more open calls than
 ``calls_per_day``, and no call list read on a run day holds more, overdue calls included;
 calls only on working days).
+
+Part of the default test run (issue 11): the engine compiles its plans once
+(:mod:`aftercare.store.plans`), so a day's run takes a fraction of a second here.
 """
 
 from __future__ import annotations
@@ -35,8 +38,6 @@ from aftercare.services.outcomes import record_outcome
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
 from factories import make_table
-
-pytestmark = pytest.mark.slow
 
 END = dt.date(2025, 6, 30)
 START = dt.date(2024, 4, 27)

@@ -8,7 +8,7 @@ import ibis.expr.types as ir
 
 from aftercare.schema.registry import stored_table
 from aftercare.store.connect import Store
-from aftercare.store.transaction import execute, placeholder, transaction
+from aftercare.store.transaction import execute, fetch_rows, placeholder, transaction
 
 __all__ = ["replace_snapshot", "snapshot_dates", "transaction"]
 
@@ -46,6 +46,7 @@ def snapshot_dates(store: Store, table: str) -> list[dt.date]:
         from aftercare.store.spark_writer import snapshot_dates_spark
 
         return snapshot_dates_spark(store, table)
-    t = store.table(table)
-    dates = t.select("as_of_date").distinct().order_by("as_of_date").to_pyarrow()
-    return list(dates.column("as_of_date").to_pylist())
+    # Plain SQL: read on every engine run, where Ibis' schema lookup and compile cost more
+    # than the query.
+    rows = fetch_rows(store, f'SELECT DISTINCT as_of_date FROM "{table}" ORDER BY as_of_date')
+    return [row[0] for row in rows]
