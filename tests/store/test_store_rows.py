@@ -25,6 +25,7 @@ from aftercare.store.rows import (
     update_by_key,
 )
 from aftercare.store.transaction import compile_query, fetch_compiled, transaction
+from aftercare.store.updates import update_many
 
 DAY = dt.date(2025, 6, 30)
 
@@ -87,6 +88,26 @@ def test_update_by_key_and_set_where_in(store_url):
             )
         rows = _sorted(store, "dedicated_advisors", "customer_id")
         assert [r["advisor_id"] for r in rows] == ["it's A0", "A7"]
+
+
+def test_update_many_sets_each_row_its_value_and_a_repeated_key_its_last(store_url):
+    """The engine's moves go through update_many (one statement on DuckDB): each key gets
+    its own value, a key given twice its last one, as one UPDATE per row would leave it."""
+    with open_store(store_url) as store:
+        with transaction(store):
+            append_rows(
+                store,
+                "dedicated_advisors",
+                _advisors([("C1", "A1"), ("C2", "A2"), ("C3", "A3")]),
+            )
+        values = pa.table({"customer_id": ["C3", "C1", "C3"], "advisor_id": ["A8", "A5", "A9"]})
+        with transaction(store):
+            given = update_many(
+                store, "dedicated_advisors", key="customer_id", column="advisor_id", values=values
+            )
+        assert given == 3
+        rows = _sorted(store, "dedicated_advisors", "customer_id")
+        assert [r["advisor_id"] for r in rows] == ["A5", "A2", "A9"]
 
 
 def test_a_failure_inside_the_transaction_writes_nothing(store_url):

@@ -69,9 +69,10 @@ from aftercare.services.scoring import stored_scores as stored_scores_table
 from aftercare.store import plans
 from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
-from aftercare.store.rows import insert_new_rows, set_where_in, update_by_key
+from aftercare.store.rows import insert_new_rows, set_where_in
 from aftercare.store.snapshots import snapshot_dates, transaction
 from aftercare.store.transaction import CompiledQuery, fetch_compiled
+from aftercare.store.updates import update_many
 
 DEDICATED_TABLE = "dedicated_advisors"
 #: Statuses that are (or were) contacts, for the weekly cap: an expired action held its
@@ -335,7 +336,7 @@ def _generate(
             _move(store, fit.moves, as_of)
             displaced = fit.displaced
         if not fit.status.empty:
-            update_by_key(
+            update_many(
                 store,
                 "actions",
                 key="action_id",
@@ -444,7 +445,7 @@ def _move(store: Store, moves: pd.DataFrame, as_of: dt.date) -> int:
     )
     made = insert_new_rows(store, MOVES_TABLE, log).num_rows
     due = log.select(["action_id", "to_due_date"]).rename_columns(["action_id", "due_date"])
-    update_by_key(store, "actions", key="action_id", column="due_date", values=due)
+    update_many(store, "actions", key="action_id", column="due_date", values=due)
     return made
 
 
