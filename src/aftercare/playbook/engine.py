@@ -184,13 +184,17 @@ def within_window(cands: ir.Table, ctx: RuleContext) -> ir.Table:
 
 
 def _last_order_people(orders: ir.Table) -> ir.Table:
-    """Advisor and store of each customer's latest order that names an advisor."""
+    """Advisor and store of each customer's latest order that names an advisor (the latest
+    ``open_date``, then the greatest ``order_id``).
+
+    An aggregate, not a window: ranking every order of a 1M-customer store sorts 7.5M rows
+    (1.2 s on DuckDB), keeping the greatest key per customer does not (0.2 s).
+    """
     o = orders.filter(orders.customer_id.notnull(), orders.advisor_id.notnull())
-    o = latest_per_key(o, "customer_id", [ibis.desc("open_date"), ibis.desc("order_id")])
-    return o.select(
-        o_customer_id=o.customer_id,
-        last_order_advisor_id=o.advisor_id,
-        last_order_store_id=o.store_id,
+    latest = ibis.struct({"open_date": o.open_date, "order_id": o.order_id})
+    return o.group_by(o_customer_id=o.customer_id).aggregate(
+        last_order_advisor_id=o.advisor_id.argmax(latest),
+        last_order_store_id=o.store_id.argmax(latest),
     )
 
 
