@@ -48,17 +48,23 @@ def demo_url(shared_store_url, tmp_path_factory):
     return demo.db_url
 
 
-def test_every_cached_query_equals_a_direct_compile_for_the_runs_dates(demo_url, monkeypatch):
-    store = open_store(demo_url)
-    calls = []
+@pytest.fixture
+def calls(monkeypatch):
+    """Every (shape, builder, dates, SQL) the cache hands out while the test runs."""
+    seen = []
     real = plans.compiled
 
     def recording(store_, shape, build, dates):
         query = real(store_, shape, build, dates)
-        calls.append((shape, build, dict(dates), query.sql))
+        seen.append((shape, build, dict(dates), query.sql))
         return query
 
     monkeypatch.setattr(plans, "compiled", recording)
+    return seen
+
+
+def test_every_cached_query_equals_a_direct_compile_for_the_runs_dates(demo_url, calls):
+    store = open_store(demo_url)
     for as_of, through in RUNS:
         generate_actions(store, as_of, DEFAULT_CONFIG, through=through)
     shapes = {shape[0] for shape, *_ in calls}
@@ -71,6 +77,21 @@ def test_every_cached_query_equals_a_direct_compile_for_the_runs_dates(demo_url,
         direct = compile_query(store, build(dates))
         assert direct.expr is None
         assert sql == direct.sql, (shape[0], dates)
+    assert store.plans.uncached == 0
+    store.close()
+
+
+def test_the_score_snapshot_query_equals_a_direct_compile(demo_url, calls):
+    """Scoring reads the snapshots its hold needs (none before the first): each count of
+    them is its own shape; each run's SQL equals a direct compile for its dates."""
+    store = open_store(demo_url)
+    for day in (dt.date(2024, 1, 31), dt.date(2028, 2, 29), dt.date(2028, 12, 31)):
+        score_snapshot(store, day, DEFAULT_CONFIG)
+    snapshots = [c for c in calls if c[0][0] == "scores.snapshot"]
+    assert len(snapshots) == 3
+    assert {len(c[2]) for c in snapshots} == {1, 2}  # none, then earlier snapshots read
+    for _, build, dates, sql in snapshots:
+        assert sql == compile_query(store, build(dates)).sql, dates
     assert store.plans.uncached == 0
     store.close()
 

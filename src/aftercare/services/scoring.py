@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.config import TIER_ORDER, Config
+from aftercare.config import TIER_ORDER, Config, config_key
 from aftercare.errors import AftercareError
 from aftercare.pipeline.history import (
     MOVE_NEW,
@@ -20,10 +21,13 @@ from aftercare.pipeline.history import (
 )
 from aftercare.pipeline.marts import population_as_of
 from aftercare.pipeline.scoring import SCORE_COLUMNS, score_customers
+from aftercare.pipeline.staging import as_date
 from aftercare.services.inputs import canonical_tables
+from aftercare.store import plans
 from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
 from aftercare.store.snapshots import replace_snapshot, snapshot_dates
+from aftercare.store.transaction import CompiledQuery
 
 SCORES_TABLE = "customer_scores"
 
@@ -131,20 +135,12 @@ def _score_snapshot(
     Later snapshots before ``refresh_before`` (None: all) get their effective tier, previous
     tier and move recomputed (a back-fill scores the dates in between itself).
     """
-    tables = canonical_tables(store)
-    current = score_customers(
-        tables.customers,
-        tables.vehicles,
-        tables.service_orders,
-        tables.interactions,
-        as_of=as_of,
-        config=config,
-    )
-    history = _history(store, as_of, config)
+    history_dates = _history_dates(store, as_of, config)
     previous_as_of = previous_snapshot_date(store, as_of)
-    previous = history[0] if history else None
-    rows = _snapshot_rows(current, history, config)
-    stored = replace_snapshot(store, SCORES_TABLE, as_of, rows)
+    stored = replace_snapshot(
+        store, SCORES_TABLE, as_of, _snapshot_query(store, as_of, history_dates, config)
+    )
+    previous = snapshot(store, history_dates[0]) if history_dates else None
     alerts = new = 0
     if previous is not None:
         moves = tier_moves(previous, snapshot(store, as_of), config=config)
@@ -172,11 +168,54 @@ def _score_snapshot(
     )
 
 
-def _history(store: Store, as_of: dt.date, config: Config) -> list[ir.Table]:
+def _history_dates(store: Store, as_of: dt.date, config: Config) -> list[dt.date]:
     """The stored snapshots an ``as_of`` snapshot's hold reads, newest first (R-TIER-HOLD)."""
     earlier = [d for d in snapshot_dates(store, SCORES_TABLE) if d < as_of]
     wanted = max(config.scoring.downgrade_hold_snapshots - 1, 1)
-    return [snapshot(store, d) for d in reversed(earlier[-wanted:])]
+    return list(reversed(earlier[-wanted:]))
+
+
+def _history(store: Store, as_of: dt.date, config: Config) -> list[ir.Table]:
+    """The stored snapshots an ``as_of`` snapshot's hold reads, newest first (R-TIER-HOLD)."""
+    return [snapshot(store, d) for d in _history_dates(store, as_of, config)]
+
+
+def _snapshot_query(
+    store: Store, as_of: dt.date, history: list[dt.date], config: Config
+) -> ir.Table | CompiledQuery:
+    """The ``as_of`` snapshot's rows: scores, effective tier, previous tier and move.
+
+    On DuckDB and PostgreSQL compiled once per store, configuration and number of earlier
+    snapshots read (:mod:`aftercare.store.plans`), the dates put in per run; a Spark lake
+    runs the expression.
+    """
+
+    def build(d: Mapping[str, dt.date]) -> ir.Table:
+        tables = canonical_tables(store)
+        current = score_customers(
+            tables.customers,
+            tables.vehicles,
+            tables.service_orders,
+            tables.interactions,
+            as_of=d["as_of"],
+            config=config,
+        )
+        earlier = []
+        if history:  # (a lake holds no scores table before its first snapshot)
+            scores = stored_scores(store)
+            earlier = [
+                scores.filter(scores.as_of_date == as_date(d[f"history{i}"]))
+                for i in range(len(history))
+            ]
+        return _snapshot_rows(current, earlier, config)
+
+    # Oldest first: the stand-in dates keep the real ones' order.
+    dates = {f"history{i}": day for i, day in reversed(list(enumerate(history)))}
+    dates["as_of"] = as_of
+    if not store.has_transactions:
+        return build(dates)
+    shape = ("scores.snapshot", config_key(config), len(history))
+    return plans.compiled(store, shape, build, dates)
 
 
 def _snapshot_rows(current: ir.Table, history: list[ir.Table], config: Config) -> ir.Table:

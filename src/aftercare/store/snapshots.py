@@ -8,20 +8,33 @@ import ibis.expr.types as ir
 
 from aftercare.schema.registry import stored_table
 from aftercare.store.connect import Store
-from aftercare.store.transaction import execute, fetch_rows, placeholder, transaction
+from aftercare.store.transaction import (
+    CompiledQuery,
+    execute,
+    fetch_rows,
+    placeholder,
+    transaction,
+)
 
 __all__ = ["replace_snapshot", "snapshot_dates", "transaction"]
 
 
-def replace_snapshot(store: Store, table: str, as_of: dt.date, rows: ir.Table) -> int:
+def replace_snapshot(
+    store: Store, table: str, as_of: dt.date, rows: ir.Table | CompiledQuery
+) -> int:
     """Store ``rows`` as the ``as_of`` snapshot of ``table``, replacing that date only.
 
-    ``rows`` must carry an ``as_of_date`` column equal to ``as_of``. Rerunning for the same
-    date replaces, never duplicates; other dates are untouched. Returns the rows stored.
+    ``rows`` (an expression, or its compiled SQL on DuckDB and PostgreSQL) must carry an
+    ``as_of_date`` column equal to ``as_of``. Rerunning for the same date replaces, never
+    duplicates; other dates are untouched. Returns the rows stored.
     """
-    if "as_of_date" not in rows.columns:
+    names = rows.schema.names if isinstance(rows, CompiledQuery) else rows.columns
+    if "as_of_date" not in names:
         raise ValueError("a snapshot needs an as_of_date column")
+    if isinstance(rows, CompiledQuery) and rows.expr is not None:
+        rows = rows.expr
     if store.kind == "spark":
+        assert not isinstance(rows, CompiledQuery)  # a lake compiles nothing ahead
         from aftercare.store.spark_writer import replace_snapshot_spark  # PySpark is optional
 
         return replace_snapshot_spark(store, table, as_of, rows)
@@ -29,7 +42,13 @@ def replace_snapshot(store: Store, table: str, as_of: dt.date, rows: ir.Table) -
         store.con.create_table(table, schema=stored_table(table).schema)
     with transaction(store):
         _delete_snapshot(store, table, as_of)
-        store.con.insert(table, rows)
+        if isinstance(rows, CompiledQuery):
+            columns = ", ".join(f'"{name}"' for name in names)
+            execute(
+                store, f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM ({rows.sql}) AS q'
+            )
+        else:
+            store.con.insert(table, rows)
     stored = store.table(table)
     return int(stored.filter(stored.as_of_date == as_of).count().to_pyarrow().as_py())
 
