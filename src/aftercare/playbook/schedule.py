@@ -342,24 +342,6 @@ def capacity_order(items: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_DAY_KEY = ("advisor_id", "day")
-_WEEK_KEY = ("customer_id", "week")
-
-
-def _key(who: np.ndarray, when: int | np.ndarray, names: tuple[str, str]) -> pd.MultiIndex:
-    """The (person, day or week) keys of ``who``, ``when`` one number or one per row."""
-    days = np.broadcast_to(np.asarray(when, dtype=np.int64), (len(who),))
-    return pd.MultiIndex.from_arrays([who, days], names=list(names))
-
-
-def _bump(counts: pd.Series, keys: pd.MultiIndex, by: int) -> pd.Series:
-    """``counts`` with ``by`` added once per key of ``keys`` (keys may repeat)."""
-    if len(keys) == 0:
-        return counts
-    delta = pd.Series(by, index=keys).groupby(level=[0, 1]).sum()
-    return counts.add(delta, fill_value=0)
-
-
 def apply_capacity(
     items: pd.DataFrame,
     day_counts: pd.DataFrame,
@@ -409,25 +391,45 @@ def apply_capacity(
         return placed
     earliest = np.maximum(items.due_day.to_numpy(dtype=np.int64), first_day)
     last = items.valid_day.to_numpy(dtype=np.int64)
-    counted = items.counted_week.to_numpy(dtype=np.int64).copy()
-    advisor = items.advisor_id.to_numpy(dtype=object)
-    customer = items.customer_id.to_numpy(dtype=object)
     waiting = earliest <= last
-    used = pd.Series(
-        day_counts.n.to_numpy(dtype=np.int64),
-        index=_key(day_counts.advisor_id.to_numpy(dtype=object), day_counts.day, _DAY_KEY),
-    )
-    used = used.groupby(level=[0, 1]).sum()
-    weeks = pd.Series(
-        week_counts.contacts.to_numpy(dtype=np.int64),
-        index=_key(week_counts.customer_id.to_numpy(dtype=object), week_counts.week, _WEEK_KEY),
-    )
-    weeks = weeks.groupby(level=[0, 1]).sum()
-    works = np.zeros(7, dtype=bool)
-    works[list(working_days)] = True
     if not waiting.any():
         return placed
-    for day in range(int(earliest[waiting].min()), int(last[waiting].max()) + 1):
+    start, end = int(earliest[waiting].min()), int(last[waiting].max())
+    counted = items.counted_week.to_numpy(dtype=np.int64).copy()
+    # Counters as arrays over integer codes (advisor × day, customer × week): a day's
+    # lookups and updates are then array indexing, whatever the store's size.
+    advisor, advisors = _codes(items.advisor_id, day_counts.advisor_id)
+    customer, customers = _codes(items.customer_id, week_counts.customer_id)
+    used = np.zeros((len(advisors), end - start + 1), dtype=np.int64)
+    fixed_days = day_counts.day.to_numpy(dtype=np.int64)
+    inside = (fixed_days >= start) & (fixed_days <= end)
+    np.add.at(
+        used,
+        (advisors.get_indexer(day_counts.advisor_id[inside]), fixed_days[inside] - start),
+        day_counts.n.to_numpy(dtype=np.int64)[inside],
+    )
+    week_numbers = np.unique(
+        np.concatenate(
+            [
+                week_counts.week.to_numpy(dtype=np.int64),
+                counted[counted >= 0],
+                monday(np.arange(start, end + 1, dtype=np.int64)),
+            ]
+        )
+    )
+    weeks = np.zeros((len(customers), len(week_numbers)), dtype=np.int64)
+    np.add.at(
+        weeks,
+        (
+            customers.get_indexer(week_counts.customer_id),
+            np.searchsorted(week_numbers, week_counts.week.to_numpy(dtype=np.int64)),
+        ),
+        week_counts.contacts.to_numpy(dtype=np.int64),
+    )
+    counted_col = np.where(counted >= 0, np.searchsorted(week_numbers, counted), -1)
+    works = np.zeros(7, dtype=bool)
+    works[list(working_days)] = True
+    for day in range(start, end + 1):
         if not works[weekday(np.array([day]))[0]]:
             continue
         idx = np.flatnonzero(waiting & (earliest <= day) & (last >= day))
@@ -435,32 +437,40 @@ def apply_capacity(
             if not waiting.any():
                 break
             continue
-        week = int(monday(np.array([day]))[0])
+        week = int(np.searchsorted(week_numbers, monday(np.array([day]))[0]))
         # The customer's week: an item entering it needs room there (in row order).
-        entering = counted[idx] != week
+        entering = counted_col[idx] != week
         if entering.any():
             e = idx[entering]
-            have = weeks.reindex(_key(customer[e], week, _WEEK_KEY))
-            order = pd.Series(customer[e]).groupby(customer[e]).cumcount().to_numpy()
-            room = have.fillna(0).to_numpy() + order < weekly_cap
+            room = weeks[customer[e], week] + _rank_within(customer[e]) < weekly_cap
             ok = np.ones(idx.size, dtype=bool)
             ok[np.flatnonzero(entering)[~room]] = False
             idx = idx[ok]
         if idx.size == 0:
             continue
         # The advisor's day, in row order.
-        taken = used.reindex(_key(advisor[idx], day, _DAY_KEY))
-        order = pd.Series(advisor[idx]).groupby(advisor[idx]).cumcount().to_numpy()
-        chosen = idx[taken.fillna(0).to_numpy() + order < calls_per_day]
+        taken = used[advisor[idx], day - start]
+        chosen = idx[taken + _rank_within(advisor[idx]) < calls_per_day]
         if chosen.size == 0:
             continue
         placed[chosen] = day
         waiting[chosen] = False
-        moved = chosen[counted[chosen] != week]
+        moved = chosen[counted_col[chosen] != week]
         if moved.size:
-            left = moved[counted[moved] >= 0]
-            weeks = _bump(weeks, _key(customer[moved], week, _WEEK_KEY), 1)
-            weeks = _bump(weeks, _key(customer[left], counted[left], _WEEK_KEY), -1)
-            counted[moved] = week
-        used = _bump(used, _key(advisor[chosen], day, _DAY_KEY), 1)
+            left = moved[counted_col[moved] >= 0]
+            np.add.at(weeks, (customer[moved], week), 1)
+            np.add.at(weeks, (customer[left], counted_col[left]), -1)
+            counted_col[moved] = week
+        np.add.at(used, (advisor[chosen], day - start), 1)
     return placed
+
+
+def _codes(values: pd.Series, more: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of ``values`` among the distinct values of both, and those values."""
+    known = pd.Index(pd.unique(np.concatenate([values.to_numpy(object), more.to_numpy(object)])))
+    return known.get_indexer(values.to_numpy(object)), known
+
+
+def _rank_within(codes: np.ndarray) -> np.ndarray:
+    """Each element's position among the equal codes before it (0 for the first)."""
+    return pd.Series(codes).groupby(codes).cumcount().to_numpy()
