@@ -30,8 +30,7 @@ from aftercare.services import status as status_service
 from aftercare.services.demo import run_demo
 from aftercare.services.status import status_at, workspace_status
 from aftercare.store import duckdb_status, open_store
-from aftercare.store.connect import DEFAULT_DB, resolve_url
-from aftercare.store.duckdb_file import NO_STORE
+from aftercare.store.duckdb_file import DEFAULT_DB, NO_STORE, STORE_ENV, resolve_url
 from aftercare.store.duckdb_status import duckdb_store_status
 
 runner = CliRunner()
@@ -142,9 +141,8 @@ def test_plain_sql_gives_ibis_figures_on_a_store_with_one_table(tmp_path):
     assert [t.rows for t in fast.tables] == [1, 0, 0, 0, 0, 0]
 
 
-def test_the_table_list_and_the_default_store_are_the_owners(tmp_path):
+def test_the_table_list_is_the_owners(tmp_path):
     assert tuple(TABLES) == duckdb_status.CANONICAL_TABLES
-    assert duckdb_status.DEFAULT_DB == DEFAULT_DB
     with open_store(str(tmp_path / "s.duckdb")) as store:
         customers, vehicles = store.table("customers"), store.table("vehicles")
         referencing = {
@@ -158,11 +156,11 @@ def test_the_table_list_and_the_default_store_are_the_owners(tmp_path):
 
 def test_the_default_store_is_resolved_as_every_command_resolves_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(duckdb_status.STORE_ENV, raising=False)
+    monkeypatch.delenv(STORE_ENV, raising=False)
     with pytest.raises(StoreError, match=f"no store at {resolve_url(None)};"):
         duckdb_store_status(None)
     elsewhere = tmp_path / "elsewhere.duckdb"
-    monkeypatch.setenv(duckdb_status.STORE_ENV, str(elsewhere))
+    monkeypatch.setenv(STORE_ENV, str(elsewhere))
     assert resolve_url(None) == str(elsewhere)
     with pytest.raises(StoreError, match=f"no store at {elsewhere};"):
         duckdb_store_status(None)

@@ -13,7 +13,6 @@ COPY) live in :mod:`aftercare.store.transaction`, :mod:`aftercare.store.rows` an
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,17 @@ import ibis.expr.types as ir
 
 from aftercare.errors import StoreError
 from aftercare.schema.registry import STORED_TABLES
-from aftercare.store.duckdb_file import NO_STORE, check_duckdb_path, wal_path
+from aftercare.store.duckdb_file import (
+    NO_STORE,
+    check_duckdb_path,
+    resolve_url,
+    wal_path,
+)
 from aftercare.store.keys import ensure_unique_keys
 from aftercare.store.locks import SCHEMA, connect_duckdb, store_lock
 from aftercare.store.plan_cache import PlanCache
 from aftercare.store.repair import repair_at_open
 
-DEFAULT_DB = "aftercare.duckdb"
 EngineKind = Literal["duckdb", "postgres", "spark"]
 
 #: The table every store holds: without it there is no store at the URL.
@@ -163,11 +166,6 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def resolve_url(url: str | None) -> str:
-    """The store URL to use: the given one, else ``$AFTERCARE_DB``, else the default file."""
-    return url or os.environ.get("AFTERCARE_DB") or DEFAULT_DB
 
 
 def _redact(url: str) -> str:

@@ -9,9 +9,15 @@ must name a DuckDB file (its header says ``DUCK``), only the commands that creat
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from aftercare.errors import StoreError
+
+#: The store used when no URL is given and ``$AFTERCARE_DB`` is not set.
+DEFAULT_DB = "aftercare.duckdb"
+#: The variable naming the store when no ``--db`` is given.
+STORE_ENV = "AFTERCARE_DB"
 
 #: What a read command says when there is no store to read.
 NO_STORE = (
@@ -25,6 +31,11 @@ MAGIC_OFFSET = 8
 
 #: File types a store is never named as: ``--db export.csv`` is a mistake, not a new store.
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls", ".json", ".yaml", ".yml")
+
+
+def resolve_url(url: str | None) -> str:
+    """The store URL to use: the given one, else ``$AFTERCARE_DB``, else the default file."""
+    return url or os.environ.get(STORE_ENV) or DEFAULT_DB
 
 
 def is_duckdb_file(path: Path) -> bool:

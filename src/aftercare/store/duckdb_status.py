@@ -27,19 +27,15 @@ ways give the same figures on the same stores.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 
-from aftercare.store.duckdb_file import check_duckdb_path, wal_path
+from aftercare.store.duckdb_file import check_duckdb_path, resolve_url, wal_path
 from aftercare.store.status import StoreStatus, TableStatus
 
 __all__ = ["CANONICAL_TABLES", "duckdb_store_status"]
 
-#: :func:`aftercare.store.connect.resolve_url`'s default and variable (Ibis-free here).
-DEFAULT_DB = "aftercare.duckdb"
-STORE_ENV = "AFTERCARE_DB"
 
 #: R-IN-6 for each canonical table that references a customer or vehicle, in
 #: :data:`aftercare.schema.TABLES`' order; an order's customer is its own, else its vehicle's
@@ -114,7 +110,7 @@ def duckdb_store_status(url: str | None) -> StoreStatus | None:
         ``url`` names no DuckDB store: ``:memory:``, a folder, a file that is not DuckDB's,
         or nothing (the messages of :func:`~aftercare.store.connect.open_store`).
     """
-    url = url or os.environ.get(STORE_ENV) or DEFAULT_DB
+    url = resolve_url(url)
     name = url.removeprefix("duckdb://")
     if "://" in name or name.startswith(("spark:", "pyspark:")):
         return None
