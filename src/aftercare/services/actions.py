@@ -47,6 +47,7 @@ from aftercare.playbook.consent import consent_stops
 from aftercare.playbook.context import computed_scores, wire_rule_context
 from aftercare.playbook.engine import enabled_rules, plan_actions
 from aftercare.playbook.outcomes import EXPIRED_STATUS
+from aftercare.playbook.rules import RuleContext
 from aftercare.schema.playbook import (
     ACTION_MOVES,
     ACTIONS,
@@ -88,6 +89,7 @@ __all__ = [
     "backlog_summary",
     "generate_actions",
     "iso_week",
+    "rule_context",
 ]
 
 
@@ -130,17 +132,17 @@ def _scores_date(store: Store, as_of: dt.date) -> dt.date | None:
     return stored[-1] if stored else None
 
 
-def _plan_expression(
+def _wired_context(
     store: Store,
     dates: Mapping[str, dt.date],
     config: Config,
     *,
     stored_scores: bool,
     years_ahead: int,
-) -> ir.Table:
-    """The engine's plan (the new actions) for ``dates``: ``as_of``, ``through`` and, with
-    ``stored_scores``, ``scores`` (the snapshot's date; else scores are computed for
-    ``as_of``, with no tier moves)."""
+) -> tuple[RuleContext, ir.Table]:
+    """The rules' lazy inputs and the customer value for ``dates``: ``as_of``, ``through``
+    and, with ``stored_scores``, ``scores`` (the snapshot's date; else scores are computed
+    for ``as_of``, with no tier moves)."""
     tables = canonical_tables(store)
     if stored_scores:  # the snapshot of that date exists (see _scores_date)
         s = stored_scores_table(store)
@@ -148,7 +150,7 @@ def _plan_expression(
         scores = s.mutate(snapshot_date=s.as_of_date)
     else:
         scores = computed_scores(tables, as_of=dates["as_of"], config=config)
-    ctx, value = wire_rule_context(
+    return wire_rule_context(
         tables,
         scores,
         actions=store.table("actions"),
@@ -157,6 +159,40 @@ def _plan_expression(
         through=dates["through"],
         config=config,
         years_ahead=years_ahead,
+    )
+
+
+def rule_context(
+    store: Store, as_of: dt.date, config: Config, *, through: dt.date | None = None
+) -> tuple[RuleContext, ir.Table, dt.date | None]:
+    """The rules' lazy inputs for one as-of date, the customer value, and the scores' date
+    (the latest stored snapshot on or before ``as_of``; None: scores computed for it)."""
+    through = max(through or as_of, as_of)
+    scores_as_of = _scores_date(store, as_of)
+    dates = {"as_of": as_of, "through": through}
+    if scores_as_of is not None:
+        dates["scores"] = scores_as_of
+    ctx, value = _wired_context(
+        store,
+        dates,
+        config,
+        stored_scores=scores_as_of is not None,
+        years_ahead=through.year - as_of.year,
+    )
+    return ctx, value, scores_as_of
+
+
+def _plan_expression(
+    store: Store,
+    dates: Mapping[str, dt.date],
+    config: Config,
+    *,
+    stored_scores: bool,
+    years_ahead: int,
+) -> ir.Table:
+    """The engine's plan (the new actions) for ``dates`` (see :func:`_wired_context`)."""
+    ctx, value = _wired_context(
+        store, dates, config, stored_scores=stored_scores, years_ahead=years_ahead
     )
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     assert plan is not None  # only planned when a rule is enabled
