@@ -63,10 +63,9 @@ from aftercare.services.capacity import (
     fit_capacity,
     rule_valid_days,
 )
-from aftercare.services.frames import EPOCH, arrow_frame, date_array, pull_planned
+from aftercare.services.frames import arrow_frame, date_array, pull_planned
 from aftercare.services.inputs import canonical_tables
-from aftercare.services.scoring import SCORES_TABLE
-from aftercare.services.scoring import stored_scores as stored_scores_table
+from aftercare.services.scoring import SCORES_TABLE, scores_on
 from aftercare.store import plans
 from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
@@ -145,8 +144,7 @@ def _wired_context(
     for ``as_of``, with no tier moves)."""
     tables = canonical_tables(store)
     if stored_scores:  # the snapshot of that date exists (see _scores_date)
-        s = stored_scores_table(store)
-        s = s.filter(s.as_of_date == as_date(dates["scores"]))
+        s = scores_on(store, dates["scores"])
         scores = s.mutate(snapshot_date=s.as_of_date)
     else:
         scores = computed_scores(tables, as_of=dates["as_of"], config=config)
@@ -167,19 +165,28 @@ def rule_context(
 ) -> tuple[RuleContext, ir.Table, dt.date | None]:
     """The rules' lazy inputs for one as-of date, the customer value, and the scores' date
     (the latest stored snapshot on or before ``as_of``; None: scores computed for it)."""
-    through = max(through or as_of, as_of)
-    scores_as_of = _scores_date(store, as_of)
-    dates = {"as_of": as_of, "through": through}
-    if scores_as_of is not None:
-        dates["scores"] = scores_as_of
+    dates, scores_as_of = _run_dates(store, as_of, max(through or as_of, as_of))
     ctx, value = _wired_context(
         store,
         dates,
         config,
         stored_scores=scores_as_of is not None,
-        years_ahead=through.year - as_of.year,
+        years_ahead=dates["through"].year - as_of.year,
     )
     return ctx, value, scores_as_of
+
+
+def _run_dates(
+    store: Store, as_of: dt.date, through: dt.date
+) -> tuple[dict[str, dt.date], dt.date | None]:
+    """A run's dates in their order (the scores' date, if stored, then ``as_of`` and
+    ``through``: compiled plans keep the order, :mod:`aftercare.store.plans`), and the date
+    of the latest stored scores on or before ``as_of`` (None: none stored)."""
+    scores_as_of = _scores_date(store, as_of)
+    dates = {"as_of": as_of, "through": through}
+    if scores_as_of is not None:
+        dates = {"scores": scores_as_of, **dates}
+    return dates, scores_as_of
 
 
 def _plan_expression(
@@ -256,14 +263,11 @@ class _Plan:
 def _compile_plan(store: Store, as_of: dt.date, config: Config, through: dt.date) -> _Plan:
     """The plan's SQL for the run (reads only the snapshot dates). Compiled once per store,
     configuration and shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
-    scores_as_of = _scores_date(store, as_of)
+    dates, scores_as_of = _run_dates(store, as_of, through)
     if not enabled_rules(config):
         return _Plan(None, scores_as_of)
     years_ahead = through.year - as_of.year
     shape = ("actions.plan", config_key(config), scores_as_of is not None, years_ahead)
-    dates = {"as_of": as_of, "through": through}
-    if scores_as_of is not None:
-        dates = {"scores": scores_as_of, **dates}
     query = plans.compiled(
         store,
         shape,
@@ -420,7 +424,6 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
     contacts) and the movable ones (open, no outcome yet: customer_id, due_day, priority,
     expected_value, action_id, rule_id, channel, advisor_id, valid_until).
     """
-    week_start = int(schedule.monday(np.array([(as_of - EPOCH).days]))[0])
 
     def build(d: Mapping[str, dt.date]) -> ir.Table:
         a = store.table("actions")
@@ -440,7 +443,7 @@ def _stored_contacts(store: Store, as_of: dt.date) -> tuple[pd.DataFrame, pd.Dat
             is_movable=(a.status == "open") & a.t_action_id.isnull(),
         )
 
-    monday = EPOCH + dt.timedelta(days=week_start)
+    monday = iso_week(as_of)[0]
     rows = pull_planned(store, ("actions.week_contacts",), build, {"week_start": monday})
     movable_cols = [
         "customer_id",

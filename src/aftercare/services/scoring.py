@@ -94,8 +94,15 @@ def snapshot(store: Store, as_of: dt.date) -> ir.Table:
         raise AftercareError(
             f"no scores as of {as_of}: run `aftercare score --as-of {as_of}` (stored: {known})"
         )
+    return scores_on(store, as_of)
+
+
+def scores_on(store: Store, as_of: dt.date) -> ir.Table:
+    """The stored ``customer_scores`` rows of ``as_of`` (see :func:`snapshot`, which first
+    checks that the date is stored); the date enters only as a literal, so a compiled plan
+    can substitute it (:mod:`aftercare.store.plans`)."""
     scores = stored_scores(store)
-    return scores.filter(scores.as_of_date == as_of)
+    return scores.filter(scores.as_of_date == as_date(as_of))
 
 
 def stored_scores(store: Store) -> ir.Table:
@@ -200,13 +207,7 @@ def _snapshot_query(
             as_of=d["as_of"],
             config=config,
         )
-        earlier = []
-        if history:  # (a lake holds no scores table before its first snapshot)
-            scores = stored_scores(store)
-            earlier = [
-                scores.filter(scores.as_of_date == as_date(d[f"history{i}"]))
-                for i in range(len(history))
-            ]
+        earlier = [scores_on(store, d[f"history{i}"]) for i in range(len(history))]
         return _snapshot_rows(current, earlier, config)
 
     # Oldest first: the stand-in dates keep the real ones' order.
