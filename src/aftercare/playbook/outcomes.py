@@ -99,6 +99,19 @@ def latest_outcomes(outcomes: ir.Table) -> ir.Table:
     return latest.select("action_id", "result", "recorded_at")
 
 
+def winback_customers(actions: ir.Table, outcomes: ir.Table) -> ir.Table:
+    """The customers with an outcome on an ``A-WINBACK`` action: the only ones whose orders
+    :func:`winback_attempts` reads (see
+    :func:`aftercare.pipeline.staging.resolved_orders_of`).
+
+    Grain: one row per customer (``customer_id``).
+    """
+    wb = actions.filter(actions.rule_id == WINBACK_RULE)
+    tried = outcomes.select(o_action_id="action_id")
+    wb = wb.semi_join(tried, wb.action_id == tried.o_action_id)
+    return wb.select("customer_id").distinct()
+
+
 def winback_attempts(
     actions: ir.Table,
     outcomes: ir.Table,

@@ -21,8 +21,8 @@ import pyarrow as pa
 
 from aftercare.config import Config
 from aftercare.errors import AftercareError
-from aftercare.pipeline.staging import resolved_orders
-from aftercare.playbook.outcomes import current_status
+from aftercare.pipeline.staging import resolved_orders_of
+from aftercare.playbook.outcomes import current_status, winback_customers
 from aftercare.playbook.rules import PRIORITY_ORDER
 from aftercare.playbook.scripts import render_scripts
 from aftercare.services.scripts import actions_context
@@ -51,10 +51,15 @@ def current_actions(store: Store, config: Config, *, as_of: dt.date | None = Non
     """
     if not store.has_table("actions"):
         raise AftercareError("no actions yet: run `aftercare actions` to generate them")
-    orders = resolved_orders(store.table("service_orders"), store.table("vehicles"))
+    actions, outcomes = store.table("actions"), store.table("action_outcomes")
+    # The win-back attempt count reads the last visit of the customers it counts for only.
+    tried = winback_customers(actions, outcomes)
+    orders = resolved_orders_of(
+        store.table("service_orders"), store.table("vehicles"), tried.customer_id
+    )
     return current_status(
-        store.table("actions"),
-        store.table("action_outcomes"),
+        actions,
+        outcomes,
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
         orders=orders,

@@ -16,7 +16,7 @@ from aftercare.config import Config
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
 from aftercare.pipeline.marts import population_as_of
 from aftercare.pipeline.retention import crr
-from aftercare.pipeline.staging import as_date, resolved_orders
+from aftercare.pipeline.staging import as_date, resolved_orders, resolved_orders_of
 from aftercare.playbook.holdout import rule_lift
 from aftercare.playbook.kpis import (
     advisor_activity,
@@ -26,7 +26,12 @@ from aftercare.playbook.kpis import (
     net_promoter_score,
     winback_rate,
 )
-from aftercare.playbook.outcomes import EXPIRED_STATUS, booking_success, current_status
+from aftercare.playbook.outcomes import (
+    EXPIRED_STATUS,
+    booking_success,
+    current_status,
+    winback_customers,
+)
 from aftercare.playbook.volumes import (
     SEED_004_WEEK,
     advisor_load,
@@ -448,7 +453,9 @@ def advisor_kpis(store: Store, config: Config, *, month: str, today: dt.date) ->
         outcomes,
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
-        orders=orders,
+        orders=resolved_orders_of(
+            t.service_orders, t.vehicles, winback_customers(actions, outcomes).customer_id
+        ),
         as_of=today,  # R-ACT-EXPIRE: every expiry up to today is derived
     )
     bookings = booking_success(

@@ -29,7 +29,7 @@ from aftercare.errors import AftercareError
 from aftercare.ingest.call_log import read_call_log, result_help
 from aftercare.ingest.files import file_sha256
 from aftercare.ingest.plausible import Plausibility
-from aftercare.pipeline.staging import resolved_orders
+from aftercare.pipeline.staging import resolved_orders_of
 from aftercare.playbook.outcomes import (
     OPTED_OUT_RESULT,
     WINBACK_RULE,
@@ -134,13 +134,15 @@ def customer_actions_status(store: Store, customer_id: str, config: Config) -> l
     R-ACT-EXPIRE: an action past its validity is ``expired``)."""
     actions = store.table("actions")
     mine = actions.filter(actions.customer_id == customer_id)
-    orders = resolved_orders(store.table("service_orders"), store.table("vehicles"))
+    orders = resolved_orders_of(
+        store.table("service_orders"), store.table("vehicles"), [customer_id]
+    )
     status = current_status(
         mine,
         store.table(OUTCOMES_TABLE),
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
-        orders=orders.filter(orders.customer_id == customer_id),
+        orders=orders,
         as_of=dt.date.today(),
     )
     return status.order_by("action_id").to_pyarrow().to_pylist()
