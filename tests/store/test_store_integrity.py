@@ -23,6 +23,7 @@ from load_batches import order_ids, orders_batch
 from aftercare.services.check import check_store
 from aftercare.services.workspace import open_workspace
 from aftercare.store import open_store
+from aftercare.store.integrity import dangling_references
 from aftercare.store.load import FAULT_ENV
 from aftercare.store.writer import apply_load
 
@@ -314,3 +315,41 @@ def test_schema_and_keys_are_created_once_idempotent(store_url):
     with open_store(store_url, create=False) as store:
         assert sorted(store.list_tables()) == tables
         assert store.notices == []
+
+
+#: Per case: the customers stored, actions beside A1-A4 (below), then what
+#: ``dangling_references`` reports per table: (rows, first example).
+DANGLING_CASES = {
+    "plain": (["'C1'", "'C2'"], [], {"actions": (1, "C404"), "action_outcomes": (2, "A8")}),
+    "null_in_target": (["'C1'", "NULL"], ["(NULL, 'C1')"], {}),
+    "empty_target": ([], [], {"actions": (3, "C1"), "action_outcomes": (2, "A8")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DANGLING_CASES))
+def test_dangling_references_follow_sql_null_rules(store_url, case):
+    """A NULL reference is not reported; a target holding a NULL dangles nothing, an empty
+    one every non-NULL reference: SQL's ``NOT (x IN targets)``, as the check always said."""
+    customers, more_actions, expected = DANGLING_CASES[case]
+    with open_store(store_url) as store:
+        if customers:
+            values = ", ".join(f"({c})" for c in customers)
+            _insert(store, f"INSERT INTO customers (customer_id) VALUES {values}")
+        # A1 and A3 point at the same customer, A2 at no one, A4 at a customer never stored.
+        actions = ["('A1', 'C1')", "('A2', NULL)", "('A3', 'C1')", "('A4', 'C404')"]
+        _insert(
+            store,
+            "INSERT INTO actions (action_id, customer_id) VALUES "
+            + ", ".join(actions + more_actions),
+        )
+        _insert(
+            store,
+            "INSERT INTO action_outcomes (outcome_id, action_id) VALUES "
+            "('O1', 'A1'), ('O2', 'A1'), ('O3', NULL), ('O4', 'A9'), ('O5', 'A8')",
+        )
+        _insert(store, "INSERT INTO action_moves (action_id, moved_on) VALUES ('A4', NULL)")
+        found = {f.table: f for f in dangling_references(store)}
+    assert {t: f.kind for t, f in found.items()} == dict.fromkeys(expected, "reference")
+    for table, (rows, example) in expected.items():
+        assert found[table].rows == rows, found[table]
+        assert f"(e.g. {example})" in found[table].detail, found[table]

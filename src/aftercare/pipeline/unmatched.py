@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from aftercare.pipeline.staging import resolved_orders
+
+
+def _with_not_in(rows: ir.Table, column: str, known: ir.Table, known_column: str) -> ir.Table:
+    """``rows`` plus a boolean column ``not_in_<column>``: ``NOT (column IN known_column)``.
+
+    TRUE where SQL's ``NOT (x IN (SELECT …))`` is TRUE, FALSE where it is FALSE or NULL (a
+    filter drops both alike): x not NULL and held by no known row while no known row holds
+    a NULL; or, for every x, a NULL one too, when there are no known rows at all. Written as
+    a left join on the distinct known keys (no row of ``rows`` is repeated) because
+    PostgreSQL runs a NOT IN whose set outgrows ``work_mem`` row by row (issue 11), and a
+    join is hashed (and spilled if need be) on every engine.
+    """
+    key, hit, flag = f"known_{column}_key", f"known_{column}_hit", f"not_in_{column}"
+    keys = known.select(**{key: known[known_column]})
+    keys = keys.filter(keys[key].notnull()).distinct().mutate(**{hit: ibis.literal(True)})
+    # A view: Ibis would fold this join into the one ``rows`` may be a projection of
+    # (resolved orders), where a computed ``customer_id`` cannot be joined on.
+    rows = rows.view()
+    joined = rows.left_join(keys, rows[column] == keys[key])
+    matched = joined.select(*[joined[c] for c in rows.columns], joined[hit])
+    # One scan each, once per query (scalar subqueries): NULL's part in NOT IN's rules.
+    is_empty = known.count() == 0
+    holds_no_null = known.aggregate(v=known[known_column].count() == known.count()).as_scalar()
+    value = matched[column]
+    not_in = ibis.ifelse(value.isnull(), is_empty, matched[hit].isnull() & holds_no_null)
+    return matched.select(*rows.columns, **{flag: not_in})
 
 
 def unmatched_records(
@@ -14,7 +41,9 @@ def unmatched_records(
 
     Grain: one row per unmatched record of ``table``; ``None`` for tables that reference
     nothing (customers, advisors). An order's customer is resolved through its vehicle first
-    (:func:`~aftercare.pipeline.staging.resolved_orders`).
+    (:func:`~aftercare.pipeline.staging.resolved_orders`). "Not known" follows SQL's
+    ``NOT (x IN known)``: an unknown key is not reported while a known key column holds a
+    NULL, and a NULL key is reported only where the rule says so or nothing is known.
 
     Parameters
     ----------
@@ -25,20 +54,25 @@ def unmatched_records(
     customers, vehicles
         The known customers and vehicles.
     """
-    known_customer = customers.customer_id
-    known_vin = vehicles.vin
     if table == "service_orders":
-        orders = resolved_orders(rows, vehicles)
-        return orders.filter(
-            orders.customer_id.isnull()
-            | ~orders.customer_id.isin(known_customer)
-            | (orders.vin.notnull() & ~orders.vin.isin(known_vin))
+        rows = resolved_orders(rows, vehicles)
+        flagged = _with_not_in(rows, "customer_id", customers, "customer_id")
+        flagged = _with_not_in(flagged, "vin", vehicles, "vin")
+        found = flagged.filter(
+            flagged.customer_id.isnull()
+            | flagged.not_in_customer_id
+            | (flagged.vin.notnull() & flagged.not_in_vin)
         )
-    if table in ("vehicles", "interactions"):
-        return rows.filter(~rows.customer_id.isin(known_customer))
-    if table == "declined_services":
-        return rows.filter(
-            (rows.customer_id.notnull() & ~rows.customer_id.isin(known_customer))
-            | (rows.vin.notnull() & ~rows.vin.isin(known_vin))
+    elif table in ("vehicles", "interactions"):
+        flagged = _with_not_in(rows, "customer_id", customers, "customer_id")
+        found = flagged.filter(flagged.not_in_customer_id)
+    elif table == "declined_services":
+        flagged = _with_not_in(rows, "customer_id", customers, "customer_id")
+        flagged = _with_not_in(flagged, "vin", vehicles, "vin")
+        found = flagged.filter(
+            (flagged.customer_id.notnull() & flagged.not_in_customer_id)
+            | (flagged.vin.notnull() & flagged.not_in_vin)
         )
-    return None
+    else:
+        return None
+    return found.select(*rows.columns)

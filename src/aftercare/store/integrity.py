@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.schema import TABLES
-from aftercare.schema.registry import REFERENCES, STORED_TABLES
+from aftercare.schema.registry import REFERENCES, STORED_TABLES, Reference
 from aftercare.store.connect import Store
 
 __all__ = [
@@ -138,14 +138,17 @@ def load_log_counts(store: Store) -> list[Finding]:
 
 
 def dangling_references(store: Store) -> list[Finding]:
-    """Rows that point at a customer or an action the store does not hold."""
+    """Rows that point at a customer or an action the store does not hold.
+
+    SQL's ``NOT (x IN targets)`` decides, as it always has: a NULL reference points at
+    nothing and is not reported, and nothing is reported against a target column holding a
+    NULL (the NOT IN is NULL then, not TRUE).
+    """
     out = []
     for ref in REFERENCES:
         if not (store.has_table(ref.table) and store.has_table(ref.target)):
             continue
-        t = store.table(ref.table)
-        targets = store.table(ref.target)[ref.target_column]
-        lost = t.filter(t[ref.column].notnull() & ~t[ref.column].isin(targets))
+        lost = _dangling(store, ref)
         rows = _scalar(lost.count())
         if not rows:
             continue
@@ -160,6 +163,21 @@ def dangling_references(store: Store) -> list[Finding]:
             )
         )
     return out
+
+
+def _dangling(store: Store, ref: Reference) -> ir.Table:
+    """Rows of ``ref.table`` pointing at no row of ``ref.target`` (NOT IN's NULL rules).
+
+    An anti-join, not ``NOT IN (SELECT …)``: PostgreSQL runs that row by row once the
+    targets outgrow ``work_mem`` (issue 11), where an anti-join is hashed and spills.
+    """
+    t, target = store.table(ref.table), store.table(ref.target)
+    keyed = t.filter(t[ref.column].notnull())
+    lost = keyed.anti_join(target, keyed[ref.column] == target[ref.target_column])
+    holds_no_null = target.aggregate(
+        v=target[ref.target_column].count() == target.count()
+    ).as_scalar()
+    return lost.filter(holds_no_null)
 
 
 def store_size(store: Store) -> tuple[int, int, int]:
