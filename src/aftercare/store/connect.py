@@ -213,6 +213,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
             con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
         except Exception as exc:  # any driver error means: cannot reach it
             raise StoreError(f"cannot connect to {shown}: {exc}".splitlines()[0]) from None
+        _tune_postgres_session(con)
         if not create and MARKER_TABLE not in con.list_tables():
             con.disconnect()
             raise StoreError(NO_STORE.format(where=shown))
@@ -226,6 +227,22 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
         with store_lock(store, SCHEMA):
             store.ensure_schema()
     return store
+
+
+def _tune_postgres_session(con: ibis.BaseBackend) -> None:
+    """Set what Aftercare's queries need on a new PostgreSQL session: JIT off.
+
+    PostgreSQL's JIT, on by default, compiles a query in LLVM whenever the planner's cost
+    passes ``jit_above_cost``, which every scan of a large store does, however wide the plan:
+    on the 1M-customer store it spent minutes compiling the score snapshot's plan (5 GB
+    backend, issue 11). Aftercare's queries are scans, hash joins and aggregates, where JIT
+    gains little. Set for this session only (other clients keep the server's setting); a
+    user's ``PGOPTIONS`` still sets everything else.
+    """
+    native = con.con  # the psycopg connection under Ibis
+    # In its own transaction, so the setting outlives it whether or not Ibis autocommits.
+    with native.cursor() as cursor, native.transaction():
+        cursor.execute("SET jit = off")
 
 
 def _open_duckdb(url: str, shown: str, *, create: bool) -> Store:

@@ -16,6 +16,8 @@ from typing import Any
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+import sqlglot as sg
+import sqlglot.expressions as sge
 
 from aftercare.store.connect import Store
 
@@ -125,7 +127,40 @@ def compile_query(store: Store, expr: ir.Table) -> CompiledQuery:
     schema = expr.schema().to_pyarrow()
     if expr.op().find(ops.InMemoryTable):
         return CompiledQuery("", schema, expr)
-    return CompiledQuery(str(store.con.compile(expr)), schema)
+    if store.kind != "postgres":
+        return CompiledQuery(str(store.con.compile(expr)), schema)
+    # What Ibis' compile() does, with the fences put into its syntax tree before writing.
+    tree = fence_subqueries(store.con.compiler.to_sqlglot(expr))
+    sql = tree.sql(dialect=store.con.dialect, copy=False, unsupported_level=sg.ErrorLevel.RAISE)
+    return CompiledQuery(sql, schema)
+
+
+def fence_subqueries(tree: sge.Expression) -> sge.Expression:
+    """``tree`` (changed in place) with ``OFFSET 0`` on each derived table, for PostgreSQL.
+
+    Ibis writes an expression as sub-SELECTs stacked one on another, each naming the columns
+    of the one below. PostgreSQL's planner pulls a simple sub-SELECT up into the query above
+    it and writes each column's expression wherever that query names it, so an expression
+    named several times is copied, and level after level the copies multiply: the score
+    snapshot's 60 KB SQL planned into a 6.5 MB target list, the recency's ``/ 86400`` 8,909
+    times a row, with seconds of planning on any store and minutes of evaluation (or of JIT)
+    on a large one (issue 11). A sub-SELECT with ``OFFSET 0`` is never pulled up (PostgreSQL's
+    documented fence), so each level is computed once per row, as written; the filters
+    inside it stay there. The rows are the same. A sub-SELECT with its own ``LIMIT`` or
+    ``OFFSET`` is one already; a ``UNION ALL`` is left alone (the sub-SELECTs of its arms are
+    fenced); the CTEs Ibis writes are those named more than once, which PostgreSQL
+    materialises by itself.
+    """
+    for derived in tree.find_all(sge.Subquery):
+        inner = derived.this
+        if (
+            isinstance(derived.parent, (sge.From, sge.Join))
+            and isinstance(inner, sge.Select)
+            and inner.args.get("limit") is None
+            and inner.args.get("offset") is None
+        ):
+            inner.offset(0, copy=False)
+    return tree
 
 
 def fetch_compiled(store: Store, query: CompiledQuery) -> pa.Table:
