@@ -24,6 +24,9 @@ POSTGRES_URL = os.environ.get(
     "AFTERCARE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("duckdb", "postgres", "pyspark")
+# Plans compiled by one test are not read back by another (each test counts its own compiles);
+# tests/store/test_plan_store.py turns the kept plans on in a folder of its own.
+os.environ["AFTERCARE_PLAN_CACHE"] = "off"
 
 
 def _postgres_or_skip() -> ibis.BaseBackend:
@@ -136,3 +139,21 @@ def duckdb_con() -> Iterator[ibis.BaseBackend]:
     con = ibis.duckdb.connect()
     yield con
     con.disconnect()
+
+
+@pytest.fixture
+def compiled_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Every (shape, builder, dates, SQL) the compiled plans hand out while the test runs
+    (:mod:`aftercare.store.plans`)."""
+    from aftercare.store import plans
+
+    seen: list[tuple] = []
+    real = plans.compiled
+
+    def recording(store_, shape, build, dates):  # type: ignore[no-untyped-def]
+        query = real(store_, shape, build, dates)
+        seen.append((shape, build, dict(dates), query.sql))
+        return query
+
+    monkeypatch.setattr(plans, "compiled", recording)
+    return seen

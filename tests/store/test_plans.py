@@ -48,32 +48,17 @@ def demo_url(shared_store_url, tmp_path_factory):
     return demo.db_url
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """Every (shape, builder, dates, SQL) the cache hands out while the test runs."""
-    seen = []
-    real = plans.compiled
-
-    def recording(store_, shape, build, dates):
-        query = real(store_, shape, build, dates)
-        seen.append((shape, build, dict(dates), query.sql))
-        return query
-
-    monkeypatch.setattr(plans, "compiled", recording)
-    return seen
-
-
-def test_every_cached_query_equals_a_direct_compile_for_the_runs_dates(demo_url, calls):
+def test_every_cached_query_equals_a_direct_compile_for_the_runs_dates(demo_url, compiled_calls):
     store = open_store(demo_url)
     for as_of, through in RUNS:
         generate_actions(store, as_of, DEFAULT_CONFIG, through=through)
-    shapes = {shape[0] for shape, *_ in calls}
+    shapes = {shape[0] for shape, *_ in compiled_calls}
     assert {"actions.plan", "capacity.stored", "backlog", "actions.expired"} <= shapes
-    assert {d.get("scores") for (s, *_), _, d, _ in calls if s == "actions.plan"} == {
+    assert {d.get("scores") for (s, *_), _, d, _ in compiled_calls if s == "actions.plan"} == {
         None,
         SNAPSHOT,
     }
-    for shape, build, dates, sql in calls:
+    for shape, build, dates, sql in compiled_calls:
         direct = compile_query(store, build(dates))
         assert direct.expr is None
         assert sql == direct.sql, (shape[0], dates)
@@ -81,13 +66,13 @@ def test_every_cached_query_equals_a_direct_compile_for_the_runs_dates(demo_url,
     store.close()
 
 
-def test_the_score_snapshot_query_equals_a_direct_compile(demo_url, calls):
+def test_the_score_snapshot_query_equals_a_direct_compile(demo_url, compiled_calls):
     """Scoring reads the snapshots its hold needs (none before the first): each count of
     them is its own shape; each run's SQL equals a direct compile for its dates."""
     store = open_store(demo_url)
     for day in (dt.date(2024, 1, 31), dt.date(2028, 2, 29), dt.date(2028, 12, 31)):
         score_snapshot(store, day, DEFAULT_CONFIG)
-    snapshots = [c for c in calls if c[0][0] == "scores.snapshot"]
+    snapshots = [c for c in compiled_calls if c[0][0] == "scores.snapshot"]
     assert len(snapshots) == 3
     assert {len(c[2]) for c in snapshots} == {1, 2}  # none, then earlier snapshots read
     for _, build, dates, sql in snapshots:

@@ -14,6 +14,10 @@ year anywhere else (a year the builder took out of the date in Python, a timesta
 text cannot be trusted, so the expression is compiled for each run instead (slow, never
 wrong). What a builder must not do is compute from its dates in Python: tests compile
 directly for several dates (leap days, year ends, Sundays) and compare.
+
+A trusted template is also kept on disk (:mod:`aftercare.store.plan_store`), so the next
+process on a store of the same tables, with the same code and configuration, reads it
+instead of compiling.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 
 import ibis.expr.types as ir
 
+from aftercare.store import plan_store
 from aftercare.store.connect import Store
 from aftercare.store.transaction import CompiledQuery, compile_query
 
@@ -87,12 +92,18 @@ def compiled(
     template = cache.templates.get(key)
     if template is None:
         sentinels = sentinel_dates(tuple(dates))
+        kept = plan_store.load(store, key)  # compiled by an earlier process
+        if kept is not None:
+            cache.templates[key] = _Template(kept, sentinels)
+            cache.loaded += 1
+            return _fill(kept, sentinels, dates)
         query = compile_query(store, build(sentinels))
         trusted = query.expr is None and _only_as_literals(query.sql, sentinels)
         template = _Template(query if trusted else None, sentinels)
         cache.templates[key] = template
         cache.compiled += 1
         if trusted:
+            plan_store.save(store, key, query)
             return _fill(query, sentinels, dates)
     if template.query is None:
         cache.uncached += 1
