@@ -16,7 +16,13 @@ server or the simulation does. Three figures per day, all measured in the same r
 Days alternate between the two stores (one day of each in turn) so a drift of the machine's
 speed hits both alike. The first day of each is left out of the medians (it compiles).
 
-    python benchmarks/bench_daily.py [--days 30] [--json FILE]
+``--processes N`` adds what a centre running ``aftercare actions`` from cron waits for: N
+days, each the whole command as a new process (``--limit 1``: the list is printed too), on two
+more copies, one day of each in turn: with the compiled plans kept on disk
+(:mod:`aftercare.store.plan_store`, in a folder of this run's, so its first day compiles and
+writes them) against ``AFTERCARE_PLAN_CACHE=off`` (every process compiles, as before).
+
+    python benchmarks/bench_daily.py [--days 30] [--processes 15] [--json FILE]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -122,16 +129,56 @@ def measure(days: int, folder: Path) -> dict[str, object]:
     }
 
 
+def measure_processes(days: int, folder: Path) -> dict[str, object]:
+    """``aftercare actions`` as a process per day: kept plans against compiling every time."""
+    (folder / "processes").mkdir()
+    kept_url, off_url = _store_pair(folder / "processes")
+    env = dict(os.environ, AFTERCARE_CACHE_DIR=str(folder / "plan-cache"))
+    rows = []
+    for i in range(days):
+        day = (START + dt.timedelta(days=i)).isoformat()
+        took = {}
+        for name, url, switch in (("kept", kept_url, "on"), ("compiled", off_url, "off")):
+            cmd = ["aftercare", "actions", "--as-of", day, "--db", url, "--limit", "1"]
+            start = time.perf_counter()
+            subprocess.run(cmd, env={**env, "AFTERCARE_PLAN_CACHE": switch}, check=True,
+                           stdout=subprocess.DEVNULL)  # fmt: skip
+            took[name] = time.perf_counter() - start
+        rows.append({"day": day, "kept_plans_s": round(took["kept"], 3),
+                     "compiled_s": round(took["compiled"], 3)})  # fmt: skip
+    later = rows[1:]  # the first day writes the kept plans
+    kept = statistics.median(r["kept_plans_s"] for r in later)
+    compiled = statistics.median(r["compiled_s"] for r in later)
+    return {
+        "days": days,
+        "first_day_kept_plans_s": rows[0]["kept_plans_s"],
+        "median_kept_plans_s": round(kept, 3),
+        "median_compiled_s": round(compiled, 3),
+        "compiled_over_kept": round(compiled / kept, 2),
+        "per_day": rows,
+    }
+
+
 def main() -> None:
     """Measure, print and (with ``--json``) write the result."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30, help="consecutive days run")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="also run this many days as aftercare processes")  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
+    # In one process the baseline empties the plans it holds; kept plans must not refill them.
+    os.environ["AFTERCARE_PLAN_CACHE"] = "off"
     with tempfile.TemporaryDirectory(prefix="aftercare-daily-") as tmp:
         result = measure(args.days, Path(tmp))
+        if args.processes:
+            result["processes"] = measure_processes(args.processes, Path(tmp))
     for key, value in result.items():
-        if key != "per_day":
+        if key == "processes":
+            for sub, figure in value.items():  # type: ignore[attr-defined]
+                if sub != "per_day":
+                    print(f"processes {sub:<22} {figure}")
+        elif key != "per_day":
             print(f"{key:<32} {value}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
