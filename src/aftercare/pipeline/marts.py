@@ -19,7 +19,11 @@ from aftercare.pipeline.churn import churn_reason, churn_risk, churn_signals, li
 from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.lifecycle import customer_lifecycle
 from aftercare.pipeline.population import customers_as_of
-from aftercare.pipeline.reminders import vehicle_reminders, vehicle_status_flags
+from aftercare.pipeline.reminders import (
+    FleetRates,
+    vehicle_reminders,
+    vehicle_status_flags,
+)
 from aftercare.pipeline.staging import resolved_orders
 from aftercare.pipeline.value import customer_value
 
@@ -80,13 +84,16 @@ def risk_inputs(
     as_of: dt.date,
     config: Config,
     keep: Keep = _lazy,
+    fleet: FleetRates | None = None,
 ) -> tuple[ir.Table, ir.Table, ir.Table]:
     """Reminders, churn signals and churn risk of ``as_of``, wired one way for every caller.
 
-    ``orders`` are the resolved orders; ``keep`` as in :func:`wire_marts`.
+    ``orders`` are the resolved orders; ``keep`` and ``fleet`` as in :func:`wire_marts`.
     """
     reminders = keep(
-        vehicle_reminders(orders, tables.vehicles, as_of=as_of, config=config.reminders)
+        vehicle_reminders(
+            orders, tables.vehicles, as_of=as_of, config=config.reminders, fleet=fleet
+        )
     )
     signals = keep(signals_as_of(tables, as_of=as_of, config=config))
     # The customers of that date: a past date's risk never lists one created later.
@@ -129,15 +136,20 @@ def wire_marts(
     as_of: dt.date,
     config: Config,
     keep: Keep = _lazy,
+    fleet: FleetRates | None = None,
 ) -> Marts:
     """Wire every mart from canonical tables and one date's scores.
 
     ``scores`` needs at least ``customer_id`` and ``tier`` (one row per customer). ``keep``
     is applied to each mart that others are built on (default: left lazy), e.g. to compute
-    each once in the engine (``services.marts.materialised_marts``).
+    each once in the engine (``services.marts.materialised_marts``). ``fleet``: the rates
+    the reminders borrow (``reminders.fleet_rates`` of the whole store when ``tables`` hold
+    some customers only; default: from ``tables``).
     """
     orders = keep(resolved_orders(tables.service_orders, tables.vehicles))
-    reminders, signals, risk = risk_inputs(tables, orders, as_of=as_of, config=config, keep=keep)
+    reminders, signals, risk = risk_inputs(
+        tables, orders, as_of=as_of, config=config, keep=keep, fleet=fleet
+    )
     flags = vehicle_status_flags(tables.vehicles)
     value = customer_value(
         orders, tables.interactions, scores, as_of=as_of, scoring=config.scoring, value=config.value

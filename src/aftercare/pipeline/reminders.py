@@ -37,6 +37,7 @@ Definitions (SPEC is silent on some; decided here):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -95,21 +96,25 @@ def _error_spread(orders: ir.Table, *, as_of: dt.date | str, config: ReminderCon
     return per_vin, store
 
 
-def vehicle_daily_km(
+@dataclass(frozen=True)
+class FleetRates:
+    """What every vehicle's rate borrows from the others (R-REMIND): the vehicles with an own
+    rate (``peers``: model, own_rate) and the store's forecast error (``store_error``: one
+    row, store_error_rel). The model and store medians and the spread of a borrowed rate are
+    computed from them."""
+
+    peers: ir.Table
+    store_error: ir.Table
+
+
+def _own_rates(
     orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
-) -> ir.Table:
-    """Each vehicle's daily km with its source, measured error and band (R-REMIND).
+) -> tuple[ir.Table, ir.Table]:
+    """Each vehicle's own rate and measured errors, and the store's error (R-REMIND).
 
-    Grain: one row per vehicle of ``vehicles`` (whatever its status). Definitions in the
-    module docstring.
-
-    Returns
-    -------
-    ir.Table
-        vin, readings, last_reading_date, last_reading_km, daily_km, daily_km_low,
-        daily_km_high, rate_source ('own', 'model', 'store', 'config'),
-        forecast_errors_measured, forecast_median_abs_error_km, forecast_error_pct,
-        band_error_source ('own', 'store', 'fallback'; NULL: no band).
+    Returns ``(per_vehicle, store_error)``: per_vehicle has one row per vehicle of
+    ``vehicles`` (vin, model, readings, last_reading_date, last_reading_km, own_rate,
+    forecast_errors_measured, forecast_median_abs_error_km, own_error_rel).
     """
     r = odometer_readings(orders, as_of=as_of)
     # reading_date is unique per vin, so arg max/min pick one reading without ties (an
@@ -141,8 +146,51 @@ def vehicle_daily_km(
     v = v.select(*[c for c in v.columns if c != "vin_right"])
     errors, store_error = _error_spread(orders, as_of=as_of, config=config)
     v = v.left_join(errors, "vin")
-    v = v.select(*[c for c in v.columns if c != "vin_right"])
-    peers = v.filter(v.own_rate.notnull())
+    return v.select(*[c for c in v.columns if c != "vin_right"]), store_error
+
+
+def fleet_rates(
+    orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
+) -> FleetRates:
+    """The :class:`FleetRates` of ``vehicles`` from ``orders`` as of ``as_of``.
+
+    For a run that plans some customers only (their vehicles' rates are computed from
+    their own orders, the borrowed ones from the whole store's: the same figures as a run
+    over every customer).
+    """
+    v, store_error = _own_rates(orders, vehicles, as_of=as_of, config=config)
+    peers = v.filter(v.own_rate.notnull()).select("model", "own_rate")
+    return FleetRates(peers=peers, store_error=store_error)
+
+
+def vehicle_daily_km(
+    orders: ir.Table,
+    vehicles: ir.Table,
+    *,
+    as_of: dt.date | str,
+    config: ReminderConfig,
+    fleet: FleetRates | None = None,
+) -> ir.Table:
+    """Each vehicle's daily km with its source, measured error and band (R-REMIND).
+
+    Grain: one row per vehicle of ``vehicles`` (whatever its status). Definitions in the
+    module docstring. ``fleet``: the borrowed figures' sources (default: ``vehicles`` and
+    ``orders`` themselves; :func:`fleet_rates` of the whole store when these are some
+    customers' only).
+
+    Returns
+    -------
+    ir.Table
+        vin, readings, last_reading_date, last_reading_km, daily_km, daily_km_low,
+        daily_km_high, rate_source ('own', 'model', 'store', 'config'),
+        forecast_errors_measured, forecast_median_abs_error_km, forecast_error_pct,
+        band_error_source ('own', 'store', 'fallback'; NULL: no band).
+    """
+    v, store_error = _own_rates(orders, vehicles, as_of=as_of, config=config)
+    if fleet is None:
+        peers = v.filter(v.own_rate.notnull())
+    else:
+        peers, store_error = fleet.peers, fleet.store_error
     by_model = peers.filter(peers.model.notnull())
     by_model = by_model.group_by("model").aggregate(model_rate=by_model.own_rate.median())
     # One vehicle's rate is no store median (nor a spread of misses): both need two.
@@ -227,7 +275,12 @@ def _due_days(
 
 
 def vehicle_reminders(
-    orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
+    orders: ir.Table,
+    vehicles: ir.Table,
+    *,
+    as_of: dt.date | str,
+    config: ReminderConfig,
+    fleet: FleetRates | None = None,
 ) -> ir.Table:
     """Next service due per vehicle, by time or forecast mileage (R-REMIND).
 
@@ -244,6 +297,8 @@ def vehicle_reminders(
         The as-of date; later orders are ignored.
     config
         Intervals, first-service rules, fallback rate.
+    fleet
+        The borrowed rates' sources (:func:`vehicle_daily_km`); default: these vehicles.
 
     Returns
     -------
@@ -260,7 +315,7 @@ def vehicle_reminders(
         vehicles.delivery_date <= as_of_lit,
         ~vehicles.status.coalesce("active").isin(GONE_STATUSES),
     ).select("vin", "customer_id", "brand", "model", "delivery_date")
-    rates = vehicle_daily_km(orders, vehicles, as_of=as_of, config=config)
+    rates = vehicle_daily_km(orders, vehicles, as_of=as_of, config=config, fleet=fleet)
     j = active.left_join(_last_service(orders, as_of=as_of), "vin")
     j = j.select(*[c for c in j.columns if c != "vin_right"])
     j = j.left_join(rates, "vin")

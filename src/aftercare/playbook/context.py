@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 from aftercare.config import Config
 from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.marts import wire_marts
+from aftercare.pipeline.reminders import FleetRates
 from aftercare.pipeline.scoring import score_customers
 from aftercare.playbook.rules import RuleContext
 
@@ -55,6 +56,7 @@ def wire_rule_context(
     config: Config,
     through: dt.date | None = None,
     years_ahead: int | None = None,
+    fleet: FleetRates | None = None,
 ) -> tuple[RuleContext, ir.Table]:
     """The rules' lazy inputs for one as-of date, and the customer value.
 
@@ -78,6 +80,9 @@ def wire_rule_context(
     years_ahead
         ``through.year - as_of.year`` (default: from the two dates; given when they are
         stand-ins for compiling once, see :mod:`aftercare.store.plans`).
+    fleet
+        The rates the reminders borrow from every vehicle, when ``tables`` hold some
+        customers only (:func:`aftercare.pipeline.marts.wire_marts`).
 
     Returns
     -------
@@ -85,7 +90,7 @@ def wire_rule_context(
         The :class:`~aftercare.playbook.rules.RuleContext` (its scores with ``risk_level``)
         and ``value.customer_value`` (one row per customer).
     """
-    marts = wire_marts(tables, scores, as_of=as_of, config=config)
+    marts = wire_marts(tables, scores, as_of=as_of, config=config, fleet=fleet)
     levels = marts.risk.select(r_customer_id="customer_id", risk_level="risk_level")
     scored = scores.left_join(levels, scores.customer_id == levels.r_customer_id).drop(
         "r_customer_id"

@@ -41,7 +41,9 @@ import pandas as pd
 import pyarrow as pa
 
 from aftercare.config import TIER_ORDER, Config, config_key
-from aftercare.pipeline.staging import as_date
+from aftercare.pipeline.reminders import fleet_rates
+from aftercare.pipeline.staging import as_date, resolved_orders
+from aftercare.pipeline.subset import tables_of_customers
 from aftercare.playbook import schedule
 from aftercare.playbook.consent import consent_stops
 from aftercare.playbook.context import computed_scores, wire_rule_context
@@ -138,14 +140,29 @@ def _wired_context(
     *,
     stored_scores: bool,
     years_ahead: int,
+    customers: ir.Table | None = None,
 ) -> tuple[RuleContext, ir.Table]:
     """The rules' lazy inputs and the customer value for ``dates``: ``as_of``, ``through``
     and, with ``stored_scores``, ``scores`` (the snapshot's date; else scores are computed
-    for ``as_of``, with no tier moves)."""
+    for ``as_of``, with no tier moves).
+
+    ``customers`` (column ``customer_id``): read only what those customers' figures need
+    (:func:`aftercare.pipeline.subset.tables_of_customers`), the rates the reminders borrow
+    from every vehicle from the whole store; the stored actions and outcomes stay whole
+    (an action id is matched whoever's it is). Their figures equal a whole-store run's;
+    other customers' rows that come along are not theirs to trust (filter them out).
+    """
     tables = canonical_tables(store)
+    fleet = None
+    if customers is not None:
+        every = resolved_orders(tables.service_orders, tables.vehicles)
+        fleet = fleet_rates(every, tables.vehicles, as_of=dates["as_of"], config=config.reminders)
+        tables = tables_of_customers(tables, customers)
     if stored_scores:  # the snapshot of that date exists (see _scores_date)
         s = scores_on(store, dates["scores"])
         scores = s.mutate(snapshot_date=s.as_of_date)
+        if customers is not None:
+            scores = scores.filter(scores.customer_id.isin(customers.customer_id))
     else:
         scores = computed_scores(tables, as_of=dates["as_of"], config=config)
     return wire_rule_context(
@@ -157,6 +174,7 @@ def _wired_context(
         through=dates["through"],
         config=config,
         years_ahead=years_ahead,
+        fleet=fleet,
     )
 
 
@@ -196,13 +214,23 @@ def _plan_expression(
     *,
     stored_scores: bool,
     years_ahead: int,
+    customers: ir.Table | None = None,
 ) -> ir.Table:
-    """The engine's plan (the new actions) for ``dates`` (see :func:`_wired_context`)."""
+    """The engine's plan (the new actions) for ``dates`` (see :func:`_wired_context`);
+    with ``customers``, those customers' new actions only (the same rows as the whole
+    store's plan has for them: the first piece of the incremental run, issue 11)."""
     ctx, value = _wired_context(
-        store, dates, config, stored_scores=stored_scores, years_ahead=years_ahead
+        store,
+        dates,
+        config,
+        stored_scores=stored_scores,
+        years_ahead=years_ahead,
+        customers=customers,
     )
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     assert plan is not None  # only planned when a rule is enabled
+    if customers is not None:
+        plan = plan.filter(plan.customer_id.isin(customers.customer_id))
     return plan
 
 

@@ -1,0 +1,51 @@
+"""The canonical tables narrowed to some customers, for a run that plans only them (issue 11).
+
+Ibis only, ``Table -> Table``; nothing here connects or executes.
+
+What a customer's figures read: their own master row, scores and interactions; their
+vehicles; every order of theirs and every order on their vehicles, whoever brought it (a
+vehicle's readings, services and first service are the vehicle's, R-REMIND); every declined
+quote of theirs or on their vehicles. Narrowed so, each of their per-customer and
+per-vehicle figures equals the whole store's. Rows of other customers that come along (an
+order someone else brought one of their cars in for) yield figures of those others, which a
+caller planning these customers filters out. The only figures borrowed from every vehicle,
+the fleet rates of the reminders, must come from the whole store
+(:func:`aftercare.pipeline.reminders.fleet_rates`).
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from aftercare.pipeline.inputs import CanonicalTables
+
+
+def tables_of_customers(tables: CanonicalTables, customer_ids: ir.Table) -> CanonicalTables:
+    """``tables`` narrowed to what the figures of the customers of ``customer_ids`` read.
+
+    Parameters
+    ----------
+    tables
+        The whole store's canonical tables.
+    customer_ids
+        One row per customer to keep (column ``customer_id``).
+
+    Returns
+    -------
+    CanonicalTables
+        Customers, vehicles and interactions of those customers; orders and declined quotes
+        of those customers or on their vehicles; every advisor.
+    """
+    ids = customer_ids.customer_id
+    c, v = tables.customers, tables.vehicles
+    vehicles = v.filter(v.customer_id.isin(ids))
+    vins = vehicles.vin
+    o, d, i = tables.service_orders, tables.declined_services, tables.interactions
+    return CanonicalTables(
+        customers=c.filter(c.customer_id.isin(ids)),
+        vehicles=vehicles,
+        service_orders=o.filter(o.customer_id.isin(ids) | o.vin.isin(vins)),
+        declined_services=d.filter(d.customer_id.isin(ids) | d.vin.isin(vins)),
+        interactions=i.filter(i.customer_id.isin(ids)),
+        advisors=tables.advisors,
+    )
