@@ -3,8 +3,10 @@
 PostgreSQL's planner pulled Ibis' stacked sub-SELECTs up and copied their expressions (the
 score snapshot's 60 KB SQL planned into a 6.5 MB target list), and its JIT compiled the
 result for minutes. On PostgreSQL every derived table of a compiled query carries an
-``OFFSET 0`` fence (:func:`aftercare.store.transaction.fence_subqueries`) and every session
-runs with ``jit = off``; DuckDB's SQL is Ibis' own, unchanged. The fences change no row.
+``OFFSET 0`` fence (:func:`aftercare.store.transaction.fence_subqueries`), a CTE that only
+computes per row is ``NOT MATERIALIZED`` (:func:`~aftercare.store.transaction.
+inline_row_level_ctes`) and every session runs with ``jit = off``; DuckDB's SQL is Ibis'
+own, unchanged. None of it changes a row.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import sqlglot.expressions as sge
 from aftercare.config import DEFAULT_CONFIG
 from aftercare.services.demo import run_demo
 from aftercare.services.scoring import score_snapshot
-from aftercare.store import open_store, plans
-from aftercare.store.transaction import compile_query, fence_subqueries
+from aftercare.store import open_store
+from aftercare.store.transaction import compile_query, fence_subqueries, inline_row_level_ctes
 
 END = dt.date(2025, 6, 30)
 EARLIER = dt.date(2025, 3, 31)
+#: The score snapshot's compiled plan (:func:`aftercare.services.scoring._snapshot_query`).
+SHAPE = "scores.snapshot"
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +40,9 @@ def demo_url(shared_store_url, tmp_path_factory):
     return demo.db_url
 
 
-@pytest.fixture
-def snapshot_builds(monkeypatch):
-    """The score snapshot's (builder, dates, SQL) each time the compiled-plan cache hands it."""
-    seen = []
-    real = plans.compiled
-
-    def recording(store_, shape, build, dates):
-        query = real(store_, shape, build, dates)
-        if shape[0] == "scores.snapshot":
-            seen.append((build, dict(dates), query.sql))
-        return query
-
-    monkeypatch.setattr(plans, "compiled", recording)
-    return seen
+def _snapshot_builds(calls: list[tuple]) -> list[tuple]:
+    """The score snapshot's (builder, dates, SQL) among the compiled plans handed out."""
+    return [(build, dates, sql) for shape, build, dates, sql in calls if shape[0] == SHAPE]
 
 
 def _derived_tables(sql: str) -> int:
@@ -61,10 +54,10 @@ def _derived_tables(sql: str) -> int:
     )
 
 
-def test_the_score_snapshot_sql_is_fenced_on_postgres_only(demo_url, snapshot_builds):
+def test_the_score_snapshot_sql_is_fenced_on_postgres_only(demo_url, compiled_calls):
     store = open_store(demo_url)
     score_snapshot(store, END, DEFAULT_CONFIG)
-    [(build, dates, sql)] = snapshot_builds
+    [(build, dates, sql)] = _snapshot_builds(compiled_calls)
     ibis_sql = str(store.con.compile(build(dates)))
     if store.kind == "duckdb":
         assert sql == ibis_sql
@@ -72,6 +65,8 @@ def test_the_score_snapshot_sql_is_fenced_on_postgres_only(demo_url, snapshot_bu
     else:
         assert _derived_tables(ibis_sql) > 10  # the stack of sub-SELECTs the fences are for
         assert sql.count("OFFSET 0") == _derived_tables(sql) == _derived_tables(ibis_sql)
+        # The orders resolved to their owners: named several times, computed per row.
+        assert sql.startswith('WITH "t') and sql.count("AS NOT MATERIALIZED (") == 1
         # Unfenced, this plan was 77 times the SQL's size (its expressions copied).
         with store.con.con.cursor() as cur:
             plan = "\n".join(r[0] for r in cur.execute("EXPLAIN (VERBOSE) " + sql).fetchall())
@@ -79,13 +74,13 @@ def test_the_score_snapshot_sql_is_fenced_on_postgres_only(demo_url, snapshot_bu
     store.close()
 
 
-def test_the_fences_change_no_row(demo_url, snapshot_builds):
+def test_the_fences_change_no_row(demo_url, compiled_calls):
     store = open_store(demo_url)
     if store.kind != "postgres":
         store.close()
         pytest.skip("the fences are PostgreSQL's only")
     score_snapshot(store, END, DEFAULT_CONFIG)
-    [(build, dates, fenced)] = snapshot_builds
+    [(build, dates, fenced)] = _snapshot_builds(compiled_calls)
     unfenced = str(store.con.compile(build(dates)))
     with store.con.con.cursor() as cur:
         for one, other in ((fenced, unfenced), (unfenced, fenced)):
@@ -108,6 +103,22 @@ def test_a_fence_goes_on_each_derived_table_without_its_own_limit():
         "JOIN (SELECT a FROM u LIMIT 5) AS z ON y.a = z.a "
         "WHERE y.a IN (SELECT a FROM v)"
     )
+
+
+def test_only_a_cte_that_computes_per_row_is_inlined():
+    sql = (
+        "WITH o AS (SELECT a, b + 1 AS c FROM t JOIN (SELECT a FROM u) AS v USING (a)), "
+        "g AS (SELECT a, SUM(c) AS s FROM o GROUP BY a), "
+        "w AS (SELECT a, ROW_NUMBER() OVER (ORDER BY a) AS n FROM o), "
+        "d AS (SELECT DISTINCT a FROM o) "
+        "SELECT * FROM o JOIN g USING (a) JOIN w USING (a) JOIN d USING (a) JOIN o AS p USING (a)"
+    )
+    tree = fence_subqueries(inline_row_level_ctes(sqlglot.parse_one(sql, read="postgres")))
+    assert tree.sql(dialect="postgres").startswith(
+        "WITH o AS NOT MATERIALIZED (SELECT a, b + 1 AS c FROM t "
+        "JOIN (SELECT a FROM u OFFSET 0) AS v USING (a)), g AS (SELECT"
+    )
+    assert [c.args.get("materialized") for c in tree.find_all(sge.CTE)] == [False] + [None] * 3
 
 
 def test_a_postgres_session_runs_without_jit(store_url):
