@@ -24,7 +24,7 @@ actions run on a copy of the store (``CREATE DATABASE … TEMPLATE``, dropped af
 the store stays as the set-up left it and the benchmark can run again.
 
 An Aftercare run longer than ``--timeout`` is stopped and reported as a lower bound (at 1M
-on PostgreSQL 15 it does not finish in 600 s: benchmarks/README.md says why).
+on PostgreSQL 15 it did not finish in 600 s before its SQL was fenced: benchmarks/README.md).
 
     PGOPTIONS="-c work_mem=256MB" aftercare demo --customers 1000000 --as-of 2026-06-30 \
         --data-only --db postgresql://postgres@127.0.0.1:5432/aftercare_bench_pg \
