@@ -158,8 +158,12 @@ def fleet_rates(
     their own orders, the borrowed ones from the whole store's: the same figures as a run
     over every customer).
     """
-    v, store_error = _own_rates(orders, vehicles, as_of=as_of, config=config)
-    peers = v.filter(v.own_rate.notnull()).select("model", "own_rate")
+    return _fleet_of(*_own_rates(orders, vehicles, as_of=as_of, config=config))
+
+
+def _fleet_of(per_vehicle: ir.Table, store_error: ir.Table) -> FleetRates:
+    """The :class:`FleetRates` of :func:`_own_rates`' result."""
+    peers = per_vehicle.filter(per_vehicle.own_rate.notnull()).select("model", "own_rate")
     return FleetRates(peers=peers, store_error=store_error)
 
 
@@ -186,11 +190,9 @@ def vehicle_daily_km(
         forecast_errors_measured, forecast_median_abs_error_km, forecast_error_pct,
         band_error_source ('own', 'store', 'fallback'; NULL: no band).
     """
-    v, store_error = _own_rates(orders, vehicles, as_of=as_of, config=config)
-    if fleet is None:
-        peers = v.filter(v.own_rate.notnull())
-    else:
-        peers, store_error = fleet.peers, fleet.store_error
+    v, own_store_error = _own_rates(orders, vehicles, as_of=as_of, config=config)
+    fleet = fleet or _fleet_of(v, own_store_error)
+    peers, store_error = fleet.peers, fleet.store_error
     by_model = peers.filter(peers.model.notnull())
     by_model = by_model.group_by("model").aggregate(model_rate=by_model.own_rate.median())
     # One vehicle's rate is no store median (nor a spread of misses): both need two.

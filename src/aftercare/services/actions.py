@@ -41,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 from aftercare.config import TIER_ORDER, Config, config_key
+from aftercare.pipeline.latest import latest_per_key
 from aftercare.pipeline.reminders import fleet_rates
 from aftercare.pipeline.staging import as_date, resolved_orders
 from aftercare.pipeline.subset import tables_of_customers
@@ -524,13 +525,14 @@ def _stop(store: Store, stop_ids: CompiledQuery) -> int:
 
 
 def _current_dedicated(store: Store) -> pd.DataFrame:
+    """Each platinum customer's dedicated advisor: the latest assignment (R-ACT-ADVISOR)."""
+
     def build(_: Mapping[str, dt.date]) -> ir.Table:
         d = store.table(DEDICATED_TABLE)
-        w = ibis.window(
-            group_by="customer_id", order_by=[ibis.desc("assigned_on"), ibis.desc("advisor_id")]
+        latest = latest_per_key(
+            d, "customer_id", [ibis.desc("assigned_on"), ibis.desc("advisor_id")]
         )
-        d = d.mutate(pick=ibis.row_number().over(w))
-        return d.filter(d.pick == 0).select("customer_id", "advisor_id")
+        return latest.select("customer_id", "advisor_id")
 
     out = pull_planned(store, ("actions.dedicated",), build)
     return out if not out.empty else pd.DataFrame(columns=["customer_id", "advisor_id"])
