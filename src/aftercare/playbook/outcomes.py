@@ -46,7 +46,7 @@ import ibis
 import ibis.expr.types as ir
 
 from aftercare.pipeline.latest import latest_contact_preference, latest_per_key
-from aftercare.pipeline.staging import visits
+from aftercare.pipeline.staging import resolved_orders_of, visits
 from aftercare.schema.playbook import (
     ACTIVE_STATUSES,
     FAILED_RESULTS,
@@ -110,6 +110,16 @@ def winback_customers(actions: ir.Table, outcomes: ir.Table) -> ir.Table:
     tried = outcomes.select(o_action_id="action_id")
     wb = wb.semi_join(tried, wb.action_id == tried.o_action_id)
     return wb.select("customer_id").distinct()
+
+
+def winback_orders(
+    actions: ir.Table, outcomes: ir.Table, service_orders: ir.Table, vehicles: ir.Table
+) -> ir.Table:
+    """The resolved orders :func:`winback_attempts` reads: those of
+    :func:`winback_customers` only, narrowed before the vehicle join
+    (:func:`aftercare.pipeline.staging.resolved_orders_of`)."""
+    tried = winback_customers(actions, outcomes)
+    return resolved_orders_of(service_orders, vehicles, tried.customer_id)
 
 
 def winback_attempts(

@@ -21,8 +21,7 @@ import pyarrow as pa
 
 from aftercare.config import Config
 from aftercare.errors import AftercareError
-from aftercare.pipeline.staging import resolved_orders_of
-from aftercare.playbook.outcomes import current_status, winback_customers
+from aftercare.playbook.outcomes import current_status, winback_orders
 from aftercare.playbook.rules import PRIORITY_ORDER
 from aftercare.playbook.scripts import render_scripts
 from aftercare.services.scripts import actions_context
@@ -53,9 +52,8 @@ def current_actions(store: Store, config: Config, *, as_of: dt.date | None = Non
         raise AftercareError("no actions yet: run `aftercare actions` to generate them")
     actions, outcomes = store.table("actions"), store.table("action_outcomes")
     # The win-back attempt count reads the last visit of the customers it counts for only.
-    tried = winback_customers(actions, outcomes)
-    orders = resolved_orders_of(
-        store.table("service_orders"), store.table("vehicles"), tried.customer_id
+    orders = winback_orders(
+        actions, outcomes, store.table("service_orders"), store.table("vehicles")
     )
     return current_status(
         actions,

@@ -16,7 +16,7 @@ from aftercare.config import Config
 from aftercare.pipeline.lifecycle import customer_lifecycle, stage_distribution
 from aftercare.pipeline.marts import population_as_of
 from aftercare.pipeline.retention import crr
-from aftercare.pipeline.staging import as_date, resolved_orders, resolved_orders_of
+from aftercare.pipeline.staging import as_date, resolved_orders
 from aftercare.playbook.holdout import rule_lift
 from aftercare.playbook.kpis import (
     advisor_activity,
@@ -30,7 +30,7 @@ from aftercare.playbook.outcomes import (
     EXPIRED_STATUS,
     booking_success,
     current_status,
-    winback_customers,
+    winback_orders,
 )
 from aftercare.playbook.volumes import (
     SEED_004_WEEK,
@@ -453,9 +453,7 @@ def advisor_kpis(store: Store, config: Config, *, month: str, today: dt.date) ->
         outcomes,
         store.table("contact_preferences"),
         winback_max_attempts=config.actions.winback_max_attempts,
-        orders=resolved_orders_of(
-            t.service_orders, t.vehicles, winback_customers(actions, outcomes).customer_id
-        ),
+        orders=winback_orders(actions, outcomes, t.service_orders, t.vehicles),
         as_of=today,  # R-ACT-EXPIRE: every expiry up to today is derived
     )
     bookings = booking_success(
