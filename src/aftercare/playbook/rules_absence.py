@@ -64,8 +64,14 @@ def expected_return(ctx: RuleContext) -> ir.Table:
     )
 
 
-def care_90d(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
-    """A-CARE-90D: ``care_after_days`` past the expected return → care call (module doc)."""
+def care_triggers(ctx: RuleContext) -> ir.Table:
+    """When each customer's care call falls due (module doc), on or after as-of too.
+
+    Returns
+    -------
+    ir.Table
+        :func:`expected_return`'s columns and ``trigger`` (the care call's date).
+    """
     after = ctx.config.retention.care_after_days
     e = expected_return(ctx)
     literal = shift(e.last_visit_date, after)
@@ -74,14 +80,25 @@ def care_90d(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
         trigger = ibis.greatest(overdue.coalesce(literal), literal)
     else:
         trigger = literal
-    e = e.mutate(trigger=trigger.cast("date")).filter(lambda t: t.trigger <= as_date(ctx.as_of))
+    return e.mutate(trigger=trigger.cast("date"))
+
+
+def care_key(customer_id: ir.Value, last_visit_date: ir.Value) -> ir.StringValue:
+    """A-CARE-90D's trigger key: one call per absence (customer + last visit)."""
+    return key(customer_id, last_visit_date)
+
+
+def care_90d(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
+    """A-CARE-90D: ``care_after_days`` past the expected return → care call (module doc)."""
+    e = care_triggers(ctx)
+    e = e.filter(e.trigger <= as_date(ctx.as_of))
     return candidates(
         e,
         CARE_RULE,
         rule,
         customer_id=e.customer_id,
         vin=None,
-        trigger_key=key(e.customer_id, e.last_visit_date),
+        trigger_key=care_key(e.customer_id, e.last_visit_date),
         trigger_date=e.trigger,
         evidence=evidence(
             last_visit_date=e.last_visit_date,

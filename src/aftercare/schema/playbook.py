@@ -14,6 +14,18 @@ Grain of each:
 - ``action_moves``: one row per move of a stored action by R-ACT-CAP (a new higher-priority
   action took its week) or R-ACT-CAPACITY (its advisor's day was full, or a backlog action
   found a day with room), appended; the action keeps its id and its ``valid_until``.
+
+The engine's own bookkeeping for incremental runs (issue 11, :mod:`aftercare.services.
+incremental`); derived state, rebuilt by the next full run if lost:
+- ``engine_runs``: one row per engine run (its dates, whether it planned every customer).
+- ``engine_seen_loads``: one row per load (``load_log``) an engine run has seen.
+- ``engine_customers``: one row per customer an engine run planned: the earliest date their
+  plan may change with the date alone (``wake_on``), and how many outcomes and contact
+  preferences of theirs it saw.
+- ``engine_vehicles``: one row per vehicle whose reminder borrows the fleet's rate, with the
+  due date its customer's last planning saw.
+- ``engine_queue``: the customers the running engine plans (filled and read in its
+  transaction).
 """
 
 from __future__ import annotations
@@ -130,10 +142,46 @@ ACTION_MOVES = ibis.schema(
     }
 )
 
+ENGINE_RUNS = ibis.schema(
+    {
+        "run_id": "string",
+        "as_of": "date",
+        "through": "date",
+        "ran_at": "timestamp",
+        "full_run": "boolean",  # every customer planned (else those the run found changed)
+        "scores_as_of": "date",  # the snapshot the run read (NULL: scores computed)
+        "plan_key": "string",  # configuration and code the plan was built from
+        "customers_planned": "int64",
+    }
+)
+ENGINE_SEEN_LOADS = ibis.schema({"load_id": "string"})
+ENGINE_CUSTOMERS = ibis.schema(
+    {
+        "customer_id": "string",
+        "wake_on": "date",  # NULL: no date alone changes their plan
+        "outcomes": "int64",
+        "preferences": "int64",
+    }
+)
+ENGINE_VEHICLES = ibis.schema(
+    {"vin": "string", "customer_id": "string", "rate_source": "string", "due_date": "date"}
+)
+ENGINE_QUEUE = ibis.schema({"customer_id": "string"})
+
+#: The engine's bookkeeping for incremental runs (module doc).
+ENGINE_TABLES: dict[str, ibis.Schema] = {
+    "engine_runs": ENGINE_RUNS,
+    "engine_seen_loads": ENGINE_SEEN_LOADS,
+    "engine_customers": ENGINE_CUSTOMERS,
+    "engine_vehicles": ENGINE_VEHICLES,
+    "engine_queue": ENGINE_QUEUE,
+}
+
 PLAYBOOK_TABLES: dict[str, ibis.Schema] = {
     "actions": ACTIONS,
     "action_outcomes": ACTION_OUTCOMES,
     "contact_preferences": CONTACT_PREFERENCES,
     "dedicated_advisors": DEDICATED_ADVISORS,
     "action_moves": ACTION_MOVES,
+    **ENGINE_TABLES,
 }

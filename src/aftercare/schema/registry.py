@@ -91,6 +91,11 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
         "one row per move of a stored action by R-ACT-CAP",
     ),
     "customer_scores": (("as_of_date", "customer_id"), "one row per customer per as-of date"),
+    "engine_runs": (("run_id",), "one row per engine run"),
+    "engine_seen_loads": (("load_id",), "one row per load an engine run has seen"),
+    "engine_customers": (("customer_id",), "one row per customer an engine run planned"),
+    "engine_vehicles": (("vin",), "one row per vehicle whose reminder borrows a fleet rate"),
+    "engine_queue": (("customer_id",), "one row per customer the running engine plans"),
 }
 
 

@@ -57,6 +57,7 @@ from aftercare.schema.playbook import (
     ACTIVE_STATUSES,
     DEDICATED_ADVISORS,
 )
+from aftercare.services import incremental
 from aftercare.services.call_list import action_list, actions_export, current_actions
 from aftercare.services.capacity import (
     BACKLOG_STATUS,
@@ -120,6 +121,8 @@ class GenerationRun:
     carried: int = 0
     # The backlog per store after the run (stores with none left out).
     backlog: tuple[BacklogRow, ...] = ()
+    # Issue 11: the customers this run planned; None: every customer (a full run).
+    customers_planned: int | None = None
 
 
 def iso_week(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -289,19 +292,24 @@ class _Plan:
     scores_as_of: dt.date | None
 
 
-def _compile_plan(store: Store, as_of: dt.date, config: Config, through: dt.date) -> _Plan:
-    """The plan's SQL for the run (reads only the snapshot dates). Compiled once per store,
+def _compile_plan(
+    store: Store, as_of: dt.date, config: Config, through: dt.date, *, queued: bool = False
+) -> _Plan:
+    """The plan's SQL for the run (reads only the snapshot dates), of every customer or of
+    those in ``engine_queue`` (``queued``: an incremental run). Compiled once per store,
     configuration and shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
     dates, scores_as_of = _run_dates(store, as_of, through)
     if not enabled_rules(config):
         return _Plan(None, scores_as_of)
     years_ahead = through.year - as_of.year
-    shape = ("actions.plan", config_key(config), scores_as_of is not None, years_ahead)
+    stored = scores_as_of is not None
+    shape = ("actions.plan", config_key(config), stored, years_ahead, queued)
+    customers = store.table(incremental.QUEUE) if queued else None
     query = plans.compiled(
         store,
         shape,
         lambda d: _plan_expression(
-            store, d, config, stored_scores=scores_as_of is not None, years_ahead=years_ahead
+            store, d, config, stored_scores=stored, years_ahead=years_ahead, customers=customers
         ),
         dates,
     )
@@ -309,7 +317,12 @@ def _compile_plan(store: Store, as_of: dt.date, config: Config, through: dt.date
 
 
 def generate_actions(
-    store: Store, as_of: dt.date, config: Config, *, through: dt.date | None = None
+    store: Store,
+    as_of: dt.date,
+    config: Config,
+    *,
+    through: dt.date | None = None,
+    full: bool = False,
 ) -> GenerationRun:
     """Generate and store the actions due by ``through`` (default ``as_of``) (SPEC §6).
 
@@ -318,6 +331,10 @@ def generate_actions(
     the store's run lock: a second run on the store waits, then plans from what the first
     stored. The counts are what this run stored (rows inserted or changed), so concurrent
     runs never each claim the same actions.
+
+    A run after another plans only the customers whose plan may have changed since, with
+    the same result as planning every customer (:mod:`aftercare.services.incremental`);
+    ``full`` plans every customer.
 
     Raises
     ------
@@ -332,17 +349,39 @@ def generate_actions(
     with store_lock(store):
         if _scores_date(store, as_of) != planned.scores_as_of:  # a score run came in between
             planned = _compile_plan(store, as_of, config, through)
-        return _generate(store, planned, as_of, config, through)
+        scope = incremental.decide(store, as_of, planned.scores_as_of, config, full=full)
+        return _generate(store, planned, scope, as_of, config, through)
 
 
 def _generate(
-    store: Store, planned: _Plan, as_of: dt.date, config: Config, through: dt.date
+    store: Store,
+    planned: _Plan,
+    scope: incremental.Scope,
+    as_of: dt.date,
+    config: Config,
+    through: dt.date,
 ) -> GenerationRun:
     """:func:`generate_actions` once the store is this run's."""
     scores_as_of = planned.scores_as_of
+    ran_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    queued: int | None = None
     with transaction(store):
         fill_valid_until(store, config)
+        if not scope.full:
+            assert scores_as_of is not None  # decide() plans all without stored scores
+            queued = incremental.queue_changed(
+                store,
+                scope,
+                as_of=as_of,
+                through=through,
+                scores_as_of=scores_as_of,
+                config=config,
+            )
+    if queued is not None and planned.query is not None:
+        planned = _compile_plan(store, as_of, config, through, queued=True)
     new = arrow_frame(fetch_compiled(store, planned.query)) if planned.query else pd.DataFrame()
+    # The engine returns rows in any order; ties (advisor loads, the cap) go by action id.
+    new = new.sort_values("action_id", ignore_index=True) if not new.empty else new
     blocked = int(new.blocked.sum()) if not new.empty else 0
     new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
     stop_ids = _stop_query(store)
@@ -421,6 +460,8 @@ def _generate(
             key="action_id",
             keys=_expire_query(store, config, as_of),
         )
+        if planned.query is not None:
+            _record(store, scope, planned, config, as_of, through, stops, queued, ran_at)
     mine = new.action_id.isin(created).to_numpy()
     counts = new.rule_id[mine].value_counts()
     plan_due = new.due_date.to_numpy(dtype=np.int64)
@@ -443,6 +484,56 @@ def _generate(
         expired=expired,
         carried=fit.carried,
         backlog=tuple(backlog_summary(store, as_of, config)),
+        customers_planned=queued,
+    )
+
+
+def _record(
+    store: Store,
+    scope: incremental.Scope,
+    planned: _Plan,
+    config: Config,
+    as_of: dt.date,
+    through: dt.date,
+    stops: set[str],
+    queued: int | None,
+    ran_at: dt.datetime,
+) -> None:
+    """The run's bookkeeping for the next incremental run (:mod:`.incremental`)."""
+    dates, scores_as_of = _run_dates(store, as_of, through)
+    stored = scores_as_of is not None
+    years_ahead = through.year - as_of.year
+
+    def context(d: Mapping[str, dt.date], queued_only: bool) -> RuleContext:
+        customers = store.table(incremental.QUEUE) if queued_only else None
+        ctx, _ = _wired_context(
+            store, d, config, stored_scores=stored, years_ahead=years_ahead, customers=customers
+        )
+        return ctx
+
+    a = store.table("actions")
+    stopped = (
+        set(
+            a.filter(a.action_id.isin(sorted(stops)))
+            .select("customer_id")
+            .to_pyarrow()
+            .column(0)
+            .to_pylist()
+        )
+        if stops
+        else set()
+    )
+    incremental.record_run(
+        store,
+        scope,
+        context=context,
+        shape=(config_key(config), stored, years_ahead),
+        dates=dates,
+        stopped={c for c in stopped if c is not None},
+        scores_as_of=scores_as_of,
+        config=config,
+        planned=queued,
+        ran_at=ran_at,
     )
 
 

@@ -39,6 +39,11 @@ PLAYBOOK_FEATURE = {
     "action_moves": "actions",
     "action_outcomes": "outcomes",
     "contact_preferences": "outcomes",
+    "engine_runs": "actions",
+    "engine_seen_loads": "actions",
+    "engine_customers": "actions",
+    "engine_vehicles": "actions",
+    "engine_queue": "actions",
 }
 
 

@@ -1,0 +1,260 @@
+"""Incremental engine runs: plan only the customers whose plan may have changed (issue 11).
+
+A night's engine run on a large store spends nearly all its time on every customer's order
+history, while a day changes a few percent of customers. So a run that follows another plans
+only:
+
+- the customers whose data changed since the last run (:mod:`aftercare.playbook.changes`:
+  rows loaded or replaced since, rows whose date came, outcomes and contact preferences
+  logged since, score rows that changed with the snapshot),
+- the customers whose date came (their ``wake_on``, :mod:`aftercare.playbook.wake`),
+- the customers with a vehicle whose reminder borrows the fleet's rate (it moves with
+  everyone's data),
+
+and finds for them exactly what a run over every customer would find (the narrowed plan,
+:mod:`aftercare.pipeline.subset`). Everything else a run does — expiry, consent stops, the
+carried calls, the weekly cap and advisor capacity — reads the stored actions as before.
+
+A run plans every customer (a *full* run) when it is asked to, when the store has no earlier
+run, when the configuration or Aftercare's code changed since (the plan's key), when either
+run had no stored scores (computed scores change with the date), or when it runs for an
+earlier date than the last run. Rows changed outside Aftercare (SQL by hand) are seen by the
+next full run: ``aftercare actions --full``.
+
+The bookkeeping (``engine_*`` tables, :mod:`aftercare.schema.playbook`) is written in the
+run's own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from aftercare.config import Config, config_key
+from aftercare.pipeline.inputs import CanonicalTables
+from aftercare.playbook import changes
+from aftercare.playbook.rules import RuleContext
+from aftercare.playbook.wake import fleet_borrowers, wake_dates
+from aftercare.services.inputs import canonical_tables
+from aftercare.services.scoring import scores_on
+from aftercare.store import engine_state, plans
+from aftercare.store.connect import Store
+from aftercare.store.plan_store import code_fingerprint
+
+QUEUE = engine_state.QUEUE
+
+#: Builds the rules' context for some dates, of the queued customers (True) or of all.
+ContextBuilder = Callable[[Mapping[str, dt.date], bool], RuleContext]
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """What the store's latest engine run was run with."""
+
+    as_of: dt.date
+    scores_as_of: dt.date | None
+    plan_key: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whom a run plans: everyone (``full``, with the reason) or the queued customers."""
+
+    full: bool
+    reason: str
+    last: LastRun | None
+
+
+def plan_key(config: Config) -> str:
+    """The configuration and code a plan is built from: a run with another key plans all."""
+    return f"{code_fingerprint()}:{config_key(config)}"
+
+
+def last_run(store: Store) -> LastRun | None:
+    """The store's latest engine run (None: none yet)."""
+    latest = engine_state.latest_run(store)
+    return LastRun(*latest) if latest is not None else None
+
+
+def decide(
+    store: Store, as_of: dt.date, scores_as_of: dt.date | None, config: Config, *, full: bool
+) -> Scope:
+    """Whether a run for ``as_of`` plans every customer, and why (module doc)."""
+    last = last_run(store)
+    reasons = (
+        (full, "asked for"),
+        (last is None, "the first run on this store"),
+        (last is not None and last.plan_key != plan_key(config), "configuration or code changed"),
+        (scores_as_of is None or (last is not None and last.scores_as_of is None), "no scores"),
+        (last is not None and as_of < last.as_of, "an earlier date than the last run"),
+    )
+    for holds, reason in reasons:
+        if holds:
+            return Scope(True, reason, last)
+    return Scope(False, "changed customers", last)
+
+
+#: The score columns the rules' candidates read (A-BIRTHDAY, A-WINBACK, A-TIER-UP/DOWN).
+PLAN_SCORE_COLUMNS = ("tier", "previous_tier", "move")
+
+
+def _score_columns(config: Config, scores: ir.Table) -> tuple[str, ...]:
+    """What a changed snapshot must differ in to change a plan: with a custom rule (its
+    condition may read any score), every column but the date."""
+    if any(rule.enabled for rule in config.actions.custom_rules):
+        return tuple(c for c in scores.columns if c not in ("customer_id", "as_of_date"))
+    return PLAN_SCORE_COLUMNS
+
+
+def _changed(
+    store: Store,
+    tables: CanonicalTables,
+    dates: Mapping[str, dt.date],
+    scores_moved: bool,
+    config: Config,
+) -> ir.Table:
+    """Every customer to plan (module doc), as customer_id (distinct)."""
+    seen = store.table(engine_state.CUSTOMERS)
+    log = store.table("load_log")
+    known = store.table(engine_state.SEEN_LOADS)
+    new_loads = log.anti_join(known, log.load_id == known.load_id).select("load_id")
+    counts = changes.logged_counts(
+        store.table("actions"),
+        store.table("action_outcomes"),
+        store.table("contact_preferences"),
+    )
+    borrowed = store.table(engine_state.VEHICLES)
+    parts = [
+        changes.stored_since(tables, store.table("row_history"), new_loads),
+        changes.dated_since(tables, after=dates["last_as_of"], through=dates["as_of"]),
+        changes.logged_since(counts, seen),
+        seen.filter(seen.wake_on <= dates["through"]).select("customer_id"),
+        borrowed.select("customer_id"),
+    ]
+    if scores_moved:
+        before, after = scores_on(store, dates["last_scores"]), scores_on(store, dates["scores"])
+        parts.append(changes.scored_since(before, after, _score_columns(config, after)))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part, distinct=False)
+    return out.filter(out.customer_id.notnull()).distinct()
+
+
+def queue_changed(
+    store: Store,
+    scope: Scope,
+    *,
+    as_of: dt.date,
+    through: dt.date,
+    scores_as_of: dt.date,
+    config: Config,
+) -> int:
+    """Fill ``engine_queue`` with the customers an incremental run plans; return how many.
+
+    Runs in the caller's transaction.
+    """
+    assert scope.last is not None and scope.last.scores_as_of is not None
+    last_scores = scope.last.scores_as_of
+    moved = last_scores != scores_as_of
+    dates = {"last_as_of": scope.last.as_of, "as_of": as_of, "through": through}
+    if moved:
+        dates = {"last_scores": last_scores, "scores": scores_as_of, **dates}
+    query = plans.compiled(
+        store,
+        ("engine.changed", moved, config_key(config)),
+        lambda d: _changed(store, canonical_tables(store), d, moved, config),
+        dates,
+    )
+    return engine_state.fill_queue(store, query)
+
+
+def _state(ctx: RuleContext, store: Store, queued: bool) -> ir.Table:
+    """engine_customers' rows for the planned customers: wake date and logged counts."""
+    counts = changes.logged_counts(
+        store.table("actions"), store.table("action_outcomes"), store.table("contact_preferences")
+    )
+    wake = wake_dates(ctx)
+    zero = ibis.literal(0, type="int64")
+    rows = counts.mutate(wake_on=ibis.null("date"))
+    if wake is not None:
+        rows = rows.union(
+            wake.select("customer_id", outcomes=zero, preferences=zero, wake_on="wake_on"),
+            distinct=False,
+        )
+    j = rows.group_by("customer_id").aggregate(
+        wake_on=rows.wake_on.min(), outcomes=rows.outcomes.sum(), preferences=rows.preferences.sum()
+    )
+    if queued:
+        queue = store.table(QUEUE)
+        j = j.filter(j.customer_id.isin(queue.customer_id))
+    return j.select("customer_id", "wake_on", "outcomes", "preferences")
+
+
+def _borrowers(ctx: RuleContext, store: Store, queued: bool) -> ir.Table:
+    b = fleet_borrowers(ctx)
+    if queued:
+        b = b.filter(b.customer_id.isin(store.table(QUEUE).customer_id))
+    return b.select("vin", "customer_id", "rate_source", "due_date")
+
+
+def record_run(
+    store: Store,
+    scope: Scope,
+    *,
+    context: ContextBuilder,
+    shape: tuple[object, ...],
+    dates: Mapping[str, dt.date],
+    stopped: set[str],
+    scores_as_of: dt.date | None,
+    config: Config,
+    planned: int | None,
+    ran_at: dt.datetime,
+) -> None:
+    """Write the run's bookkeeping, in the caller's transaction, after its actions.
+
+    Parameters
+    ----------
+    context
+        Builds the rules' context (the stored actions include this run's).
+    shape
+        The run's plan shape (compiled plans are kept per shape).
+    stopped
+        Customers whose actions this run stopped: their next plan may differ (a win-back
+        attempt no longer pending), so they are planned again tomorrow.
+    planned
+        Customers planned (None: every one).
+    """
+    queued = not scope.full
+    state = plans.compiled(
+        store,
+        ("engine.state", queued, *shape),
+        lambda d: _state(context(d, queued), store, queued),
+        dates,
+    )
+    borrowers = plans.compiled(
+        store,
+        ("engine.borrowers", queued, *shape),
+        lambda d: _borrowers(context(d, queued), store, queued),
+        dates,
+    )
+    engine_state.replace_planned(store, queued=queued, customers=state, borrowers=borrowers)
+    engine_state.wake_on(store, sorted(stopped), dates["as_of"] + dt.timedelta(days=1))
+    engine_state.mark_loads_seen(store)
+    engine_state.log_run(
+        store,
+        {
+            "run_id": uuid.uuid4().hex,
+            "as_of": dates["as_of"],
+            "through": dates["through"],
+            "ran_at": ran_at,
+            "full_run": scope.full,
+            "scores_as_of": scores_as_of,
+            "plan_key": plan_key(config),
+            "customers_planned": planned,
+        },
+    )

@@ -1,0 +1,132 @@
+"""The engine's bookkeeping for incremental runs, read and written (issue 11).
+
+The tables are described in :mod:`aftercare.schema.playbook` (``engine_*``); what they are
+for, in :mod:`aftercare.services.incremental`. Every write here runs in the caller's
+transaction (the engine run's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from aftercare.schema.playbook import ENGINE_CUSTOMERS, ENGINE_RUNS
+from aftercare.store.connect import Store
+from aftercare.store.load import quote
+from aftercare.store.plans import date_sql
+from aftercare.store.rows import append_rows
+from aftercare.store.transaction import CompiledQuery, execute, execute_counted, fetch_rows
+
+RUNS = "engine_runs"
+SEEN_LOADS = "engine_seen_loads"
+CUSTOMERS = "engine_customers"
+VEHICLES = "engine_vehicles"
+QUEUE = "engine_queue"
+_IN_QUEUE = f"SELECT customer_id FROM {quote(QUEUE)}"
+
+
+def latest_run(store: Store) -> tuple[dt.date, dt.date | None, str] | None:
+    """The latest engine run's as-of date, scores' date and plan key (None: no run yet)."""
+    rows = fetch_rows(
+        store,
+        f"SELECT as_of, scores_as_of, plan_key FROM {quote(RUNS)} "
+        "ORDER BY ran_at DESC, run_id DESC LIMIT 1",
+    )
+    if not rows:
+        return None
+    as_of, scores_as_of, key = rows[0]
+    return _day(as_of), (_day(scores_as_of) if scores_as_of is not None else None), str(key)
+
+
+def _day(value: object) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value  # type: ignore[return-value]
+
+
+def fill_queue(store: Store, customers: CompiledQuery) -> int:
+    """Make ``engine_queue`` hold the customers of ``customers`` (column customer_id,
+    distinct); return how many."""
+    execute(store, f"DELETE FROM {quote(QUEUE)}")
+    return execute_counted(
+        store,
+        f"INSERT INTO {quote(QUEUE)} (customer_id) SELECT customer_id FROM ({customers.sql}) q",
+    )
+
+
+def replace_planned(
+    store: Store, *, queued: bool, customers: CompiledQuery, borrowers: CompiledQuery
+) -> None:
+    """Replace the ``engine_customers`` and ``engine_vehicles`` rows of the customers the run
+    planned (``queued``: those in ``engine_queue``; else every row) with ``customers`` and
+    ``borrowers``."""
+    if queued:
+        execute(store, f"DELETE FROM {quote(CUSTOMERS)} WHERE customer_id IN ({_IN_QUEUE})")
+        execute(
+            store,
+            f"DELETE FROM {quote(VEHICLES)} WHERE customer_id IN ({_IN_QUEUE}) "
+            f"OR vin IN (SELECT vin FROM ({borrowers.sql}) b)",
+        )
+    else:
+        execute(store, f"DELETE FROM {quote(CUSTOMERS)}")
+        execute(store, f"DELETE FROM {quote(VEHICLES)}")
+    _insert(store, CUSTOMERS, ENGINE_CUSTOMERS.names, customers)
+    _insert(store, VEHICLES, ("vin", "customer_id", "rate_source", "due_date"), borrowers)
+
+
+def _insert(store: Store, table: str, columns: tuple[str, ...], query: CompiledQuery) -> None:
+    cols = ", ".join(quote(c) for c in columns)
+    execute(store, f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM ({query.sql}) q")
+
+
+def wake_on(store: Store, customers: list[str], day: dt.date) -> None:
+    """Plan ``customers`` again on ``day`` at the latest (a row with no counts for those
+    without one: their next run compares their logs against zero and plans them anyway)."""
+    if not customers:
+        return
+    ids = ", ".join("'" + c.replace("'", "''") + "'" for c in customers)
+    have = {
+        r[0]
+        for r in fetch_rows(
+            store, f"SELECT customer_id FROM {quote(CUSTOMERS)} WHERE customer_id IN ({ids})"
+        )
+    }
+    missing = [c for c in customers if c not in have]
+    if missing:
+        n = len(missing)
+        append_rows(
+            store,
+            CUSTOMERS,
+            pa.table(
+                {
+                    "customer_id": pa.array(missing, pa.string()),
+                    "wake_on": pa.array([day] * n, pa.date32()),
+                    "outcomes": pa.array([0] * n, pa.int64()),
+                    "preferences": pa.array([0] * n, pa.int64()),
+                },
+                schema=ENGINE_CUSTOMERS.to_pyarrow(),
+            ),
+        )
+    when = date_sql(day)
+    execute(
+        store,
+        f"UPDATE {quote(CUSTOMERS)} SET wake_on = {when} WHERE customer_id IN ({ids}) "
+        f"AND (wake_on IS NULL OR wake_on > {when})",
+    )
+
+
+def mark_loads_seen(store: Store) -> None:
+    """Note every load in ``load_log`` as seen by an engine run."""
+    execute(
+        store,
+        f"INSERT INTO {quote(SEEN_LOADS)} (load_id) SELECT l.load_id FROM load_log l "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {quote(SEEN_LOADS)} s WHERE s.load_id = l.load_id)",
+    )
+
+
+def log_run(store: Store, row: dict[str, object]) -> None:
+    """Append the run's row to ``engine_runs`` and empty the queue."""
+    execute(store, f"DELETE FROM {quote(QUEUE)}")
+    schema = ENGINE_RUNS.to_pyarrow()
+    append_rows(
+        store, RUNS, pa.table({k: pa.array([row[k]], schema.field(k).type) for k in schema.names})
+    )
