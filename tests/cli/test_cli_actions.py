@@ -259,3 +259,22 @@ def test_actions_unknown_advisor_is_refused_with_the_known_ones(store_url):
     # Refused before anything was generated: the store holds no action.
     with open_store(db) as store:
         assert not store.has_table("actions") or store.table("actions").count().execute() == 0
+
+
+def test_a_run_after_another_plans_the_changed_customers_only(tmp_path):
+    """Issue 11: with stored scores a run after another plans only the customers whose data
+    or date changed (C2's complaint call falls due on 06-14); ``--full`` plans everyone."""
+    db = _store(tmp_path)
+    assert runner.invoke(app, ["score", "--as-of", "2024-06-12", "--db", db]).exit_code == 0
+    first = runner.invoke(app, ["actions", "--as-of", "2024-06-12", "--db", db])
+    assert "generated 1 new actions due by 2024-06-12" in first.output
+    assert "every customer planned" in first.output  # the store's first run
+    quiet = runner.invoke(app, ["actions", "--as-of", "2024-06-13", "--db", db])
+    assert "generated 0 new actions" in quiet.output
+    assert "0 customers planned, those changed since the last run" in quiet.output
+    due = runner.invoke(app, ["actions", "--as-of", "2024-06-14", "--db", db])
+    assert "generated 1 new actions due by 2024-06-14" in due.output
+    assert "1 customers planned, those changed since the last run" in due.output
+    full = runner.invoke(app, ["actions", "--as-of", "2024-06-14", "--full", "--db", db])
+    assert "generated 0 new actions" in full.output
+    assert "every customer planned" in full.output

@@ -52,8 +52,13 @@ def short_evidence(evidence: str | None) -> str:
 def _print_run(run: GenerationRun) -> None:
     """One line: what this run stored (another run's actions are not counted again)."""
     scores = f"tiers as of {run.scores_as_of}" if run.scores_as_of else "tiers computed now"
+    planned = (
+        "every customer planned"
+        if run.customers_planned is None
+        else f"{run.customers_planned:,} customers planned, those changed since the last run"
+    )
     console.print(
-        f"generated {run.created} new actions due by {run.through} ({scores}); "
+        f"generated {run.created} new actions due by {run.through} ({scores}; {planned}); "
         f"{run.holdout} held out, {run.blocked} blocked by consent, "
         f"{run.moved_by_cap} moved by the weekly cap, {run.displaced} earlier ones moved "
         f"to a later week for higher-priority ones, {run.stopped} stopped, "
@@ -92,6 +97,14 @@ def actions_cmd(
     no_generate: Annotated[
         bool, typer.Option("--no-generate", help="Only list stored actions.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Plan every customer (default: after a first run, only those whose data "
+            "or dates changed since the last run; the same actions either way).",
+        ),
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown per priority.")] = 30,
     scripts: Annotated[
         bool, typer.Option("--scripts", help="Print each action's personalised script under it.")
@@ -116,7 +129,7 @@ def actions_cmd(
         # An unknown advisor is refused before anything is generated (exit 1, nothing changed).
         who = resolve_advisor(store, advisor) if advisor else None
         if not no_generate:
-            _print_run(generate_actions(store, day, cfg, through=end))
+            _print_run(generate_actions(store, day, cfg, through=end, full=full))
         rows = action_list(
             store,
             until=end,
