@@ -506,7 +506,6 @@ def test_the_mid_simulation_imports_were_stored_and_acted_on(lockstep):
     assert all(a["customer_id"] == picks["buyer"] for a in later), later
 
 
-@pytest.mark.xfail(strict=False, reason="incremental mode lands with issue 11 piece E")
 def test_issue_11_incremental_runs_plan_fewer_customers(lockstep):
     lock = lockstep["lock"]
     later = list(zip(lock.runs_a[1:], lock.runs_b[1:], strict=True))

@@ -452,7 +452,7 @@ def declined(ctx: RuleContext, rule: RuleConfig) -> ir.Table:
         declined_date=d.declined_date.min(),
         due=item_due.min(),
         has_safety=safety.any(),
-        items=d.item.group_concat(", "),
+        items=d.item.group_concat(", ", order_by=d.item),  # the same text on every engine
         quoted=d.quoted_amount.sum(),
     )
     p = per_order

@@ -47,8 +47,8 @@ class LoadBatch:
 class MergeCounts:
     """What a merge did to the target table."""
 
-    inserted: int
-    replaced: int
+    inserted: int  # rows written: new keys and replacements
+    replaced: int  # of them, rows that replaced a stored row of the same key
     unchanged: int
 
 

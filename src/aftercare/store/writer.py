@@ -89,7 +89,8 @@ def apply_load(
     Returns
     -------
     MergeCounts
-        Rows inserted (new keys), replaced (same key, new content) and unchanged.
+        Rows written (``inserted``: new keys and replacements together, what the CLI
+        prints as "stored"), of them ``replaced`` (same key, new content), and unchanged.
 
     Raises
     ------
