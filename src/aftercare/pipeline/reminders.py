@@ -107,15 +107,11 @@ class FleetRates:
     store_error: ir.Table
 
 
-def _own_rates(
+def _own_vehicle_rates(
     orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
-) -> tuple[ir.Table, ir.Table]:
-    """Each vehicle's own rate and measured errors, and the store's error (R-REMIND).
-
-    Returns ``(per_vehicle, store_error)``: per_vehicle has one row per vehicle of
-    ``vehicles`` (vin, model, readings, last_reading_date, last_reading_km, own_rate,
-    forecast_errors_measured, forecast_median_abs_error_km, own_error_rel).
-    """
+) -> ir.Table:
+    """Each vehicle's readings and own rate (R-REMIND). Grain: one row per vehicle of
+    ``vehicles`` (vin, model, readings, last_reading_date, last_reading_km, own_rate)."""
     r = odometer_readings(orders, as_of=as_of)
     # reading_date is unique per vin, so arg max/min pick one reading without ties (an
     # aggregate: no window sorts over every reading).
@@ -143,7 +139,19 @@ def _own_rates(
         )
     )
     v = vehicles.select("vin", "model").left_join(own, "vin")
-    v = v.select(*[c for c in v.columns if c != "vin_right"])
+    return v.select(*[c for c in v.columns if c != "vin_right"])
+
+
+def _own_rates(
+    orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
+) -> tuple[ir.Table, ir.Table]:
+    """Each vehicle's own rate and measured errors, and the store's error (R-REMIND).
+
+    Returns ``(per_vehicle, store_error)``: per_vehicle has one row per vehicle of
+    ``vehicles`` (vin, model, readings, last_reading_date, last_reading_km, own_rate,
+    forecast_errors_measured, forecast_median_abs_error_km, own_error_rel).
+    """
+    v = _own_vehicle_rates(orders, vehicles, as_of=as_of, config=config)
     errors, store_error = _error_spread(orders, as_of=as_of, config=config)
     v = v.left_join(errors, "vin")
     return v.select(*[c for c in v.columns if c != "vin_right"]), store_error
@@ -159,6 +167,38 @@ def fleet_rates(
     over every customer).
     """
     return _fleet_of(*_own_rates(orders, vehicles, as_of=as_of, config=config))
+
+
+def fleet_facts(
+    orders: ir.Table, vehicles: ir.Table, *, as_of: dt.date | str, config: ReminderConfig
+) -> tuple[ir.Table, ir.Table]:
+    """What :class:`FleetRates` is made of, per vehicle and per reading, to keep in a table
+    and refresh for the vehicles whose orders changed (issue 11: incremental runs).
+
+    Each vehicle's rows come from its own orders only, so ``orders`` and ``vehicles`` may be
+    narrowed to some VINs; :func:`kept_fleet` makes the rates of the rows of every vehicle.
+
+    Returns
+    -------
+    tuple
+        ``(rates, errors)``: rates has one row per vehicle of ``vehicles`` with an own rate
+        (vin, model, own_rate); errors one row per measured forecast of a reading of
+        ``orders`` (vin, reading_date, error_rel: |error| ÷ km driven, 0.25 = 25 %).
+    """
+    r = _own_vehicle_rates(orders, vehicles, as_of=as_of, config=config)
+    rates = r.filter(r.own_rate.notnull()).select("vin", "model", "own_rate")
+    e = forecast_error(orders, as_of=as_of, config=config)
+    errors = e.select("vin", "reading_date", error_rel=e.abs_error_pct / PERCENT)
+    return rates, errors
+
+
+def kept_fleet(rates: ir.Table, errors: ir.Table) -> FleetRates:
+    """The :class:`FleetRates` of every vehicle's :func:`fleet_facts` (the same figures as
+    :func:`fleet_rates` of the whole store)."""
+    return FleetRates(
+        peers=rates.select("model", "own_rate"),
+        store_error=errors.aggregate(store_error_rel=errors.error_rel.median()),
+    )
 
 
 def _fleet_of(per_vehicle: ir.Table, store_error: ir.Table) -> FleetRates:

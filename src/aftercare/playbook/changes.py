@@ -94,6 +94,37 @@ def stored_since(tables: CanonicalTables, row_history: ir.Table, new_loads: ir.T
     return _with_owners(rows, tables.vehicles)
 
 
+def vins_since(
+    tables: CanonicalTables,
+    row_history: ir.Table,
+    new_loads: ir.Table,
+    *,
+    after: dt.date,
+    through: dt.date,
+) -> ir.Table:
+    """Vehicles whose own mileage rate or forecast errors may have changed (R-REMIND): of
+    orders and vehicles written or replaced by ``new_loads`` (the replaced rows' too), and
+    of orders opened after ``after``, on or before ``through``. Column ``vin`` (may repeat).
+    """
+    loads = new_loads.load_id
+    o, v = tables.service_orders, tables.vehicles
+    start, end = as_date(after), as_date(through)
+    old = row_history.filter(
+        row_history.load_id.isin(loads),
+        row_history.table_name.isin(["service_orders", "vehicles"]),
+    )
+    parts = [
+        o.filter(o.load_id.isin(loads)).select("vin"),
+        v.filter(v.load_id.isin(loads)).select("vin"),
+        old.select(vin=json_extract_path_text(old.old_record.cast("json"), "vin")),
+        o.filter(o.open_date > start, o.open_date <= end).select("vin"),
+    ]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part, distinct=False)
+    return out.filter(out.vin.notnull())
+
+
 def dated_since(tables: CanonicalTables, *, after: dt.date, through: dt.date) -> ir.Table:
     """Customers of rows dated after ``after`` and on or before ``through``: orders opened or
     closed, vehicles delivered, quotes declined, interactions logged (and their vehicles'

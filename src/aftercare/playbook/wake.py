@@ -23,7 +23,7 @@ only costs time; waking late would lose an action, so every date here errs early
 
 Tier moves come with a new snapshot and new events with their rows (:mod:`.changes`); a
 reminder whose vehicle borrows the fleet's rate moves with everyone's data, so those
-customers are planned every run (:func:`fleet_borrowers`).
+vehicles' due dates are kept (:func:`fleet_borrowers`) and compared every run.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def wake_dates(ctx: RuleContext) -> ir.Table | None:
 
 def fleet_borrowers(ctx: RuleContext) -> ir.Table:
     """Vehicles whose reminder borrows a rate from other vehicles (R-REMIND): their due date
-    moves with everyone's data, so their customers are planned every run.
+    moves with everyone's data, so it is kept and compared every run.
 
     Returns
     -------

@@ -24,6 +24,9 @@ incremental`); derived state, rebuilt by the next full run if lost:
   preferences of theirs it saw.
 - ``engine_vehicles``: one row per vehicle whose reminder borrows the fleet's rate, with the
   due date its customer's last planning saw.
+- ``engine_fleet_rates`` / ``engine_fleet_errors``: each vehicle's own mileage rate and each
+  reading's measured forecast error as of the last run, what every reminder's borrowed rate
+  is made of (R-REMIND), refreshed for the vehicles whose orders changed.
 - ``engine_queue``: the customers the running engine plans (filled and read in its
   transaction).
 """
@@ -167,6 +170,8 @@ ENGINE_VEHICLES = ibis.schema(
     {"vin": "string", "customer_id": "string", "rate_source": "string", "due_date": "date"}
 )
 ENGINE_QUEUE = ibis.schema({"customer_id": "string"})
+ENGINE_FLEET_RATES = ibis.schema({"vin": "string", "model": "string", "own_rate": "float64"})
+ENGINE_FLEET_ERRORS = ibis.schema({"vin": "string", "reading_date": "date", "error_rel": "float64"})
 
 #: The engine's bookkeeping for incremental runs (module doc).
 ENGINE_TABLES: dict[str, ibis.Schema] = {
@@ -175,6 +180,8 @@ ENGINE_TABLES: dict[str, ibis.Schema] = {
     "engine_customers": ENGINE_CUSTOMERS,
     "engine_vehicles": ENGINE_VEHICLES,
     "engine_queue": ENGINE_QUEUE,
+    "engine_fleet_rates": ENGINE_FLEET_RATES,
+    "engine_fleet_errors": ENGINE_FLEET_ERRORS,
 }
 
 PLAYBOOK_TABLES: dict[str, ibis.Schema] = {

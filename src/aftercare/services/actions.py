@@ -145,6 +145,7 @@ def _wired_context(
     stored_scores: bool,
     years_ahead: int,
     customers: ir.Table | None = None,
+    kept_fleet: bool = False,
 ) -> tuple[RuleContext, ir.Table]:
     """The rules' lazy inputs and the customer value for ``dates``: ``as_of``, ``through``
     and, with ``stored_scores``, ``scores`` (the snapshot's date; else scores are computed
@@ -155,12 +156,19 @@ def _wired_context(
     from every vehicle from the whole store; the stored actions and outcomes stay whole
     (an action id is matched whoever's it is). Their figures equal a whole-store run's;
     other customers' rows that come along are not theirs to trust (filter them out).
+    ``kept_fleet``: those rates from the kept fleet facts of an incremental run
+    (:func:`aftercare.services.incremental.refresh_fleet`), not computed from every order.
     """
     tables = canonical_tables(store)
     fleet = None
     if customers is not None:
-        every = resolved_orders(tables.service_orders, tables.vehicles)
-        fleet = fleet_rates(every, tables.vehicles, as_of=dates["as_of"], config=config.reminders)
+        if kept_fleet:
+            fleet = incremental.fleet_kept(store)
+        else:
+            every = resolved_orders(tables.service_orders, tables.vehicles)
+            fleet = fleet_rates(
+                every, tables.vehicles, as_of=dates["as_of"], config=config.reminders
+            )
         tables = tables_of_customers(tables, customers)
     if stored_scores:  # the snapshot of that date exists (see _scores_date)
         s = scores_on(store, dates["scores"])
@@ -219,6 +227,7 @@ def _plan_expression(
     stored_scores: bool,
     years_ahead: int,
     customers: ir.Table | None = None,
+    kept_fleet: bool = False,
 ) -> ir.Table:
     """The engine's plan (the new actions) for ``dates`` (see :func:`_wired_context`);
     with ``customers``, those customers' new actions only (the same rows as the whole
@@ -230,6 +239,7 @@ def _plan_expression(
         stored_scores=stored_scores,
         years_ahead=years_ahead,
         customers=customers,
+        kept_fleet=kept_fleet,
     )
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     assert plan is not None  # only planned when a rule is enabled
@@ -309,7 +319,13 @@ def _compile_plan(
         store,
         shape,
         lambda d: _plan_expression(
-            store, d, config, stored_scores=stored, years_ahead=years_ahead, customers=customers
+            store,
+            d,
+            config,
+            stored_scores=stored,
+            years_ahead=years_ahead,
+            customers=customers,
+            kept_fleet=queued,
         ),
         dates,
     )
@@ -367,6 +383,7 @@ def _generate(
     queued: int | None = None
     with transaction(store):
         fill_valid_until(store, config)
+        incremental.refresh_fleet(store, scope, as_of=as_of, config=config)
         if not scope.full:
             assert scores_as_of is not None  # decide() plans all without stored scores
             queued = incremental.queue_changed(
@@ -507,7 +524,13 @@ def _record(
     def context(d: Mapping[str, dt.date], queued_only: bool) -> RuleContext:
         customers = store.table(incremental.QUEUE) if queued_only else None
         ctx, _ = _wired_context(
-            store, d, config, stored_scores=stored, years_ahead=years_ahead, customers=customers
+            store,
+            d,
+            config,
+            stored_scores=stored,
+            years_ahead=years_ahead,
+            customers=customers,
+            kept_fleet=queued_only,
         )
         return ctx
 

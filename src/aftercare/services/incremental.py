@@ -8,8 +8,10 @@ only:
   rows loaded or replaced since, rows whose date came, outcomes and contact preferences
   logged since, score rows that changed with the snapshot),
 - the customers whose date came (their ``wake_on``, :mod:`aftercare.playbook.wake`),
-- the customers with a vehicle whose reminder borrows the fleet's rate (it moves with
-  everyone's data),
+- the customers with a vehicle whose reminder borrows the fleet's rate and whose due date
+  that rate moved (the rate moves with everyone's data; each vehicle's own rate and
+  forecast errors are kept in the ``engine_fleet_*`` tables and refreshed for the vehicles
+  whose orders changed, so the borrowed rates need no pass over every order),
 
 and finds for them exactly what a run over every customer would find (the narrowed plan,
 :mod:`aftercare.pipeline.subset`). Everything else a run does — expiry, consent stops, the
@@ -37,6 +39,7 @@ import ibis.expr.types as ir
 
 from aftercare.config import Config, config_key
 from aftercare.pipeline.inputs import CanonicalTables
+from aftercare.pipeline.reminders import FleetRates, fleet_facts, kept_fleet, vehicle_reminders
 from aftercare.playbook import changes
 from aftercare.playbook.rules import RuleContext
 from aftercare.playbook.wake import fleet_borrowers, wake_dates
@@ -99,6 +102,89 @@ def decide(
     return Scope(False, "changed customers", last)
 
 
+def fleet_kept(store: Store) -> FleetRates:
+    """The rates every reminder may borrow, from the kept fleet facts (:func:`refresh_fleet`)."""
+    return kept_fleet(store.table(engine_state.FLEET_RATES), store.table(engine_state.FLEET_ERRORS))
+
+
+def _new_loads(store: Store) -> ir.Table:
+    """The loads no engine run has seen yet (column load_id)."""
+    log = store.table("load_log")
+    known = store.table(engine_state.SEEN_LOADS)
+    return log.anti_join(known, log.load_id == known.load_id).select("load_id")
+
+
+def _fleet_vins(store: Store, dates: Mapping[str, dt.date]) -> ir.Table:
+    tables = canonical_tables(store)
+    vins = changes.vins_since(
+        tables,
+        store.table("row_history"),
+        _new_loads(store),
+        after=dates["last_as_of"],
+        through=dates["as_of"],
+    )
+    return vins.distinct()
+
+
+def refresh_fleet(store: Store, scope: Scope, *, as_of: dt.date, config: Config) -> None:
+    """Bring the kept fleet facts to ``as_of``: every vehicle's on a full run, else those of
+    the vehicles whose orders changed since the last run. In the caller's transaction."""
+    queued = not scope.full
+    dates = {"as_of": as_of}
+    if queued:
+        assert scope.last is not None
+        dates = {"last_as_of": scope.last.as_of, "as_of": as_of}
+    key = config_key(config)
+
+    def facts(d: Mapping[str, dt.date]) -> tuple[ir.Table, ir.Table]:
+        tables = canonical_tables(store)
+        orders, vehicles = tables.service_orders, tables.vehicles
+        if queued:
+            vins = _fleet_vins(store, d).vin
+            orders = orders.filter(orders.vin.isin(vins))
+            vehicles = vehicles.filter(vehicles.vin.isin(vins))
+        return fleet_facts(orders, vehicles, as_of=d["as_of"], config=config.reminders)
+
+    vins = (
+        plans.compiled(store, ("engine.fleet.vins",), lambda d: _fleet_vins(store, d), dates)
+        if queued
+        else None
+    )
+    rates = plans.compiled(store, ("engine.fleet.rates", queued, key), lambda d: facts(d)[0], dates)
+    errors = plans.compiled(
+        store, ("engine.fleet.errors", queued, key), lambda d: facts(d)[1], dates
+    )
+    engine_state.replace_fleet(store, vins=vins, rates=rates, errors=errors)
+
+
+def _borrowers_moved(
+    store: Store, tables: CanonicalTables, d: Mapping[str, dt.date], config: Config
+) -> ir.Table:
+    """Customers of the vehicles whose reminder borrowed a rate at their last planning and
+    whose due date, rate source or owner is not the same today (column customer_id)."""
+    kept = store.table(engine_state.VEHICLES)
+    vins = kept.vin
+    o, v = tables.service_orders, tables.vehicles
+    today = vehicle_reminders(
+        o.filter(o.vin.isin(vins)),
+        v.filter(v.vin.isin(vins)),
+        as_of=d["as_of"],
+        config=config.reminders,
+        fleet=fleet_kept(store),
+    ).select(t_vin="vin", t_customer_id="customer_id", t_source="rate_source", t_due="due_date")
+    j = kept.left_join(today, kept.vin == today.t_vin)
+    same = (
+        j.t_vin.notnull()
+        & (j.t_customer_id == j.customer_id).fill_null(False)
+        & (j.t_source == j.rate_source).fill_null(False)
+        & ((j.t_due == j.due_date) | (j.t_due.isnull() & j.due_date.isnull())).fill_null(False)
+    )
+    moved = j.filter(~same)
+    return moved.select("customer_id").union(
+        moved.select(customer_id=moved.t_customer_id), distinct=False
+    )
+
+
 #: The score columns the rules' candidates read (A-BIRTHDAY, A-WINBACK, A-TIER-UP/DOWN).
 PLAN_SCORE_COLUMNS = ("tier", "previous_tier", "move")
 
@@ -120,21 +206,18 @@ def _changed(
 ) -> ir.Table:
     """Every customer to plan (module doc), as customer_id (distinct)."""
     seen = store.table(engine_state.CUSTOMERS)
-    log = store.table("load_log")
-    known = store.table(engine_state.SEEN_LOADS)
-    new_loads = log.anti_join(known, log.load_id == known.load_id).select("load_id")
+    new_loads = _new_loads(store)
     counts = changes.logged_counts(
         store.table("actions"),
         store.table("action_outcomes"),
         store.table("contact_preferences"),
     )
-    borrowed = store.table(engine_state.VEHICLES)
     parts = [
         changes.stored_since(tables, store.table("row_history"), new_loads),
         changes.dated_since(tables, after=dates["last_as_of"], through=dates["as_of"]),
         changes.logged_since(counts, seen),
         seen.filter(seen.wake_on <= dates["through"]).select("customer_id"),
-        borrowed.select("customer_id"),
+        _borrowers_moved(store, tables, dates, config),
     ]
     if scores_moved:
         before, after = scores_on(store, dates["last_scores"]), scores_on(store, dates["scores"])

@@ -23,6 +23,8 @@ SEEN_LOADS = "engine_seen_loads"
 CUSTOMERS = "engine_customers"
 VEHICLES = "engine_vehicles"
 QUEUE = "engine_queue"
+FLEET_RATES = "engine_fleet_rates"
+FLEET_ERRORS = "engine_fleet_errors"
 _IN_QUEUE = f"SELECT customer_id FROM {quote(QUEUE)}"
 
 
@@ -76,6 +78,18 @@ def replace_planned(
 def _insert(store: Store, table: str, columns: tuple[str, ...], query: CompiledQuery) -> None:
     cols = ", ".join(quote(c) for c in columns)
     execute(store, f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM ({query.sql}) q")
+
+
+def replace_fleet(
+    store: Store, *, vins: CompiledQuery | None, rates: CompiledQuery, errors: CompiledQuery
+) -> None:
+    """Replace the kept fleet facts of the vehicles of ``vins`` (column vin; None: of every
+    vehicle) with ``rates`` and ``errors`` (computed for those vehicles)."""
+    for table in (FLEET_RATES, FLEET_ERRORS):
+        where = f" WHERE vin IN (SELECT vin FROM ({vins.sql}) v)" if vins is not None else ""
+        execute(store, f"DELETE FROM {quote(table)}{where}")
+    _insert(store, FLEET_RATES, ("vin", "model", "own_rate"), rates)
+    _insert(store, FLEET_ERRORS, ("vin", "reading_date", "error_rel"), errors)
 
 
 def wake_on(store: Store, customers: list[str], day: dt.date) -> None:
