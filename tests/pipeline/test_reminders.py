@@ -12,8 +12,10 @@ import pytest
 
 from aftercare.config import ReminderConfig
 from aftercare.pipeline.reminders import (
+    fleet_facts,
     forecast_error,
     forecast_error_summary,
+    kept_fleet,
     vehicle_reminders,
     vehicle_status_flags,
 )
@@ -219,3 +221,54 @@ def test_r_remind_forecast_error_on_past_readings(reminder_results):
     assert s["mean_abs_error_km"] == pytest.approx(2000.0 / 3)
     assert s["mean_abs_error_pct"] == pytest.approx(100.0 / 3)
     assert s["mean_error_km"] == pytest.approx(1000.0 / 3)
+
+
+def test_kept_fleet_facts_give_the_same_reminders(backend):
+    """Issue 11: the fleet's rates kept per vehicle and per reading — each vehicle's rows
+    from its own orders only, so computed for some VINs and put together with the others' —
+    give every reminder exactly what the whole store's orders give."""
+    t = load_tables(
+        backend,
+        {
+            "orders": make_table("service_orders", ORDERS),
+            "vehicles": make_table("vehicles", VEHICLES),
+        },
+    )
+    orders, vehicles = t["orders"], t["vehicles"]
+    rates, errors = fleet_facts(orders, vehicles, as_of=AS_OF, config=CONFIG)
+    got_rates = {r["vin"]: r for r in rates.to_pyarrow().to_pylist()}
+    # Two readings or more: T (10 km/day), K (90), K2 (50); V1 is in no vehicle row, S has
+    # one reading.
+    assert set(got_rates) == {vin("T"), vin("K"), vin("K2")}
+    assert got_rates[vin("K")]["own_rate"] == pytest.approx(90.0)
+    assert got_rates[vin("T")]["own_rate"] == pytest.approx(10.0, rel=0.01)
+    assert got_rates[vin("K")]["model"] == "M-B"
+    # V1's measured readings count for the store's error although no vehicle row names it.
+    assert {r["vin"] for r in errors.to_pyarrow().to_pylist()} >= {vin("V1")}
+
+    # Per VIN: the facts of some VINs alone equal those VINs' rows of the whole store's.
+    some = [vin("K"), vin("V1")]
+    part_rates, part_errors = fleet_facts(
+        orders.filter(orders.vin.isin(some)),
+        vehicles.filter(vehicles.vin.isin(some)),
+        as_of=AS_OF,
+        config=CONFIG,
+    )
+
+    def rows(table, key):
+        return sorted((r for r in table.to_pyarrow().to_pylist() if r["vin"] in some), key=key)
+
+    assert rows(part_rates, lambda r: r["vin"]) == rows(rates, lambda r: r["vin"])
+    by_reading = lambda r: (r["vin"], r["reading_date"])  # noqa: E731
+    assert rows(part_errors, by_reading) == rows(errors, by_reading)
+
+    # Every vehicle's reminder with the kept rates is the reminder of the whole store.
+    whole = vehicle_reminders(orders, vehicles, as_of=AS_OF, config=CONFIG)
+    kept = vehicle_reminders(
+        orders, vehicles, as_of=AS_OF, config=CONFIG, fleet=kept_fleet(rates, errors)
+    )
+    columns = ["vin", "due_date", "daily_km", "daily_km_low", "rate_source", "forecast_error_pct"]
+    want = sorted(whole.select(columns).to_pyarrow().to_pylist(), key=lambda r: r["vin"])
+    have = sorted(kept.select(columns).to_pyarrow().to_pylist(), key=lambda r: r["vin"])
+    assert have == want
+    assert {r["rate_source"] for r in have} >= {"own", "model"}
