@@ -223,7 +223,8 @@ def plan_actions(ctx: RuleContext, value: ir.Table, preferences: ir.Table) -> ir
     ir.Table | None
         action_id, rule_id, trigger_key, trigger_date, customer_id, vin, store_id,
         due_date, original_due_date, priority, channel, is_marketing, expected_value,
-        evidence, assign_role, tier, customer_advisor_id, last_order_advisor_id, blocked;
+        evidence, assign_role, tier, customer_advisor_id, last_order_advisor_id, blocked,
+        catch_up_days (how long after its original due date it may still be acted on);
         None when no rule is enabled.
     """
     cands = candidate_actions(ctx)
@@ -289,4 +290,5 @@ def plan_actions(ctx: RuleContext, value: ir.Table, preferences: ir.Table) -> ir
         customer_advisor_id=j.customer_advisor_id,
         last_order_advisor_id=j.last_order_advisor_id,
         blocked=blocked,
+        catch_up_days=j.catch_up_days,
     )

@@ -7,9 +7,9 @@ their data changed*; the incremental run (:mod:`aftercare.services.incremental`)
 customer again when that date comes (or their data changes, :mod:`.changes`). Waking early
 only costs time; waking late would lose an action, so every date here errs early:
 
-- *a trigger not acted on* (any rule's candidate whose stable id is not stored): on its due
-  date, or tomorrow when it is due already (consent blocked it, or a newer trigger of its
-  subject supersedes it) — until it is stale (its ``catch_up_days`` after its due date);
+- *a trigger not acted on* (any rule's candidate whose stable id is not stored) and not due
+  yet: on its due date (one due already was blocked by consent, kept in ``engine_blocked``,
+  or superseded by a newer trigger of its subject);
 - A-INSPECTION picks its inspection date relative to as-of: the day after its catch-up
   ends, when the next inspection becomes the one;
 - A-BIRTHDAY plans the years from as-of's: the 1st of January of the next year;
@@ -17,8 +17,9 @@ only costs time; waking late would lose an action, so every date here errs early
 - A-WINBACK and A-TRADE-IN follow the churn risk level (R-CHURN-RISK), which rises when the
   days overdue or absent reach ``care_after_days`` or ``high_risk_after_days``: each such
   date counted from the last visit, from the last visit + the usual interval, and from
-  every service due date of the customer's vehicles; and a win-back's next attempt
-  ``winback_retry_days`` after its last outcome;
+  every service due date of the customer's vehicles; the day after a low NPS or an
+  unresolved complaint leaves the window (the level may fall); and a win-back's next
+  attempt ``winback_retry_days`` after its last outcome;
 - custom rules: ``repeat_after_days`` after the customer's last action of the rule.
 
 Tier moves come with a new snapshot and new events with their rows (:mod:`.changes`); a
@@ -42,19 +43,19 @@ BORROWED_RATES = ("model", "store", "config")
 
 
 def _pending_triggers(ctx: RuleContext, cands: ir.Table) -> ir.Table:
-    """customer_id, on: each candidate not stored yet, on its due date (tomorrow if due),
-    while it is not stale; A-INSPECTION also the day after its catch-up ends."""
-    tomorrow = shift(as_date(ctx.as_of), 1)
+    """customer_id, on: each candidate not stored yet and not due yet, on its due date;
+    A-INSPECTION also the day after its catch-up ends.
+
+    A candidate due already and not stored was blocked by consent (the run keeps it in
+    ``engine_blocked`` and counts it again on the days it does not plan the customer) or
+    superseded by a newer trigger (it never fires): neither wakes the customer.
+    """
     cands = cands.filter(cands.due_date.notnull())
     c = cands.mutate(action_id=stable_action_id(cands.rule_id, cands.trigger_key))
     stored = ctx.actions.select(s_action_id="action_id")
     pending = c.anti_join(stored, c.action_id == stored.s_action_id)
-    late_tomorrow = tomorrow.delta(pending.due_date, unit="day")
-    pending = pending.filter((late_tomorrow <= pending.catch_up_days).fill_null(True))
-    out = pending.select(
-        customer_id=pending.customer_id,
-        on=ibis.greatest(pending.due_date, tomorrow).cast("date"),
-    )
+    pending = pending.filter(pending.due_date > as_date(ctx.as_of))
+    out = pending.select(customer_id=pending.customer_id, on=pending.due_date.cast("date"))
     insp = c.filter(c.rule_id == "A-INSPECTION", c.catch_up_days.notnull())
     after = (insp.due_date + (insp.catch_up_days + 1).as_interval("D")).cast("timestamp").date()
     return out.union(insp.select(customer_id=insp.customer_id, on=after), distinct=False)
@@ -75,6 +76,12 @@ def _risk_dates(ctx: RuleContext) -> list[ir.Table]:
     for days in (retention.care_after_days, retention.high_risk_after_days):
         for base in bases:
             out.append(e.select(customer_id=e.customer_id, on=shift(base, days).cast("date")))
+    # A low NPS or an unresolved complaint raises the level while it is in the window: the
+    # day after it leaves, the level may fall (a blocked win-back is then met no more).
+    i = ctx.interactions
+    signals = i.filter(i.type.isin(["complaint", "nps_survey"]), i.customer_id.notnull())
+    leaves = shift(signals.ts.date(), retention.active_window_days + 1).cast("date")
+    out.append(signals.select(customer_id=signals.customer_id, on=leaves))
     return out
 
 

@@ -27,6 +27,8 @@ incremental`); derived state, rebuilt by the next full run if lost:
 - ``engine_fleet_rates`` / ``engine_fleet_errors``: each vehicle's own mileage rate and each
   reading's measured forecast error as of the last run, what every reminder's borrowed rate
   is made of (R-REMIND), refreshed for the vehicles whose orders changed.
+- ``engine_blocked``: one row per trigger consent blocked at its customer's last planning
+  (counted by every later run until the customer is planned again).
 - ``engine_queue``: the customers the running engine plans (filled and read in its
   transaction).
 """
@@ -170,6 +172,16 @@ ENGINE_VEHICLES = ibis.schema(
     {"vin": "string", "customer_id": "string", "rate_source": "string", "due_date": "date"}
 )
 ENGINE_QUEUE = ibis.schema({"customer_id": "string"})
+ENGINE_BLOCKED = ibis.schema(
+    {
+        "customer_id": "string",
+        "rule_id": "string",
+        "trigger_key": "string",
+        "original_due_date": "date",
+        "catch_up_days": "int64",  # NULL: never stale
+        "every_day": "boolean",  # a rule of the customer's state: a candidate every day
+    }
+)
 ENGINE_FLEET_RATES = ibis.schema({"vin": "string", "model": "string", "own_rate": "float64"})
 ENGINE_FLEET_ERRORS = ibis.schema({"vin": "string", "reading_date": "date", "error_rel": "float64"})
 
@@ -180,6 +192,7 @@ ENGINE_TABLES: dict[str, ibis.Schema] = {
     "engine_customers": ENGINE_CUSTOMERS,
     "engine_vehicles": ENGINE_VEHICLES,
     "engine_queue": ENGINE_QUEUE,
+    "engine_blocked": ENGINE_BLOCKED,
     "engine_fleet_rates": ENGINE_FLEET_RATES,
     "engine_fleet_errors": ENGINE_FLEET_ERRORS,
 }

@@ -96,6 +96,10 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "engine_customers": (("customer_id",), "one row per customer an engine run planned"),
     "engine_vehicles": (("vin",), "one row per vehicle whose reminder borrows a fleet rate"),
     "engine_queue": (("customer_id",), "one row per customer the running engine plans"),
+    "engine_blocked": (
+        ("customer_id", "rule_id", "trigger_key"),
+        "one row per trigger consent blocked at its customer's last planning",
+    ),
     "engine_fleet_rates": (("vin",), "one row per vehicle with its own mileage rate"),
     "engine_fleet_errors": (
         ("vin", "reading_date"),

@@ -400,6 +400,7 @@ def _generate(
     # The engine returns rows in any order; ties (advisor loads, the cap) go by action id.
     new = new.sort_values("action_id", ignore_index=True) if not new.empty else new
     blocked = int(new.blocked.sum()) if not new.empty else 0
+    blocked_rows = incremental.blocked_rows(new, config)
     new = new[~new.blocked].reset_index(drop=True) if not new.empty else new
     stop_ids = _stop_query(store)
     if new.empty:
@@ -478,6 +479,9 @@ def _generate(
             keys=_expire_query(store, config, as_of),
         )
         if planned.query is not None:
+            if queued is not None:  # the blocked triggers of the customers not planned
+                blocked += incremental.blocked_elsewhere(store, as_of=as_of, through=through)
+            incremental.keep_blocked(store, scope, blocked_rows)
             _record(store, scope, planned, config, as_of, through, stops, queued, ran_at)
     mine = new.action_id.isin(created).to_numpy()
     counts = new.rule_id[mine].value_counts()

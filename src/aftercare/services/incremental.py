@@ -36,13 +36,18 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
 
 from aftercare.config import Config, config_key
 from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.reminders import FleetRates, fleet_facts, kept_fleet, vehicle_reminders
 from aftercare.playbook import changes
 from aftercare.playbook.rules import RuleContext
+from aftercare.playbook.rules_state import TRADE_IN_RULE
 from aftercare.playbook.wake import fleet_borrowers, wake_dates
+from aftercare.schema.playbook import ENGINE_BLOCKED
+from aftercare.services.frames import date_array
 from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import scores_on
 from aftercare.store import engine_state, plans
@@ -341,3 +346,42 @@ def record_run(
             "customers_planned": planned,
         },
     )
+
+
+#: Rules whose candidate is the customer's state on the run's date (its trigger date is the
+#: as-of date): blocked, it is met again every day the state holds.
+EVERY_DAY_RULES = ("A-WINBACK", TRADE_IN_RULE)
+
+
+def blocked_rows(plan: pd.DataFrame, config: Config) -> pa.Table:
+    """``engine_blocked``'s rows for the plan's triggers consent blocked (R-ACT-CONSENT).
+
+    ``plan``: the plan's rows as :func:`aftercare.services.frames.arrow_frame` gives them
+    (dates as day numbers).
+    """
+    b = plan[plan.blocked.astype(bool)] if not plan.empty else plan
+    if b.empty:
+        return ENGINE_BLOCKED.to_pyarrow().empty_table()
+    custom = {r.rule_id for r in config.actions.custom_rules}
+    return pa.table(
+        {
+            "customer_id": pa.array(b.customer_id, pa.string()),
+            "rule_id": pa.array(b.rule_id, pa.string()),
+            "trigger_key": pa.array(b.trigger_key, pa.string()),
+            "original_due_date": date_array(b.original_due_date.to_numpy()),
+            "catch_up_days": pa.array(pd.array(b.catch_up_days, dtype="Int64"), pa.int64()),
+            "every_day": pa.array(b.rule_id.isin([*EVERY_DAY_RULES, *custom]), pa.bool_()),
+        },
+        schema=ENGINE_BLOCKED.to_pyarrow(),
+    )
+
+
+def blocked_elsewhere(store: Store, *, as_of: dt.date, through: dt.date) -> int:
+    """Triggers blocked at the last planning of the customers this run does not plan that
+    a run planning every customer would count again (:func:`.engine_state.blocked_elsewhere`)."""
+    return engine_state.blocked_elsewhere(store, as_of=as_of, through=through)
+
+
+def keep_blocked(store: Store, scope: Scope, rows: pa.Table) -> None:
+    """Keep the planned customers' blocked triggers for the runs that will not plan them."""
+    engine_state.replace_blocked(store, queued=not scope.full, rows=rows)

@@ -23,6 +23,7 @@ SEEN_LOADS = "engine_seen_loads"
 CUSTOMERS = "engine_customers"
 VEHICLES = "engine_vehicles"
 QUEUE = "engine_queue"
+BLOCKED = "engine_blocked"
 FLEET_RATES = "engine_fleet_rates"
 FLEET_ERRORS = "engine_fleet_errors"
 _IN_QUEUE = f"SELECT customer_id FROM {quote(QUEUE)}"
@@ -90,6 +91,31 @@ def replace_fleet(
         execute(store, f"DELETE FROM {quote(table)}{where}")
     _insert(store, FLEET_RATES, ("vin", "model", "own_rate"), rates)
     _insert(store, FLEET_ERRORS, ("vin", "reading_date", "error_rel"), errors)
+
+
+def blocked_elsewhere(store: Store, *, as_of: dt.date, through: dt.date) -> int:
+    """Triggers consent blocked at the last planning of customers this run does not plan
+    (not in ``engine_queue``) that a run on ``as_of`` planning through ``through`` would
+    meet again: every day's (a rule of the customer's state), or due by ``through`` and not
+    stale (R-ACT-CATCHUP)."""
+    day, last = date_sql(as_of), date_sql(through)
+    rows = fetch_rows(
+        store,
+        f"SELECT COUNT(*) FROM {quote(BLOCKED)} b "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {quote(QUEUE)} q WHERE q.customer_id = b.customer_id) "
+        f"AND (b.every_day OR "
+        f"(b.original_due_date <= {last} AND (b.catch_up_days IS NULL "
+        f"OR {day} - b.original_due_date <= b.catch_up_days)))",
+    )
+    return int(rows[0][0])
+
+
+def replace_blocked(store: Store, *, queued: bool, rows: pa.Table) -> None:
+    """Replace the blocked triggers of the customers the run planned (``queued``: those in
+    ``engine_queue``; else all) with ``rows`` (``engine_blocked``'s columns)."""
+    where = f" WHERE customer_id IN ({_IN_QUEUE})" if queued else ""
+    execute(store, f"DELETE FROM {quote(BLOCKED)}{where}")
+    append_rows(store, BLOCKED, rows)
 
 
 def wake_on(store: Store, customers: list[str], day: dt.date) -> None:

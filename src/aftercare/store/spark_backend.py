@@ -44,6 +44,7 @@ PLAYBOOK_FEATURE = {
     "engine_customers": "actions",
     "engine_vehicles": "actions",
     "engine_queue": "actions",
+    "engine_blocked": "actions",
     "engine_fleet_rates": "actions",
     "engine_fleet_errors": "actions",
 }
