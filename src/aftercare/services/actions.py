@@ -228,10 +228,13 @@ def _plan_expression(
     years_ahead: int,
     customers: ir.Table | None = None,
     kept_fleet: bool = False,
+    bookkeeping: bool = False,
 ) -> ir.Table:
     """The engine's plan (the new actions) for ``dates`` (see :func:`_wired_context`);
     with ``customers``, those customers' new actions only (the same rows as the whole
-    store's plan has for them: the first piece of the incremental run, issue 11)."""
+    store's plan has for them: the first piece of the incremental run, issue 11).
+    ``bookkeeping``: with the planned customers' wake dates and borrowing vehicles in the
+    same query (:func:`aftercare.services.incremental.with_bookkeeping`)."""
     ctx, value = _wired_context(
         store,
         dates,
@@ -243,6 +246,8 @@ def _plan_expression(
     )
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     assert plan is not None  # only planned when a rule is enabled
+    if bookkeeping:
+        plan = incremental.with_bookkeeping(plan, ctx)
     if customers is not None:
         plan = plan.filter(plan.customer_id.isin(customers.customer_id))
     return plan
@@ -326,6 +331,7 @@ def _compile_plan(
             years_ahead=years_ahead,
             customers=customers,
             kept_fleet=queued,
+            bookkeeping=True,
         ),
         dates,
     )
@@ -396,7 +402,11 @@ def _generate(
             )
     if queued is not None and planned.query is not None:
         planned = _compile_plan(store, as_of, config, through, queued=True)
-    new = arrow_frame(fetch_compiled(store, planned.query)) if planned.query else pd.DataFrame()
+    rows = fetch_compiled(store, planned.query) if planned.query else None
+    plan_rows, wake, vehicles = (
+        incremental.split_rows(rows) if rows is not None else (None, None, None)
+    )
+    new = arrow_frame(plan_rows) if plan_rows is not None else pd.DataFrame()
     # The engine returns rows in any order; ties (advisor loads, the cap) go by action id.
     new = new.sort_values("action_id", ignore_index=True) if not new.empty else new
     blocked = int(new.blocked.sum()) if not new.empty else 0
@@ -482,7 +492,9 @@ def _generate(
             if queued is not None:  # the blocked triggers of the customers not planned
                 blocked += incremental.blocked_elsewhere(store, as_of=as_of, through=through)
             incremental.keep_blocked(store, scope, blocked_rows)
-            _record(store, scope, planned, config, as_of, through, stops, queued, ran_at)
+            assert wake is not None and vehicles is not None
+            wake = pa.concat_tables([wake, incremental.repeat_wakes(new, config, as_of)])
+            _record(store, scope, wake, vehicles, config, as_of, through, stops, queued, ran_at)
     mine = new.action_id.isin(created).to_numpy()
     counts = new.rule_id[mine].value_counts()
     plan_due = new.due_date.to_numpy(dtype=np.int64)
@@ -512,7 +524,8 @@ def _generate(
 def _record(
     store: Store,
     scope: incremental.Scope,
-    planned: _Plan,
+    wake: pa.Table,
+    vehicles: pa.Table,
     config: Config,
     as_of: dt.date,
     through: dt.date,
@@ -522,22 +535,6 @@ def _record(
 ) -> None:
     """The run's bookkeeping for the next incremental run (:mod:`.incremental`)."""
     dates, scores_as_of = _run_dates(store, as_of, through)
-    stored = scores_as_of is not None
-    years_ahead = through.year - as_of.year
-
-    def context(d: Mapping[str, dt.date], queued_only: bool) -> RuleContext:
-        customers = store.table(incremental.QUEUE) if queued_only else None
-        ctx, _ = _wired_context(
-            store,
-            d,
-            config,
-            stored_scores=stored,
-            years_ahead=years_ahead,
-            customers=customers,
-            kept_fleet=queued_only,
-        )
-        return ctx
-
     a = store.table("actions")
     stopped = (
         set(
@@ -553,8 +550,8 @@ def _record(
     incremental.record_run(
         store,
         scope,
-        context=context,
-        shape=(config_key(config), stored, years_ahead),
+        wake=wake,
+        vehicles=vehicles,
         dates=dates,
         stopped={c for c in stopped if c is not None},
         scores_as_of=scores_as_of,

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from aftercare.config import Config, config_key
 from aftercare.pipeline.inputs import CanonicalTables
@@ -46,18 +47,16 @@ from aftercare.playbook import changes
 from aftercare.playbook.rules import RuleContext
 from aftercare.playbook.rules_state import TRADE_IN_RULE
 from aftercare.playbook.wake import fleet_borrowers, wake_dates
-from aftercare.schema.playbook import ENGINE_BLOCKED
+from aftercare.schema.playbook import ENGINE_BLOCKED, ENGINE_CUSTOMERS
 from aftercare.services.frames import date_array
 from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import scores_on
 from aftercare.store import engine_state, plans
 from aftercare.store.connect import Store
 from aftercare.store.plan_store import code_fingerprint
+from aftercare.store.transaction import fetch_compiled
 
 QUEUE = engine_state.QUEUE
-
-#: Builds the rules' context for some dates, of the queued customers (True) or of all.
-ContextBuilder = Callable[[Mapping[str, dt.date], bool], RuleContext]
 
 
 @dataclass(frozen=True)
@@ -261,41 +260,96 @@ def queue_changed(
     return engine_state.fill_queue(store, query)
 
 
-def _state(ctx: RuleContext, store: Store, queued: bool) -> ir.Table:
-    """engine_customers' rows for the planned customers: wake date and logged counts."""
+#: Which part of the run's rows a row belongs to (:func:`with_bookkeeping`).
+PART = "run_part"
+ACTION_PART, WAKE_PART, VEHICLE_PART = "action", "wake", "vehicle"
+
+
+def with_bookkeeping(plan: ir.Table, ctx: RuleContext) -> ir.Table:
+    """The plan's rows and, in the same query, the planned customers' wake dates
+    (:func:`~aftercare.playbook.wake.wake_dates`) and the vehicles whose reminder borrows
+    the fleet's rate (:func:`~aftercare.playbook.wake.fleet_borrowers`): one pass over their
+    history instead of three. Rows are told apart by :data:`PART`; :func:`split_rows`.
+
+    The wake dates are computed from the actions stored *before* the run: the run's own
+    new actions are all due by its ``through``, which no wake date counts, except a custom
+    rule's next repeat, which :func:`record_run` adds.
+    """
+    schema = plan.schema()
+    columns = {**dict(schema.items()), "wake_on": ibis.dtype("date"), "rate_source": "string"}
+
+    def padded(table: ir.Table, part: str, **values: ir.Value) -> ir.Table:
+        full = {
+            name: values[name] if name in values else ibis.null(dtype)
+            for name, dtype in columns.items()
+        }
+        cast = {name: value.cast(columns[name]) for name, value in full.items()}
+        return table.select(**cast, **{PART: ibis.literal(part)})
+
+    out = padded(plan, ACTION_PART, **{c: plan[c] for c in plan.columns})
+    wake = wake_dates(ctx)
+    if wake is not None:
+        out = out.union(
+            padded(wake, WAKE_PART, customer_id=wake.customer_id, wake_on=wake.wake_on),
+            distinct=False,
+        )
+    b = fleet_borrowers(ctx)
+    vehicle = padded(
+        b,
+        VEHICLE_PART,
+        vin=b.vin,
+        customer_id=b.customer_id,
+        rate_source=b.rate_source,
+        due_date=b.due_date,
+    )
+    return out.union(vehicle, distinct=False)
+
+
+def split_rows(rows: pa.Table) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """:func:`with_bookkeeping`'s rows as (the plan's rows, wake dates: customer_id and
+    wake_on, borrowing vehicles: vin, customer_id, rate_source, due_date)."""
+    part = rows.column(PART)
+
+    def of(name: str) -> pa.Table:
+        return rows.filter(pc.equal(part, name))
+
+    plan = of(ACTION_PART).drop_columns([PART, "wake_on", "rate_source"])
+    wake = of(WAKE_PART).select(["customer_id", "wake_on"])
+    vehicles = of(VEHICLE_PART).select(["vin", "customer_id", "rate_source", "due_date"])
+    return plan, wake, vehicles
+
+
+def _counts(store: Store, queued: bool) -> ir.Table:
     counts = changes.logged_counts(
         store.table("actions"), store.table("action_outcomes"), store.table("contact_preferences")
     )
-    wake = wake_dates(ctx)
-    zero = ibis.literal(0, type="int64")
-    rows = counts.mutate(wake_on=ibis.null("date"))
-    if wake is not None:
-        rows = rows.union(
-            wake.select("customer_id", outcomes=zero, preferences=zero, wake_on="wake_on"),
-            distinct=False,
-        )
-    j = rows.group_by("customer_id").aggregate(
-        wake_on=rows.wake_on.min(), outcomes=rows.outcomes.sum(), preferences=rows.preferences.sum()
+    if queued:
+        counts = counts.filter(counts.customer_id.isin(store.table(QUEUE).customer_id))
+    return counts
+
+
+def _customer_rows(wake: pa.Table, counts: pa.Table) -> pa.Table:
+    """``engine_customers``' rows: each customer's earliest wake date and logged counts."""
+    w = wake.to_pandas().groupby("customer_id", as_index=False).wake_on.min()
+    c = counts.to_pandas()
+    j = w.merge(c, on="customer_id", how="outer")
+    return pa.table(
+        {
+            "customer_id": pa.array(j.customer_id, pa.string()),
+            "wake_on": pa.array(j.wake_on.where(j.wake_on.notna(), None), pa.date32()),
+            "outcomes": pa.array(j.outcomes.fillna(0).astype("int64"), pa.int64()),
+            "preferences": pa.array(j.preferences.fillna(0).astype("int64"), pa.int64()),
+        },
+        schema=ENGINE_CUSTOMERS.to_pyarrow(),
     )
-    if queued:
-        queue = store.table(QUEUE)
-        j = j.filter(j.customer_id.isin(queue.customer_id))
-    return j.select("customer_id", "wake_on", "outcomes", "preferences")
-
-
-def _borrowers(ctx: RuleContext, store: Store, queued: bool) -> ir.Table:
-    b = fleet_borrowers(ctx)
-    if queued:
-        b = b.filter(b.customer_id.isin(store.table(QUEUE).customer_id))
-    return b.select("vin", "customer_id", "rate_source", "due_date")
 
 
 def record_run(
     store: Store,
     scope: Scope,
     *,
-    context: ContextBuilder,
-    shape: tuple[object, ...],
+    wake: pa.Table,
+    vehicles: pa.Table,
     dates: Mapping[str, dt.date],
     stopped: set[str],
     scores_as_of: dt.date | None,
@@ -307,10 +361,9 @@ def record_run(
 
     Parameters
     ----------
-    context
-        Builds the rules' context (the stored actions include this run's).
-    shape
-        The run's plan shape (compiled plans are kept per shape).
+    wake, vehicles
+        The planned customers' wake dates and borrowing vehicles (:func:`split_rows`), with
+        the wake dates of the run's new custom-rule actions added (:func:`repeat_wakes`).
     stopped
         Customers whose actions this run stopped: their next plan may differ (a win-back
         attempt no longer pending), so they are planned again tomorrow.
@@ -318,19 +371,9 @@ def record_run(
         Customers planned (None: every one).
     """
     queued = not scope.full
-    state = plans.compiled(
-        store,
-        ("engine.state", queued, *shape),
-        lambda d: _state(context(d, queued), store, queued),
-        dates,
-    )
-    borrowers = plans.compiled(
-        store,
-        ("engine.borrowers", queued, *shape),
-        lambda d: _borrowers(context(d, queued), store, queued),
-        dates,
-    )
-    engine_state.replace_planned(store, queued=queued, customers=state, borrowers=borrowers)
+    counts = plans.compiled(store, ("engine.counts", queued), lambda _: _counts(store, queued), {})
+    customers = _customer_rows(wake, fetch_compiled(store, counts))
+    engine_state.replace_planned(store, queued=queued, customers=customers, vehicles=vehicles)
     engine_state.wake_on(store, sorted(stopped), dates["as_of"] + dt.timedelta(days=1))
     engine_state.mark_loads_seen(store)
     engine_state.log_run(
@@ -345,6 +388,26 @@ def record_run(
             "plan_key": plan_key(config),
             "customers_planned": planned,
         },
+    )
+
+
+def repeat_wakes(new: pd.DataFrame, config: Config, as_of: dt.date) -> pa.Table:
+    """A custom rule's next repeat for the customers the run gave one of its actions
+    (``repeat_after_days`` after today; the wake dates were computed before they were
+    stored). ``new``: the run's stored new actions (rule_id, customer_id)."""
+    repeat = {r.rule_id: r.repeat_after_days for r in config.actions.custom_rules}
+    mine = new[new.rule_id.isin(list(repeat))] if not new.empty else new
+    if mine.empty:
+        return pa.table(
+            {"customer_id": pa.array([], pa.string()), "wake_on": pa.array([], pa.date32())}
+        )
+    days = mine.rule_id.map(repeat).to_numpy(dtype="int64")
+    first = (as_of - dt.date(1970, 1, 1)).days
+    return pa.table(
+        {
+            "customer_id": pa.array(mine.customer_id, pa.string()),
+            "wake_on": date_array(first + days),
+        }
     )
 
 

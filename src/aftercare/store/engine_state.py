@@ -11,7 +11,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from aftercare.schema.playbook import ENGINE_CUSTOMERS, ENGINE_RUNS
+from aftercare.schema.playbook import ENGINE_CUSTOMERS, ENGINE_RUNS, ENGINE_VEHICLES
 from aftercare.store.connect import Store
 from aftercare.store.load import quote
 from aftercare.store.plans import date_sql
@@ -56,24 +56,23 @@ def fill_queue(store: Store, customers: CompiledQuery) -> int:
     )
 
 
-def replace_planned(
-    store: Store, *, queued: bool, customers: CompiledQuery, borrowers: CompiledQuery
-) -> None:
+def replace_planned(store: Store, *, queued: bool, customers: pa.Table, vehicles: pa.Table) -> None:
     """Replace the ``engine_customers`` and ``engine_vehicles`` rows of the customers the run
     planned (``queued``: those in ``engine_queue``; else every row) with ``customers`` and
-    ``borrowers``."""
+    ``vehicles`` (rows of those tables)."""
     if queued:
         execute(store, f"DELETE FROM {quote(CUSTOMERS)} WHERE customer_id IN ({_IN_QUEUE})")
+        # Their rows, and their cars' rows under a previous owner (a car that changed hands).
         execute(
             store,
-            f"DELETE FROM {quote(VEHICLES)} WHERE customer_id IN ({_IN_QUEUE}) "
-            f"OR vin IN (SELECT vin FROM ({borrowers.sql}) b)",
+            f"DELETE FROM {quote(VEHICLES)} WHERE customer_id IN ({_IN_QUEUE}) OR vin IN "
+            f"(SELECT vin FROM vehicles WHERE customer_id IN ({_IN_QUEUE}))",
         )
     else:
         execute(store, f"DELETE FROM {quote(CUSTOMERS)}")
         execute(store, f"DELETE FROM {quote(VEHICLES)}")
-    _insert(store, CUSTOMERS, ENGINE_CUSTOMERS.names, customers)
-    _insert(store, VEHICLES, ("vin", "customer_id", "rate_source", "due_date"), borrowers)
+    append_rows(store, CUSTOMERS, customers)
+    append_rows(store, VEHICLES, vehicles.cast(ENGINE_VEHICLES.to_pyarrow()))
 
 
 def _insert(store: Store, table: str, columns: tuple[str, ...], query: CompiledQuery) -> None:
