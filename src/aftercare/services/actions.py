@@ -228,13 +228,14 @@ def _plan_expression(
     years_ahead: int,
     customers: ir.Table | None = None,
     kept_fleet: bool = False,
-    bookkeeping: bool = False,
+    bookkeeping: str = "none",
 ) -> ir.Table:
     """The engine's plan (the new actions) for ``dates`` (see :func:`_wired_context`);
     with ``customers``, those customers' new actions only (the same rows as the whole
     store's plan has for them: the first piece of the incremental run, issue 11).
-    ``bookkeeping``: with the planned customers' wake dates and borrowing vehicles in the
-    same query (:func:`aftercare.services.incremental.with_bookkeeping`)."""
+    ``bookkeeping``: ``"with"`` the planned customers' wake dates and borrowing vehicles in
+    the same query, ``"only"`` those alone
+    (:func:`aftercare.services.incremental.with_bookkeeping`); ``"none"``: the plan."""
     ctx, value = _wired_context(
         store,
         dates,
@@ -246,8 +247,8 @@ def _plan_expression(
     )
     plan = plan_actions(ctx, value, store.table("contact_preferences"))
     assert plan is not None  # only planned when a rule is enabled
-    if bookkeeping:
-        plan = incremental.with_bookkeeping(plan, ctx)
+    if bookkeeping != "none":
+        plan = incremental.with_bookkeeping(plan, ctx, include_plan=bookkeeping == "with")
     if customers is not None:
         plan = plan.filter(plan.customer_id.isin(customers.customer_id))
     return plan
@@ -308,17 +309,24 @@ class _Plan:
 
 
 def _compile_plan(
-    store: Store, as_of: dt.date, config: Config, through: dt.date, *, queued: bool = False
+    store: Store,
+    as_of: dt.date,
+    config: Config,
+    through: dt.date,
+    *,
+    queued: bool = False,
+    bookkeeping: str = "none",
 ) -> _Plan:
     """The plan's SQL for the run (reads only the snapshot dates), of every customer or of
-    those in ``engine_queue`` (``queued``: an incremental run). Compiled once per store,
-    configuration and shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
+    those in ``engine_queue`` (``queued``: an incremental run), with or without its
+    bookkeeping (:func:`_plan_expression`). Compiled once per store, configuration and
+    shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
     dates, scores_as_of = _run_dates(store, as_of, through)
     if not enabled_rules(config):
         return _Plan(None, scores_as_of)
     years_ahead = through.year - as_of.year
     stored = scores_as_of is not None
-    shape = ("actions.plan", config_key(config), stored, years_ahead, queued)
+    shape = ("actions.plan", config_key(config), stored, years_ahead, queued, bookkeeping)
     customers = store.table(incremental.QUEUE) if queued else None
     query = plans.compiled(
         store,
@@ -331,11 +339,45 @@ def _compile_plan(
             years_ahead=years_ahead,
             customers=customers,
             kept_fleet=queued,
-            bookkeeping=True,
+            bookkeeping=bookkeeping,
         ),
         dates,
     )
     return _Plan(query, scores_as_of)
+
+
+def _fetch_plan(
+    store: Store,
+    planned: _Plan,
+    as_of: dt.date,
+    config: Config,
+    through: dt.date,
+    queued: int | None,
+) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None]:
+    """The plan's rows, the planned customers' wake dates and their borrowing vehicles:
+    in one query for a run of a few customers, else in two
+    (:data:`aftercare.services.incremental.COMBINED_SHARE`)."""
+    if planned.query is None:
+        return None, None, None
+    if queued is not None and queued <= incremental.COMBINED_SHARE * _customer_count(store):
+        both = _compile_plan(store, as_of, config, through, queued=True, bookkeeping="with")
+        assert both.query is not None
+        return incremental.split_rows(fetch_compiled(store, both.query))
+    plan = planned
+    if queued is not None:
+        plan = _compile_plan(store, as_of, config, through, queued=True)
+    assert plan.query is not None
+    rows = fetch_compiled(store, plan.query)
+    kept = _compile_plan(
+        store, as_of, config, through, queued=queued is not None, bookkeeping="only"
+    )
+    assert kept.query is not None
+    _, wake, vehicles = incremental.split_rows(fetch_compiled(store, kept.query))
+    return rows, wake, vehicles
+
+
+def _customer_count(store: Store) -> int:
+    return int(store.table("customers").count().to_pyarrow().as_py())
 
 
 def generate_actions(
@@ -400,12 +442,7 @@ def _generate(
                 scores_as_of=scores_as_of,
                 config=config,
             )
-    if queued is not None and planned.query is not None:
-        planned = _compile_plan(store, as_of, config, through, queued=True)
-    rows = fetch_compiled(store, planned.query) if planned.query else None
-    plan_rows, wake, vehicles = (
-        incremental.split_rows(rows) if rows is not None else (None, None, None)
-    )
+    plan_rows, wake, vehicles = _fetch_plan(store, planned, as_of, config, through, queued)
     new = arrow_frame(plan_rows) if plan_rows is not None else pd.DataFrame()
     # The engine returns rows in any order; ties (advisor loads, the cap) go by action id.
     new = new.sort_values("action_id", ignore_index=True) if not new.empty else new

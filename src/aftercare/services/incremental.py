@@ -260,12 +260,18 @@ def queue_changed(
     return engine_state.fill_queue(store, query)
 
 
+#: The largest share of the store's customers an incremental run plans in one query with its
+#: bookkeeping: DuckDB (1.5) computes their shared history once, but on the whole 1M store
+#: that one query stalled (13 GB, every thread waiting); a larger run, and every full run,
+#: reads the bookkeeping in a query of its own.
+COMBINED_SHARE = 0.25
+
 #: Which part of the run's rows a row belongs to (:func:`with_bookkeeping`).
 PART = "run_part"
 ACTION_PART, WAKE_PART, VEHICLE_PART = "action", "wake", "vehicle"
 
 
-def with_bookkeeping(plan: ir.Table, ctx: RuleContext) -> ir.Table:
+def with_bookkeeping(plan: ir.Table, ctx: RuleContext, *, include_plan: bool = True) -> ir.Table:
     """The plan's rows and, in the same query, the planned customers' wake dates
     (:func:`~aftercare.playbook.wake.wake_dates`) and the vehicles whose reminder borrows
     the fleet's rate (:func:`~aftercare.playbook.wake.fleet_borrowers`): one pass over their
@@ -273,7 +279,9 @@ def with_bookkeeping(plan: ir.Table, ctx: RuleContext) -> ir.Table:
 
     The wake dates are computed from the actions stored *before* the run: the run's own
     new actions are all due by its ``through``, which no wake date counts, except a custom
-    rule's next repeat, which :func:`record_run` adds.
+    rule's next repeat, which :func:`record_run` adds. ``include_plan`` false: the
+    bookkeeping rows alone (a query of its own, for a run planning many customers:
+    :data:`COMBINED_SHARE`).
     """
     schema = plan.schema()
     columns = {**dict(schema.items()), "wake_on": ibis.dtype("date"), "rate_source": "string"}
@@ -286,23 +294,26 @@ def with_bookkeeping(plan: ir.Table, ctx: RuleContext) -> ir.Table:
         cast = {name: value.cast(columns[name]) for name, value in full.items()}
         return table.select(**cast, **{PART: ibis.literal(part)})
 
-    out = padded(plan, ACTION_PART, **{c: plan[c] for c in plan.columns})
+    b = fleet_borrowers(ctx)
+    parts = [
+        padded(
+            b,
+            VEHICLE_PART,
+            vin=b.vin,
+            customer_id=b.customer_id,
+            rate_source=b.rate_source,
+            due_date=b.due_date,
+        )
+    ]
     wake = wake_dates(ctx)
     if wake is not None:
-        out = out.union(
-            padded(wake, WAKE_PART, customer_id=wake.customer_id, wake_on=wake.wake_on),
-            distinct=False,
-        )
-    b = fleet_borrowers(ctx)
-    vehicle = padded(
-        b,
-        VEHICLE_PART,
-        vin=b.vin,
-        customer_id=b.customer_id,
-        rate_source=b.rate_source,
-        due_date=b.due_date,
-    )
-    return out.union(vehicle, distinct=False)
+        parts.append(padded(wake, WAKE_PART, customer_id=wake.customer_id, wake_on=wake.wake_on))
+    if include_plan:
+        parts.append(padded(plan, ACTION_PART, **{c: plan[c] for c in plan.columns}))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part, distinct=False)
+    return out
 
 
 def split_rows(rows: pa.Table) -> tuple[pa.Table, pa.Table, pa.Table]:
