@@ -228,14 +228,13 @@ def _plan_expression(
     years_ahead: int,
     customers: ir.Table | None = None,
     kept_fleet: bool = False,
-    bookkeeping: str = "none",
+    bookkeeping: bool = False,
 ) -> ir.Table:
     """The engine's plan (the new actions) for ``dates`` (see :func:`_wired_context`);
     with ``customers``, those customers' new actions only (the same rows as the whole
     store's plan has for them: the first piece of the incremental run, issue 11).
-    ``bookkeeping``: ``"with"`` the planned customers' wake dates and borrowing vehicles in
-    the same query, ``"only"`` those alone
-    (:func:`aftercare.services.incremental.with_bookkeeping`); ``"none"``: the plan."""
+    ``bookkeeping``: the planned customers' wake dates and borrowing vehicles instead
+    (:func:`aftercare.services.incremental.bookkeeping`)."""
     ctx, value = _wired_context(
         store,
         dates,
@@ -245,10 +244,12 @@ def _plan_expression(
         customers=customers,
         kept_fleet=kept_fleet,
     )
-    plan = plan_actions(ctx, value, store.table("contact_preferences"))
-    assert plan is not None  # only planned when a rule is enabled
-    if bookkeeping != "none":
-        plan = incremental.with_bookkeeping(plan, ctx, include_plan=bookkeeping == "with")
+    if bookkeeping:
+        plan = incremental.bookkeeping(ctx)
+    else:
+        planned = plan_actions(ctx, value, store.table("contact_preferences"))
+        assert planned is not None  # only planned when a rule is enabled
+        plan = planned
     if customers is not None:
         plan = plan.filter(plan.customer_id.isin(customers.customer_id))
     return plan
@@ -315,11 +316,11 @@ def _compile_plan(
     through: dt.date,
     *,
     queued: bool = False,
-    bookkeeping: str = "none",
+    bookkeeping: bool = False,
 ) -> _Plan:
     """The plan's SQL for the run (reads only the snapshot dates), of every customer or of
-    those in ``engine_queue`` (``queued``: an incremental run), with or without its
-    bookkeeping (:func:`_plan_expression`). Compiled once per store, configuration and
+    those in ``engine_queue`` (``queued``: an incremental run), or its bookkeeping
+    (:func:`_plan_expression`). Compiled once per store, configuration and
     shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
     dates, scores_as_of = _run_dates(store, as_of, through)
     if not enabled_rules(config):
@@ -354,30 +355,19 @@ def _fetch_plan(
     through: dt.date,
     queued: int | None,
 ) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None]:
-    """The plan's rows, the planned customers' wake dates and their borrowing vehicles:
-    in one query for a run of a few customers, else in two
-    (:data:`aftercare.services.incremental.COMBINED_SHARE`)."""
+    """The plan's rows, then the planned customers' wake dates and borrowing vehicles
+    (:func:`aftercare.services.incremental.bookkeeping`), before the run stores anything."""
     if planned.query is None:
         return None, None, None
-    if queued is not None and queued <= incremental.COMBINED_SHARE * _customer_count(store):
-        both = _compile_plan(store, as_of, config, through, queued=True, bookkeeping="with")
-        assert both.query is not None
-        return incremental.split_rows(fetch_compiled(store, both.query))
     plan = planned
     if queued is not None:
         plan = _compile_plan(store, as_of, config, through, queued=True)
     assert plan.query is not None
     rows = fetch_compiled(store, plan.query)
-    kept = _compile_plan(
-        store, as_of, config, through, queued=queued is not None, bookkeeping="only"
-    )
+    kept = _compile_plan(store, as_of, config, through, queued=queued is not None, bookkeeping=True)
     assert kept.query is not None
-    _, wake, vehicles = incremental.split_rows(fetch_compiled(store, kept.query))
+    wake, vehicles = incremental.split_rows(fetch_compiled(store, kept.query))
     return rows, wake, vehicles
-
-
-def _customer_count(store: Store) -> int:
-    return int(store.table("customers").count().to_pyarrow().as_py())
 
 
 def generate_actions(

@@ -260,74 +260,59 @@ def queue_changed(
     return engine_state.fill_queue(store, query)
 
 
-#: The largest share of the store's customers an incremental run plans in one query with its
-#: bookkeeping: DuckDB (1.5) computes their shared history once, but on the whole 1M store
-#: that one query stalled (13 GB, every thread waiting); a larger run, and every full run,
-#: reads the bookkeeping in a query of its own.
-COMBINED_SHARE = 0.25
-
-#: Which part of the run's rows a row belongs to (:func:`with_bookkeeping`).
+#: Which part of the bookkeeping rows a row belongs to (:func:`bookkeeping`).
 PART = "run_part"
-ACTION_PART, WAKE_PART, VEHICLE_PART = "action", "wake", "vehicle"
+WAKE_PART, VEHICLE_PART = "wake", "vehicle"
 
 
-def with_bookkeeping(plan: ir.Table, ctx: RuleContext, *, include_plan: bool = True) -> ir.Table:
-    """The plan's rows and, in the same query, the planned customers' wake dates
-    (:func:`~aftercare.playbook.wake.wake_dates`) and the vehicles whose reminder borrows
-    the fleet's rate (:func:`~aftercare.playbook.wake.fleet_borrowers`): one pass over their
-    history instead of three. Rows are told apart by :data:`PART`; :func:`split_rows`.
+def bookkeeping(ctx: RuleContext) -> ir.Table:
+    """The planned customers' wake dates (:func:`~aftercare.playbook.wake.wake_dates`) and
+    their vehicles whose reminder borrows the fleet's rate
+    (:func:`~aftercare.playbook.wake.fleet_borrowers`), in one query; :func:`split_rows`.
 
-    The wake dates are computed from the actions stored *before* the run: the run's own
-    new actions are all due by its ``through``, which no wake date counts, except a custom
-    rule's next repeat, which :func:`record_run` adds. ``include_plan`` false: the
-    bookkeeping rows alone (a query of its own, for a run planning many customers:
-    :data:`COMBINED_SHARE`).
+    Run right after the plan, before the run stores anything: the run's own new actions are
+    all due by its ``through``, which no wake date counts, except a custom rule's next
+    repeat, which :func:`repeat_wakes` adds. (One query for the plan and this together
+    would read the customers' history once; on DuckDB 1.5 it stalled, every thread waiting,
+    at 80k and 1M customers.)
+
+    Returns
+    -------
+    ir.Table
+        run_part, customer_id, wake_on, vin, rate_source, due_date.
     """
-    schema = plan.schema()
-    columns = {**dict(schema.items()), "wake_on": ibis.dtype("date"), "rate_source": "string"}
-
-    def padded(table: ir.Table, part: str, **values: ir.Value) -> ir.Table:
-        full = {
-            name: values[name] if name in values else ibis.null(dtype)
-            for name, dtype in columns.items()
-        }
-        cast = {name: value.cast(columns[name]) for name, value in full.items()}
-        return table.select(**cast, **{PART: ibis.literal(part)})
-
     b = fleet_borrowers(ctx)
-    parts = [
-        padded(
-            b,
-            VEHICLE_PART,
-            vin=b.vin,
-            customer_id=b.customer_id,
-            rate_source=b.rate_source,
-            due_date=b.due_date,
-        )
-    ]
+    out = b.select(
+        ibis.literal(VEHICLE_PART).name(PART),
+        customer_id=b.customer_id,
+        wake_on=ibis.null("date"),
+        vin=b.vin,
+        rate_source=b.rate_source,
+        due_date=b.due_date.cast("date"),
+    )
     wake = wake_dates(ctx)
     if wake is not None:
-        parts.append(padded(wake, WAKE_PART, customer_id=wake.customer_id, wake_on=wake.wake_on))
-    if include_plan:
-        parts.append(padded(plan, ACTION_PART, **{c: plan[c] for c in plan.columns}))
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.union(part, distinct=False)
+        out = out.union(
+            wake.select(
+                ibis.literal(WAKE_PART).name(PART),
+                customer_id=wake.customer_id,
+                wake_on=wake.wake_on.cast("date"),
+                vin=ibis.null("string"),
+                rate_source=ibis.null("string"),
+                due_date=ibis.null("date"),
+            ),
+            distinct=False,
+        )
     return out
 
 
-def split_rows(rows: pa.Table) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """:func:`with_bookkeeping`'s rows as (the plan's rows, wake dates: customer_id and
-    wake_on, borrowing vehicles: vin, customer_id, rate_source, due_date)."""
+def split_rows(rows: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """:func:`bookkeeping`'s rows as (wake dates: customer_id and wake_on; borrowing
+    vehicles: vin, customer_id, rate_source, due_date)."""
     part = rows.column(PART)
-
-    def of(name: str) -> pa.Table:
-        return rows.filter(pc.equal(part, name))
-
-    plan = of(ACTION_PART).drop_columns([PART, "wake_on", "rate_source"])
-    wake = of(WAKE_PART).select(["customer_id", "wake_on"])
-    vehicles = of(VEHICLE_PART).select(["vin", "customer_id", "rate_source", "due_date"])
-    return plan, wake, vehicles
+    wake = rows.filter(pc.equal(part, WAKE_PART)).select(["customer_id", "wake_on"])
+    vehicles = rows.filter(pc.equal(part, VEHICLE_PART))
+    return wake, vehicles.select(["vin", "customer_id", "rate_source", "due_date"])
 
 
 def _counts(store: Store, queued: bool) -> ir.Table:
