@@ -83,10 +83,12 @@ def test_the_score_snapshot_query_equals_a_direct_compile(demo_url, compiled_cal
 
 def test_a_later_run_reuses_the_compiled_plans(demo_url):
     store = open_store(demo_url)
-    generate_actions(store, dt.date(2025, 7, 1), DEFAULT_CONFIG)
+    # A full run, then an incremental one (issue 11): each compiles its own queries once.
+    generate_actions(store, dt.date(2025, 7, 1), DEFAULT_CONFIG, full=True)
+    generate_actions(store, dt.date(2025, 7, 2), DEFAULT_CONFIG)
     compiled = store.plans.compiled
     reused = store.plans.reused
-    for day in (2, 3, 4):
+    for day in (3, 4, 5):
         generate_actions(store, dt.date(2025, 7, day), DEFAULT_CONFIG)
     assert store.plans.compiled == compiled
     assert store.plans.reused >= reused + 3 * 5
