@@ -61,10 +61,10 @@ def _pending_triggers(ctx: RuleContext, cands: ir.Table) -> ir.Table:
     return out.union(insp.select(customer_id=insp.customer_id, on=after), distinct=False)
 
 
-def _risk_dates(ctx: RuleContext) -> list[ir.Table]:
-    """The days a customer's churn risk level may rise (module doc), as customer_id, on."""
+def _risk_dates(ctx: RuleContext, e: ir.Table) -> list[ir.Table]:
+    """The days a customer's churn risk level may rise (module doc), as customer_id, on.
+    ``e``: :func:`~.rules_absence.care_triggers` of ``ctx``."""
     retention = ctx.config.retention
-    e = care_triggers(ctx)
     due = ctx.reminders.group_by("customer_id").aggregate(first_due=ctx.reminders.due_date.min())
     e = e.left_join(due, "customer_id")
     # floor(days absent − usual) ≥ t from the day days absent reaches t + ceil(usual). A
@@ -109,7 +109,9 @@ def _repeat_dates(ctx: RuleContext) -> list[ir.Table]:
 
 def wake_dates(ctx: RuleContext) -> ir.Table | None:
     """The earliest date after as-of on which each customer's plan may change with the date
-    alone (module doc). Call it with the actions the run stored in ``ctx.actions``.
+    alone (module doc), from the actions stored before the run (``ctx.actions``): the
+    run's own new actions are due by its ``through``, which no wake date here counts
+    (a custom rule's next repeat after today's action is the caller's to add).
 
     Grain: one row per customer with such a date.
 
@@ -127,11 +129,11 @@ def wake_dates(ctx: RuleContext) -> ir.Table | None:
             b = cands.filter(cands.rule_id == "A-BIRTHDAY")
             next_year = ibis.date(as_date(ctx.as_of).year() + 1, 1, 1)
             parts.append(b.select(customer_id=b.customer_id, on=next_year))
+    triggers = care_triggers(ctx)  # one expression for both uses: one computation
     if CARE_RULE in enabled:
-        e = care_triggers(ctx)
-        parts.append(e.select(customer_id=e.customer_id, on=e.trigger))
+        parts.append(triggers.select(customer_id=triggers.customer_id, on=triggers.trigger))
     if "A-WINBACK" in enabled or TRADE_IN_RULE in enabled:
-        parts.extend(_risk_dates(ctx))
+        parts.extend(_risk_dates(ctx, triggers))
     if "A-WINBACK" in enabled:
         parts.append(_retry_dates(ctx))
     parts.extend(_repeat_dates(ctx))

@@ -70,7 +70,7 @@ from aftercare.services.capacity import (
 from aftercare.services.frames import arrow_frame, date_array, pull_planned
 from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, scores_on
-from aftercare.store import plans
+from aftercare.store import engine_state, plans
 from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
 from aftercare.store.rows import insert_new_rows, set_where_in
@@ -517,11 +517,13 @@ def _generate(
         )
         if planned.query is not None:
             if queued is not None:  # the blocked triggers of the customers not planned
-                blocked += incremental.blocked_elsewhere(store, as_of=as_of, through=through)
+                blocked += engine_state.blocked_elsewhere(store, as_of=as_of, through=through)
             incremental.keep_blocked(store, scope, blocked_rows)
             assert wake is not None and vehicles is not None
             wake = pa.concat_tables([wake, incremental.repeat_wakes(new, config, as_of)])
-            _record(store, scope, wake, vehicles, config, as_of, through, stops, queued, ran_at)
+            _record(
+                store, scope, wake, vehicles, config, planned, as_of, through, stops, queued, ran_at
+            )
     mine = new.action_id.isin(created).to_numpy()
     counts = new.rule_id[mine].value_counts()
     plan_due = new.due_date.to_numpy(dtype=np.int64)
@@ -554,6 +556,7 @@ def _record(
     wake: pa.Table,
     vehicles: pa.Table,
     config: Config,
+    planned: _Plan,
     as_of: dt.date,
     through: dt.date,
     stops: set[str],
@@ -561,7 +564,6 @@ def _record(
     ran_at: dt.datetime,
 ) -> None:
     """The run's bookkeeping for the next incremental run (:mod:`.incremental`)."""
-    dates, scores_as_of = _run_dates(store, as_of, through)
     a = store.table("actions")
     stopped = (
         set(
@@ -579,9 +581,10 @@ def _record(
         scope,
         wake=wake,
         vehicles=vehicles,
-        dates=dates,
+        as_of=as_of,
+        through=through,
         stopped={c for c in stopped if c is not None},
-        scores_as_of=scores_as_of,
+        scores_as_of=planned.scores_as_of,
         config=config,
         planned=queued,
         ran_at=ran_at,

@@ -211,11 +211,7 @@ def _changed(
     """Every customer to plan (module doc), as customer_id (distinct)."""
     seen = store.table(engine_state.CUSTOMERS)
     new_loads = _new_loads(store)
-    counts = changes.logged_counts(
-        store.table("actions"),
-        store.table("action_outcomes"),
-        store.table("contact_preferences"),
-    )
+    counts = _logged_counts(store)
     parts = [
         changes.stored_since(tables, store.table("row_history"), new_loads),
         changes.dated_since(tables, after=dates["last_as_of"], through=dates["as_of"]),
@@ -315,10 +311,15 @@ def split_rows(rows: pa.Table) -> tuple[pa.Table, pa.Table]:
     return wake, vehicles.select(["vin", "customer_id", "rate_source", "due_date"])
 
 
-def _counts(store: Store, queued: bool) -> ir.Table:
-    counts = changes.logged_counts(
+def _logged_counts(store: Store) -> ir.Table:
+    """:func:`~aftercare.playbook.changes.logged_counts` of the store's logs."""
+    return changes.logged_counts(
         store.table("actions"), store.table("action_outcomes"), store.table("contact_preferences")
     )
+
+
+def _counts(store: Store, queued: bool) -> ir.Table:
+    counts = _logged_counts(store)
     if queued:
         counts = counts.filter(counts.customer_id.isin(store.table(QUEUE).customer_id))
     return counts
@@ -346,7 +347,8 @@ def record_run(
     *,
     wake: pa.Table,
     vehicles: pa.Table,
-    dates: Mapping[str, dt.date],
+    as_of: dt.date,
+    through: dt.date,
     stopped: set[str],
     scores_as_of: dt.date | None,
     config: Config,
@@ -370,14 +372,14 @@ def record_run(
     counts = plans.compiled(store, ("engine.counts", queued), lambda _: _counts(store, queued), {})
     customers = _customer_rows(wake, fetch_compiled(store, counts))
     engine_state.replace_planned(store, queued=queued, customers=customers, vehicles=vehicles)
-    engine_state.wake_on(store, sorted(stopped), dates["as_of"] + dt.timedelta(days=1))
+    engine_state.wake_on(store, sorted(stopped), as_of + dt.timedelta(days=1))
     engine_state.mark_loads_seen(store)
     engine_state.log_run(
         store,
         {
             "run_id": uuid.uuid4().hex,
-            "as_of": dates["as_of"],
-            "through": dates["through"],
+            "as_of": as_of,
+            "through": through,
             "ran_at": ran_at,
             "full_run": scope.full,
             "scores_as_of": scores_as_of,
@@ -433,12 +435,6 @@ def blocked_rows(plan: pd.DataFrame, config: Config) -> pa.Table:
         },
         schema=ENGINE_BLOCKED.to_pyarrow(),
     )
-
-
-def blocked_elsewhere(store: Store, *, as_of: dt.date, through: dt.date) -> int:
-    """Triggers blocked at the last planning of the customers this run does not plan that
-    a run planning every customer would count again (:func:`.engine_state.blocked_elsewhere`)."""
-    return engine_state.blocked_elsewhere(store, as_of=as_of, through=through)
 
 
 def keep_blocked(store: Store, scope: Scope, rows: pa.Table) -> None:
