@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from aftercare.pipeline.inputs import CanonicalTables
+
 POSTGRES_URL = os.environ.get(
     "AFTERCARE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -99,6 +101,19 @@ def load_tables(con: ibis.BaseBackend, tables: dict[str, pa.Table]) -> dict[str,
         else:
             out[key] = con.create_table(name, table, temp=con.name == "postgres")
     return out
+
+
+def canonical_of(t: dict[str, ibis.Table]) -> CanonicalTables:
+    """:func:`load_tables`' result as canonical tables, from the short keys the pipeline
+    tests use (``orders``, ``declined``; the others by their own names)."""
+    return CanonicalTables(
+        customers=t["customers"],
+        vehicles=t["vehicles"],
+        service_orders=t["orders"],
+        declined_services=t["declined"],
+        interactions=t["interactions"],
+        advisors=t["advisors"],
+    )
 
 
 #: The engines every store test runs on; a test marked ``lake`` adds the Spark lake.

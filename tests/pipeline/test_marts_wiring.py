@@ -12,12 +12,11 @@ import datetime as dt
 import pytest
 
 from aftercare.config import DEFAULT_CONFIG
-from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.marts import churn_reasons_of, wire_marts
 from aftercare.pipeline.retention import crr
 from aftercare.pipeline.scoring import score_customers
 from aftercare.pipeline.value import pareto_summary
-from conftest import load_tables
+from conftest import canonical_of, load_tables
 from factories import make_table
 
 AS_OF = dt.date(2024, 6, 30)
@@ -100,14 +99,7 @@ def results(backend):
             "advisors": make_table("advisors", []),
         },
     )
-    tables = CanonicalTables(
-        customers=t["customers"],
-        vehicles=t["vehicles"],
-        service_orders=t["orders"],
-        declined_services=t["declined"],
-        interactions=t["interactions"],
-        advisors=t["advisors"],
-    )
+    tables = canonical_of(t)
     scores = score_customers(
         t["customers"],
         t["vehicles"],

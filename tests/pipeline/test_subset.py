@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import ibis
 
-from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.subset import tables_of_customers
-from conftest import load_tables
+from conftest import canonical_of, load_tables
 from factories import make_table
 
 CUSTOMERS = [{"customer_id": c, "name": c} for c in ("C1", "C2", "C3")]
@@ -60,14 +59,7 @@ def test_the_tables_some_customers_read(backend):
             "wanted": make_table("customers", [{"customer_id": "C1", "name": "C1"}]),
         },
     )
-    tables = CanonicalTables(
-        customers=t["customers"],
-        vehicles=t["vehicles"],
-        service_orders=t["orders"],
-        declined_services=t["declined"],
-        interactions=t["interactions"],
-        advisors=t["advisors"],
-    )
+    tables = canonical_of(t)
     c1 = tables_of_customers(tables, t["wanted"].select("customer_id"))
     assert _ids(c1.customers, "customer_id") == {"C1"}
     assert _ids(c1.vehicles, "vin") == {"V1"}

@@ -14,7 +14,6 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.playbook import changes
 from aftercare.schema.playbook import (
     ACTION_OUTCOMES,
@@ -24,7 +23,7 @@ from aftercare.schema.playbook import (
 )
 from aftercare.schema.snapshots import CUSTOMER_SCORES
 from aftercare.schema.system import ROW_HISTORY
-from conftest import load_tables
+from conftest import canonical_of, load_tables
 from factories import make_table
 
 OLD, NEW = "L-old", "L-new"
@@ -82,14 +81,7 @@ def tables(backend):
             "new_loads": pa.table({"load_id": [NEW]}),
         },
     )
-    canonical = CanonicalTables(
-        customers=t["customers"],
-        vehicles=t["vehicles"],
-        service_orders=t["orders"],
-        declined_services=t["declined"],
-        interactions=t["interactions"],
-        advisors=t["advisors"],
-    )
+    canonical = canonical_of(t)
     return canonical, t
 
 
