@@ -67,7 +67,7 @@ from aftercare.services.capacity import (
     fit_capacity,
     rule_valid_days,
 )
-from aftercare.services.frames import arrow_frame, date_array, pull_planned
+from aftercare.services.frames import arrow_frame, date_array, member, pull_planned
 from aftercare.services.inputs import canonical_tables
 from aftercare.services.scoring import SCORES_TABLE, scores_on
 from aftercare.store import engine_state, plans
@@ -474,7 +474,7 @@ def _generate(
             valid_day=valid_day,
             is_contact=~held,
             vip=(new.tier == TIER_ORDER[0]).fillna(False).to_numpy(bool)
-            | new.customer_id.isin(vip).to_numpy(),
+            | member(new.customer_id, vip),
         ),
         cap_moves=moves,
         movable=movable,
@@ -524,7 +524,7 @@ def _generate(
             _record(
                 store, scope, wake, vehicles, config, planned, as_of, through, stops, queued, ran_at
             )
-    mine = new.action_id.isin(created).to_numpy()
+    mine = member(new.action_id, created)
     counts = new.rule_id[mine].value_counts()
     plan_due = new.due_date.to_numpy(dtype=np.int64)
     return GenerationRun(

@@ -26,7 +26,7 @@ from aftercare.config.actions import RuleConfig
 from aftercare.playbook import schedule
 from aftercare.schema.playbook import ACTIVE_STATUSES
 from aftercare.services.call_list import current_actions
-from aftercare.services.frames import EPOCH, date_array, pull_planned
+from aftercare.services.frames import EPOCH, date_array, member, pull_planned
 from aftercare.store import plans
 from aftercare.store.connect import Store
 from aftercare.store.transaction import fetch_compiled
@@ -202,7 +202,7 @@ def fit_capacity(
     moved = moved.assign(valid_day=_valid_day(moved, config))
     moved = moved.assign(
         due_day=moved.to_day,
-        vip=moved.customer_id.isin(vip),
+        vip=member(moved.customer_id, vip),
         stored=True,
         counted_week=schedule.monday(moved.to_day.to_numpy(np.int64)),
         pos=_CAP_MOVED,
@@ -212,11 +212,11 @@ def fit_capacity(
     # worked by their day, or a missed call to try again), and the fixed load of every
     # advisor's day.
     backlog, carried, fixed = _stored_capacity(store, config, as_of)
-    carried = carried[~carried.action_id.isin(moved.action_id)]
+    carried = carried[~member(carried.action_id, moved.action_id)]
     # A carried call is counted in the week it was due; a backlog action in none.
     parts.append(_stored_items(carried, config, stops, vip, pos=_CARRIED, counted=True))
     parts.append(_stored_items(backlog, config, stops, vip, pos=_BACKLOG, counted=False))
-    fixed = fixed[~fixed.action_id.isin(stops) & ~fixed.action_id.isin(moved.action_id)]
+    fixed = fixed[~member(fixed.action_id, stops) & ~member(fixed.action_id, moved.action_id)]
     day_counts = fixed.groupby(["advisor_id", "due_date"], as_index=False).size()
     day_counts = day_counts.rename(columns={"due_date": "day", "size": "n"})
 
@@ -309,12 +309,12 @@ def _stored_items(
     """Stored actions of :func:`_stored_capacity` as capacity items: not stopped, due from
     their stored due date, valid to ``valid_until``; ``counted``: counted in the customer's
     week of that date (R-ACT-CAP), else in none."""
-    rows = rows[~rows.action_id.isin(stops)]
+    rows = rows[~member(rows.action_id, stops)]
     due = rows.due_date.to_numpy(np.int64)
     rows = rows.assign(due_day=due)
     return rows.assign(
         valid_day=_valid_day(rows, config),
-        vip=rows.customer_id.isin(vip),
+        vip=member(rows.customer_id, vip),
         stored=True,
         counted_week=schedule.monday(due) if counted else -1,
         pos=pos,

@@ -327,15 +327,15 @@ def _counts(store: Store, queued: bool) -> ir.Table:
 
 def _customer_rows(wake: pa.Table, counts: pa.Table) -> pa.Table:
     """``engine_customers``' rows: each customer's earliest wake date and logged counts."""
-    w = wake.to_pandas().groupby("customer_id", as_index=False).wake_on.min()
-    c = counts.to_pandas()
-    j = w.merge(c, on="customer_id", how="outer")
+    earliest = wake.group_by("customer_id").aggregate([("wake_on", "min")])
+    counts = counts.select(["customer_id", "outcomes", "preferences"])
+    j = earliest.join(counts, "customer_id", join_type="full outer")
     return pa.table(
         {
-            "customer_id": pa.array(j.customer_id, pa.string()),
-            "wake_on": pa.array(j.wake_on.where(j.wake_on.notna(), None), pa.date32()),
-            "outcomes": pa.array(j.outcomes.fillna(0).astype("int64"), pa.int64()),
-            "preferences": pa.array(j.preferences.fillna(0).astype("int64"), pa.int64()),
+            "customer_id": j.column("customer_id").cast(pa.string()),
+            "wake_on": j.column("wake_on_min").cast(pa.date32()),
+            "outcomes": pc.fill_null(j.column("outcomes").cast(pa.int64()), 0),
+            "preferences": pc.fill_null(j.column("preferences").cast(pa.int64()), 0),
         },
         schema=ENGINE_CUSTOMERS.to_pyarrow(),
     )
