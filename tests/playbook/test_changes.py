@@ -23,6 +23,7 @@ from aftercare.schema.playbook import (
 )
 from aftercare.schema.snapshots import CUSTOMER_SCORES
 from aftercare.schema.system import ROW_HISTORY
+from aftercare.services.incremental import PLAN_SCORE_COLUMNS
 from conftest import canonical_of, load_tables
 from factories import make_table
 
@@ -152,19 +153,20 @@ def test_scores_that_changed_in_what_the_plan_reads(backend):
 
     d1, d2 = dt.date(2024, 3, 1), dt.date(2024, 3, 2)
     before = [row("C1", d1, "gold", 10), row("C2", d1, "gold", 10), row("C3", d1, "silver", 5),
-              row("C5", d1, "regular", 1)]  # fmt: skip
+              row("C5", d1, "regular", 1), row("C6", d1, "silver", 2, "gold", "down")]  # fmt: skip
     after = [row("C1", d2, "gold", 11),  # only the recency: not a plan's change
              row("C2", d2, "silver", 11, "gold", "down"),  # tier and move
              row("C3", d2, "silver", 6, None, "same"),
-             row("C4", d2, "regular", 1, None, "new")]  # fmt: skip
+             row("C4", d2, "regular", 1, None, "new"),
+             # moved the day before, not today: previous tier and move differ, the tier not
+             row("C6", d2, "silver", 3, "silver", "same")]  # fmt: skip
     t = load_tables(
         backend,
         {"before": _arrow(CUSTOMER_SCORES, before), "after": _arrow(CUSTOMER_SCORES, after)},
     )
-    plan_columns = ("tier", "previous_tier", "move")
-    got = _ids(changes.scored_since(t["before"], t["after"], plan_columns))
-    assert got == {"C2", "C4", "C5"}  # C4 new, C5 gone
+    got = _ids(changes.scored_since(t["before"], t["after"], PLAN_SCORE_COLUMNS))
+    assert got == {"C2", "C4", "C5"}  # C4 new, C5 gone; C6's move of the day before is gone
     every = ("tier", "previous_tier", "move", "recency_days")
     assert _ids(changes.scored_since(t["before"], t["after"], every)) == {
-        "C1", "C2", "C3", "C4", "C5"
+        "C1", "C2", "C3", "C4", "C5", "C6"
     }  # fmt: skip

@@ -189,8 +189,17 @@ def _borrowers_moved(
     )
 
 
-#: The score columns the rules' candidates read (A-BIRTHDAY, A-WINBACK, A-TIER-UP/DOWN).
-PLAN_SCORE_COLUMNS = ("tier", "previous_tier", "move")
+#: The score column whose change may change a plan of the built-in rules (A-BIRTHDAY,
+#: A-WINBACK and A-TRADE-IN read the tier). A-TIER-UP/DOWN read ``previous_tier`` and
+#: ``move`` too, but only of a customer who moved in the snapshot (``scored_since`` plans
+#: every one); yesterday's mover whose move is gone today has no tier-move candidate today,
+#: and its candidate of yesterday was stored or blocked (planned again while blocked, see
+#: :func:`_blocked_tier_moves`). So a new daily snapshot, whose ``previous_tier`` is the
+#: day before's tier, plans its movers and not the ~15k customers a day (at 1M) who moved
+#: the day before.
+PLAN_SCORE_COLUMNS = ("tier",)
+#: The rules whose candidate is a move in the scores' snapshot.
+TIER_MOVE_RULES = ("A-TIER-UP", "A-TIER-DOWN")
 
 
 def _score_columns(config: Config, scores: ir.Table) -> tuple[str, ...]:
@@ -222,10 +231,18 @@ def _changed(
     if scores_moved:
         before, after = scores_on(store, dates["last_scores"]), scores_on(store, dates["scores"])
         parts.append(changes.scored_since(before, after, _score_columns(config, after)))
+        parts.append(_blocked_tier_moves(store))
     out = parts[0]
     for part in parts[1:]:
         out = out.union(part, distinct=False)
     return out.filter(out.customer_id.notnull()).distinct()
+
+
+def _blocked_tier_moves(store: Store) -> ir.Table:
+    """Customers with a tier-move trigger consent blocked at their last planning: a new
+    snapshot without their move drops it from the plan (column customer_id)."""
+    b = store.table(engine_state.BLOCKED)
+    return b.filter(b.rule_id.isin(list(TIER_MOVE_RULES))).select("customer_id")
 
 
 def queue_changed(
