@@ -15,7 +15,8 @@ import datetime as dt
 import pytest
 
 from aftercare.config import DEFAULT_CONFIG
-from aftercare.services.actions import _plan_expression, _run_dates, generate_actions
+from aftercare.services.action_plan import plan_expression, run_dates
+from aftercare.services.actions import generate_actions
 from aftercare.services.demo import run_demo
 from aftercare.services.outcomes import record_outcome
 from aftercare.services.scoring import score_snapshot
@@ -38,8 +39,8 @@ def runs(shared_store_url, tmp_path_factory):
         if day.day == 1:
             score_snapshot(store, day, DEFAULT_CONFIG)
         run = generate_actions(store, day, DEFAULT_CONFIG)
-        dates, scores_as_of = _run_dates(store, day, day)
-        whole = _plan_expression(
+        dates, scores_as_of = run_dates(store, day, day)
+        whole = plan_expression(
             store,
             dates,
             DEFAULT_CONFIG,

@@ -1,6 +1,6 @@
 """The plan of some customers equals the whole store's plan for them (issue 11, incremental).
 
-The first piece of the incremental run: ``_plan_expression(..., customers=S)`` reads only
+The first piece of the incremental run: ``plan_expression(..., customers=S)`` reads only
 what S's figures need (their rows, their vehicles' orders whoever brought them, the whole
 store's fleet rates for the reminders) and must give, for S, exactly the rows the plan of
 every customer gives: every column, on the demo dealer with stored scores and stored actions
@@ -16,7 +16,8 @@ import ibis
 import pytest
 
 from aftercare.config import DEFAULT_CONFIG
-from aftercare.services.actions import _plan_expression, _run_dates, generate_actions
+from aftercare.services.action_plan import plan_expression, run_dates
+from aftercare.services.actions import generate_actions
 from aftercare.services.demo import run_demo
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
@@ -60,15 +61,13 @@ def _rows(table) -> list[dict]:
 
 @pytest.mark.parametrize(("as_of", "through"), RUNS, ids=[str(r[0]) for r in RUNS])
 def test_the_plan_of_some_customers_is_the_whole_plan_for_them(store, as_of, through):
-    dates, scores_as_of = _run_dates(store, as_of, through)
+    dates, scores_as_of = run_dates(store, as_of, through)
     shape = {"stored_scores": scores_as_of is not None, "years_ahead": through.year - as_of.year}
     wanted = _subset(store)
-    every = _plan_expression(store, dates, DEFAULT_CONFIG, **shape).to_pyarrow()
+    every = plan_expression(store, dates, DEFAULT_CONFIG, **shape).to_pyarrow()
     theirs = [r for r in _rows(every) if r["customer_id"] in set(wanted)]
     only = ibis.memtable({"customer_id": wanted})
-    got = _rows(
-        _plan_expression(store, dates, DEFAULT_CONFIG, customers=only, **shape).to_pyarrow()
-    )
+    got = _rows(plan_expression(store, dates, DEFAULT_CONFIG, customers=only, **shape).to_pyarrow())
     assert got == theirs
     assert theirs, "the subset has new actions on this date"
     assert len(theirs) < every.num_rows  # others have some too: the narrowing is tested

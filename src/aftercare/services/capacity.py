@@ -144,7 +144,8 @@ def fit_capacity(
 
     ``new``: the new actions with advisor_id, due_day (after the cap), valid_day, is_contact
     and vip; ``cap_moves``: the stored actions the cap moved (action_id, from_day, to_day);
-    ``movable``/``week_counts``: the stored contacts of :func:`_stored_contacts`.
+    ``movable``/``week_counts``: the stored contacts of
+    :func:`aftercare.services.run_store.stored_contacts`.
     """
     capacity = config.actions.capacity
     channels = list(capacity.channels)

@@ -1,0 +1,226 @@
+"""An engine run's plan (SPEC §6): the rules' lazy inputs, the plan compiled once per store
+and shape (:mod:`aftercare.store.plans`), and its rows.
+
+A run plans every customer, or only those in ``engine_queue`` (an incremental run, issue 11:
+:mod:`aftercare.services.incremental`), and reads the planned customers' bookkeeping (wake
+dates, borrowing vehicles) right after the plan, before it stores anything. Scores: the latest
+stored ``customer_scores`` snapshot on or before the as-of date (its tier moves fire
+A-TIER-UP/DOWN); without any, scores are computed for the as-of date on the fly (no moves).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from aftercare.config import Config, config_key
+from aftercare.pipeline.reminders import fleet_rates
+from aftercare.pipeline.staging import resolved_orders
+from aftercare.pipeline.subset import tables_of_customers
+from aftercare.playbook.context import computed_scores, wire_rule_context
+from aftercare.playbook.engine import enabled_rules, plan_actions
+from aftercare.playbook.rules import RuleContext
+from aftercare.services import incremental
+from aftercare.services.inputs import canonical_tables
+from aftercare.services.scoring import SCORES_TABLE, scores_on
+from aftercare.store import plans
+from aftercare.store.connect import Store
+from aftercare.store.snapshots import snapshot_dates
+from aftercare.store.transaction import CompiledQuery, fetch_compiled
+
+
+def scores_date(store: Store, as_of: dt.date) -> dt.date | None:
+    """The date of the latest stored scores on or before ``as_of`` (None: none stored)."""
+    stored = [d for d in snapshot_dates(store, SCORES_TABLE) if d <= as_of]
+    return stored[-1] if stored else None
+
+
+def wired_context(
+    store: Store,
+    dates: Mapping[str, dt.date],
+    config: Config,
+    *,
+    stored_scores: bool,
+    years_ahead: int,
+    customers: ir.Table | None = None,
+    kept_fleet: bool = False,
+) -> tuple[RuleContext, ir.Table]:
+    """The rules' lazy inputs and the customer value for ``dates``: ``as_of``, ``through``
+    and, with ``stored_scores``, ``scores`` (the snapshot's date; else scores are computed
+    for ``as_of``, with no tier moves).
+
+    ``customers`` (column ``customer_id``): read only what those customers' figures need
+    (:func:`aftercare.pipeline.subset.tables_of_customers`), the rates the reminders borrow
+    from every vehicle from the whole store; the stored actions and outcomes stay whole
+    (an action id is matched whoever's it is). Their figures equal a whole-store run's;
+    other customers' rows that come along are not theirs to trust (filter them out).
+    ``kept_fleet``: those rates from the kept fleet facts of an incremental run
+    (:func:`aftercare.services.incremental.refresh_fleet`), not computed from every order.
+    """
+    tables = canonical_tables(store)
+    fleet = None
+    if customers is not None:
+        if kept_fleet:
+            fleet = incremental.fleet_kept(store)
+        else:
+            every = resolved_orders(tables.service_orders, tables.vehicles)
+            fleet = fleet_rates(
+                every, tables.vehicles, as_of=dates["as_of"], config=config.reminders
+            )
+        tables = tables_of_customers(tables, customers)
+    if stored_scores:  # the snapshot of that date exists (see scores_date)
+        s = scores_on(store, dates["scores"])
+        scores = s.mutate(snapshot_date=s.as_of_date)
+        if customers is not None:
+            scores = scores.filter(scores.customer_id.isin(customers.customer_id))
+    else:
+        scores = computed_scores(tables, as_of=dates["as_of"], config=config)
+    return wire_rule_context(
+        tables,
+        scores,
+        actions=store.table("actions"),
+        outcomes=store.table("action_outcomes"),
+        as_of=dates["as_of"],
+        through=dates["through"],
+        config=config,
+        years_ahead=years_ahead,
+        fleet=fleet,
+    )
+
+
+def rule_context(
+    store: Store, as_of: dt.date, config: Config, *, through: dt.date | None = None
+) -> tuple[RuleContext, ir.Table, dt.date | None]:
+    """The rules' lazy inputs for one as-of date, the customer value, and the scores' date
+    (the latest stored snapshot on or before ``as_of``; None: scores computed for it)."""
+    dates, scores_as_of = run_dates(store, as_of, max(through or as_of, as_of))
+    ctx, value = wired_context(
+        store,
+        dates,
+        config,
+        stored_scores=scores_as_of is not None,
+        years_ahead=dates["through"].year - as_of.year,
+    )
+    return ctx, value, scores_as_of
+
+
+def run_dates(
+    store: Store, as_of: dt.date, through: dt.date
+) -> tuple[dict[str, dt.date], dt.date | None]:
+    """A run's dates in their order (the scores' date, if stored, then ``as_of`` and
+    ``through``: compiled plans keep the order, :mod:`aftercare.store.plans`), and the date
+    of the latest stored scores on or before ``as_of`` (None: none stored)."""
+    scores_as_of = scores_date(store, as_of)
+    dates = {"as_of": as_of, "through": through}
+    if scores_as_of is not None:
+        dates = {"scores": scores_as_of, **dates}
+    return dates, scores_as_of
+
+
+def plan_expression(
+    store: Store,
+    dates: Mapping[str, dt.date],
+    config: Config,
+    *,
+    stored_scores: bool,
+    years_ahead: int,
+    customers: ir.Table | None = None,
+    kept_fleet: bool = False,
+    bookkeeping: bool = False,
+) -> ir.Table:
+    """The engine's plan (the new actions) for ``dates`` (see :func:`wired_context`);
+    with ``customers``, those customers' new actions only (the same rows as the whole
+    store's plan has for them: the first piece of the incremental run, issue 11).
+    ``bookkeeping``: the planned customers' wake dates and borrowing vehicles instead
+    (:func:`aftercare.services.incremental.bookkeeping`)."""
+    ctx, value = wired_context(
+        store,
+        dates,
+        config,
+        stored_scores=stored_scores,
+        years_ahead=years_ahead,
+        customers=customers,
+        kept_fleet=kept_fleet,
+    )
+    if bookkeeping:
+        plan = incremental.bookkeeping(ctx)
+    else:
+        planned = plan_actions(ctx, value, store.table("contact_preferences"))
+        assert planned is not None  # only planned when a rule is enabled
+        plan = planned
+    if customers is not None:
+        plan = plan.filter(plan.customer_id.isin(customers.customer_id))
+    return plan
+
+
+@dataclass(frozen=True)
+class CompiledPlan:
+    """A run's plan, compiled: the SQL of the new actions and the scores' date."""
+
+    query: CompiledQuery | None  # None: no rule enabled
+    scores_as_of: dt.date | None
+
+
+def compile_plan(
+    store: Store,
+    as_of: dt.date,
+    config: Config,
+    through: dt.date,
+    *,
+    queued: bool = False,
+    bookkeeping: bool = False,
+) -> CompiledPlan:
+    """The plan's SQL for the run (reads only the snapshot dates), of every customer or of
+    those in ``engine_queue`` (``queued``: an incremental run), or its bookkeeping
+    (:func:`plan_expression`). Compiled once per store, configuration and
+    shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
+    dates, scores_as_of = run_dates(store, as_of, through)
+    if not enabled_rules(config):
+        return CompiledPlan(None, scores_as_of)
+    years_ahead = through.year - as_of.year
+    stored = scores_as_of is not None
+    shape = ("actions.plan", config_key(config), stored, years_ahead, queued, bookkeeping)
+    customers = store.table(incremental.QUEUE) if queued else None
+    query = plans.compiled(
+        store,
+        shape,
+        lambda d: plan_expression(
+            store,
+            d,
+            config,
+            stored_scores=stored,
+            years_ahead=years_ahead,
+            customers=customers,
+            kept_fleet=queued,
+            bookkeeping=bookkeeping,
+        ),
+        dates,
+    )
+    return CompiledPlan(query, scores_as_of)
+
+
+def fetch_plan(
+    store: Store,
+    planned: CompiledPlan,
+    as_of: dt.date,
+    config: Config,
+    through: dt.date,
+    queued: int | None,
+) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None]:
+    """The plan's rows, then the planned customers' wake dates and borrowing vehicles
+    (:func:`aftercare.services.incremental.bookkeeping`), before the run stores anything."""
+    if planned.query is None:
+        return None, None, None
+    plan = planned
+    if queued is not None:
+        plan = compile_plan(store, as_of, config, through, queued=True)
+    assert plan.query is not None
+    rows = fetch_compiled(store, plan.query)
+    kept = compile_plan(store, as_of, config, through, queued=queued is not None, bookkeeping=True)
+    assert kept.query is not None
+    wake, vehicles = incremental.split_rows(fetch_compiled(store, kept.query))
+    return rows, wake, vehicles
