@@ -115,10 +115,13 @@ def run_dates(
     ``through``: compiled plans keep the order, :mod:`aftercare.store.plans`), and the date
     of the latest stored scores on or before ``as_of`` (None: none stored)."""
     scores_as_of = scores_date(store, as_of)
+    return _dates(scores_as_of, as_of, through), scores_as_of
+
+
+def _dates(scores_as_of: dt.date | None, as_of: dt.date, through: dt.date) -> dict[str, dt.date]:
+    """:func:`run_dates`' dates, the scores' date known."""
     dates = {"as_of": as_of, "through": through}
-    if scores_as_of is not None:
-        dates = {"scores": scores_as_of, **dates}
-    return dates, scores_as_of
+    return {"scores": scores_as_of, **dates} if scores_as_of is not None else dates
 
 
 def plan_expression(
@@ -170,15 +173,17 @@ def compile_plan(
     as_of: dt.date,
     config: Config,
     through: dt.date,
+    scores_as_of: dt.date | None,
     *,
     queued: bool = False,
     bookkeeping: bool = False,
 ) -> CompiledPlan:
-    """The plan's SQL for the run (reads only the snapshot dates), of every customer or of
-    those in ``engine_queue`` (``queued``: an incremental run), or its bookkeeping
-    (:func:`plan_expression`). Compiled once per store, configuration and
-    shape, the dates put in per run (:mod:`aftercare.store.plans`)."""
-    dates, scores_as_of = run_dates(store, as_of, through)
+    """The plan's SQL for the run, with the scores of ``scores_as_of`` (:func:`scores_date`;
+    None: computed), of every customer or of those in ``engine_queue`` (``queued``: an
+    incremental run), or its bookkeeping (:func:`plan_expression`). Reads nothing of the
+    store's rows. Compiled once per store, configuration and shape, the dates put in per
+    run (:mod:`aftercare.store.plans`)."""
+    dates = _dates(scores_as_of, as_of, through)
     if not enabled_rules(config):
         return CompiledPlan(None, scores_as_of)
     years_ahead = through.year - as_of.year
@@ -215,12 +220,14 @@ def fetch_plan(
     (:func:`aftercare.services.incremental.bookkeeping`), before the run stores anything."""
     if planned.query is None:
         return None, None, None
-    plan = planned
+    plan, scores_as_of = planned, planned.scores_as_of
     if queued is not None:
-        plan = compile_plan(store, as_of, config, through, queued=True)
+        plan = compile_plan(store, as_of, config, through, scores_as_of, queued=True)
     assert plan.query is not None
     rows = fetch_compiled(store, plan.query)
-    kept = compile_plan(store, as_of, config, through, queued=queued is not None, bookkeeping=True)
+    kept = compile_plan(
+        store, as_of, config, through, scores_as_of, queued=queued is not None, bookkeeping=True
+    )
     assert kept.query is not None
     wake, vehicles = incremental.split_rows(fetch_compiled(store, kept.query))
     return rows, wake, vehicles

@@ -137,12 +137,12 @@ def generate_actions(
     through = max(through or as_of, as_of)
     # Compiling the plan takes seconds; it reads no data, so it runs before the lock and only
     # the reads and writes wait for another run.
-    planned = action_plan.compile_plan(store, as_of, config, through)
+    scores_as_of = action_plan.scores_date(store, as_of)
+    planned = action_plan.compile_plan(store, as_of, config, through, scores_as_of)
     with store_lock(store):
-        if (
-            action_plan.scores_date(store, as_of) != planned.scores_as_of
-        ):  # a score run came in between
-            planned = action_plan.compile_plan(store, as_of, config, through)
+        scores_as_of = action_plan.scores_date(store, as_of)
+        if scores_as_of != planned.scores_as_of:  # a score run came in between
+            planned = action_plan.compile_plan(store, as_of, config, through, scores_as_of)
         scope = incremental.decide(store, as_of, planned.scores_as_of, config, full=full)
         return _generate(store, planned, scope, as_of, config, through)
 
