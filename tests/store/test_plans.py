@@ -114,3 +114,29 @@ def test_a_builder_that_computes_from_its_date_is_compiled_for_each_run(demo_url
     assert store.plans.uncached == 2
     assert counts[0] != counts[1]
     store.close()
+
+
+def test_the_call_list_is_compiled_once_and_reads_what_ibis_reads(demo_url, compiled_calls):
+    """The call list (a page or a report reads it often) takes its SQL from the cache: the
+    text equals a direct compile for its dates, and its rows equal the expression's own."""
+    from aftercare.services.call_list import action_list
+
+    store = open_store(demo_url)
+    generate_actions(store, dt.date(2024, 6, 3), DEFAULT_CONFIG)
+    reads = [
+        {"until": dt.date(2024, 6, 9), "since": dt.date(2024, 6, 3)},
+        {"until": dt.date(2024, 6, 16), "as_of": dt.date(2024, 6, 10)},
+        {"until": dt.date(2024, 6, 9), "since": dt.date(2024, 6, 3), "as_of": dt.date(2024, 6, 4)},
+    ]
+    listed = [action_list(store, config=DEFAULT_CONFIG, scripts=False, **r) for r in reads]
+    calls = [c for c in compiled_calls if c[0][0] == "call_list"]
+    assert len(calls) == len(reads)
+    assert store.plans.uncached == 0
+    for (_, build, dates, sql), rows in zip(calls, listed, strict=True):
+        assert sql == compile_query(store, build(dates)).sql, dates
+        direct = build(dates).to_pyarrow()
+        assert rows.drop_columns(["script"]).to_pylist() == direct.to_pylist(), dates
+    assert listed[0].num_rows > 0
+    for row in listed[0].to_pylist():  # overdue: due before the period's start
+        assert row["is_overdue"] == (row["due_date"] < dt.date(2024, 6, 3))
+    store.close()

@@ -14,18 +14,23 @@ what it needs, :mod:`aftercare.playbook.scripts` renders it).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from aftercare.config import Config
+from aftercare.config import Config, config_key
 from aftercare.errors import AftercareError
+from aftercare.pipeline.staging import as_date
 from aftercare.playbook.outcomes import current_status, winback_orders
 from aftercare.playbook.rules import PRIORITY_ORDER
 from aftercare.playbook.scripts import render_scripts
 from aftercare.services.scripts import actions_context
+from aftercare.store import plans
 from aftercare.store.connect import Store
+from aftercare.store.transaction import fetch_compiled
 
 #: Columns of the actions export beyond the stored action columns.
 EXPORT_EXTRA = (
@@ -144,18 +149,26 @@ def action_list(
         The action columns (``status`` current), outcomes, last_result, customer_name,
         phone, plate, model, advisor_name, priority_rank, is_overdue, script.
     """
-    a = current_actions(store, config, as_of=as_of)
-    a = a.filter(a.status == "open", a.due_date <= until)
+    if not store.has_table("actions"):
+        raise AftercareError("no actions yet: run `aftercare actions` to generate them")
+
+    def build(d: Mapping[str, dt.date]) -> ir.Table:
+        a = current_actions(store, config, as_of=d.get("as_of"))
+        a = a.filter(a.status == "open", a.due_date <= as_date(d["until"]))
+        a = a.drop("stored_status", "stop_reason", "last_outcome_at")
+        j = _with_people(store, a)
+        rank = ibis.cases(*[(j.priority == p, i) for i, p in enumerate(PRIORITY_ORDER)], else_=9)
+        j = j.mutate(priority_rank=rank, is_overdue=j.due_date < as_date(d["since"]))
+        return j.order_by(["priority_rank", ibis.desc("expected_value"), "due_date", "action_id"])
+
+    # Compiled once per store and configuration (a web page or a report reads it often).
+    dates = {"since": since or until, "until": until}
+    if as_of is not None:
+        dates["as_of"] = as_of
+    shape = ("call_list", config_key(config), as_of is not None)
+    rows = fetch_compiled(store, plans.compiled(store, shape, build, dates))
     if advisor_id:
-        a = a.filter(a.advisor_id == advisor_id)
-    a = a.drop("stored_status", "stop_reason", "last_outcome_at")
-    j = _with_people(store, a)
-    rank = ibis.cases(*[(j.priority == p, i) for i, p in enumerate(PRIORITY_ORDER)], else_=9)
-    since_lit = ibis.literal(since or until, type="date")
-    j = j.mutate(priority_rank=rank, is_overdue=j.due_date < since_lit)
-    rows = j.order_by(
-        ["priority_rank", ibis.desc("expected_value"), "due_date", "action_id"]
-    ).to_pyarrow()
+        rows = rows.filter(pc.equal(rows.column("advisor_id"), advisor_id))
     if not scripts:
         return rows.append_column("script", pa.nulls(rows.num_rows, pa.string()))
     return _append_scripts(store, rows, config, until, lang)
