@@ -31,6 +31,8 @@ incremental`); derived state, rebuilt by the next full run if lost:
   (counted by every later run until the customer is planned again).
 - ``engine_queue``: the customers the running engine plans (filled and read in its
   transaction).
+- ``engine_fleet_vins``: the vehicles whose kept fleet facts the running engine refreshes
+  (filled and read in its transaction).
 """
 
 from __future__ import annotations
@@ -172,6 +174,7 @@ ENGINE_VEHICLES = ibis.schema(
     {"vin": "string", "customer_id": "string", "rate_source": "string", "due_date": "date"}
 )
 ENGINE_QUEUE = ibis.schema({"customer_id": "string"})
+ENGINE_FLEET_VINS = ibis.schema({"vin": "string"})
 ENGINE_BLOCKED = ibis.schema(
     {
         "customer_id": "string",
@@ -195,6 +198,7 @@ ENGINE_TABLES: dict[str, ibis.Schema] = {
     "engine_blocked": ENGINE_BLOCKED,
     "engine_fleet_rates": ENGINE_FLEET_RATES,
     "engine_fleet_errors": ENGINE_FLEET_ERRORS,
+    "engine_fleet_vins": ENGINE_FLEET_VINS,
 }
 
 PLAYBOOK_TABLES: dict[str, ibis.Schema] = {

@@ -101,6 +101,7 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
         "one row per trigger consent blocked at its customer's last planning",
     ),
     "engine_fleet_rates": (("vin",), "one row per vehicle with its own mileage rate"),
+    "engine_fleet_vins": (("vin",), "one row per vehicle the running engine refreshes"),
     "engine_fleet_errors": (
         ("vin", "reading_date"),
         "one row per reading with a measured forecast error",

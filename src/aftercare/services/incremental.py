@@ -144,21 +144,21 @@ def refresh_fleet(store: Store, scope: Scope, *, as_of: dt.date, config: Config)
         tables = canonical_tables(store)
         orders, vehicles = tables.service_orders, tables.vehicles
         if queued:
-            vins = _fleet_vins(store, d).vin
+            vins = store.table(engine_state.FLEET_VINS).vin
             orders = orders.filter(orders.vin.isin(vins))
             vehicles = vehicles.filter(vehicles.vin.isin(vins))
         return fleet_facts(orders, vehicles, as_of=d["as_of"], config=config.reminders)
 
-    vins = (
-        plans.compiled(store, ("engine.fleet.vins",), lambda d: _fleet_vins(store, d), dates)
-        if queued
-        else None
-    )
+    if queued:  # the changed vehicles, found once (four statements read them)
+        vins = plans.compiled(store, ("engine.fleet.vins",), lambda d: _fleet_vins(store, d), dates)
+        if not engine_state.fill_fleet_vins(store, vins):
+            return
+        dates = {"as_of": as_of}
     rates = plans.compiled(store, ("engine.fleet.rates", queued, key), lambda d: facts(d)[0], dates)
     errors = plans.compiled(
         store, ("engine.fleet.errors", queued, key), lambda d: facts(d)[1], dates
     )
-    engine_state.replace_fleet(store, vins=vins, rates=rates, errors=errors)
+    engine_state.replace_fleet(store, queued=queued, rates=rates, errors=errors)
 
 
 def _borrowers_moved(

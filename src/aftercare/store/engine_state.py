@@ -26,6 +26,7 @@ QUEUE = "engine_queue"
 BLOCKED = "engine_blocked"
 FLEET_RATES = "engine_fleet_rates"
 FLEET_ERRORS = "engine_fleet_errors"
+FLEET_VINS = "engine_fleet_vins"
 _IN_QUEUE = f"SELECT customer_id FROM {quote(QUEUE)}"
 
 
@@ -80,13 +81,22 @@ def _insert(store: Store, table: str, columns: tuple[str, ...], query: CompiledQ
     execute(store, f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM ({query.sql}) q")
 
 
+def fill_fleet_vins(store: Store, vins: CompiledQuery) -> int:
+    """Make ``engine_fleet_vins`` hold the vehicles of ``vins`` (column vin, distinct): the
+    ones whose fleet facts the run refreshes; return how many."""
+    execute(store, f"DELETE FROM {quote(FLEET_VINS)}")
+    return execute_counted(
+        store, f"INSERT INTO {quote(FLEET_VINS)} (vin) SELECT vin FROM ({vins.sql}) q"
+    )
+
+
 def replace_fleet(
-    store: Store, *, vins: CompiledQuery | None, rates: CompiledQuery, errors: CompiledQuery
+    store: Store, *, queued: bool, rates: CompiledQuery, errors: CompiledQuery
 ) -> None:
-    """Replace the kept fleet facts of the vehicles of ``vins`` (column vin; None: of every
-    vehicle) with ``rates`` and ``errors`` (computed for those vehicles)."""
+    """Replace the kept fleet facts of the vehicles in ``engine_fleet_vins`` (``queued``;
+    else of every vehicle) with ``rates`` and ``errors`` (computed for those vehicles)."""
+    where = f" WHERE vin IN (SELECT vin FROM {quote(FLEET_VINS)})" if queued else ""
     for table in (FLEET_RATES, FLEET_ERRORS):
-        where = f" WHERE vin IN (SELECT vin FROM ({vins.sql}) v)" if vins is not None else ""
         execute(store, f"DELETE FROM {quote(table)}{where}")
     _insert(store, FLEET_RATES, ("vin", "model", "own_rate"), rates)
     _insert(store, FLEET_ERRORS, ("vin", "reading_date", "error_rel"), errors)

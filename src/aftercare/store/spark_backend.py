@@ -47,6 +47,7 @@ PLAYBOOK_FEATURE = {
     "engine_blocked": "actions",
     "engine_fleet_rates": "actions",
     "engine_fleet_errors": "actions",
+    "engine_fleet_vins": "actions",
 }
 
 
