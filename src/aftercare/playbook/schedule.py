@@ -172,13 +172,14 @@ def assign_advisors(
     keep = platinum & cust.index.isin(sticky.index)
     chosen[keep] = sticky.reindex(cust.index[keep]).to_numpy()
     need = cust[platinum & ~keep]
-    dedicated_load = sticky.value_counts()
-    pool = _pool(adv, "advisor", dedicated_load)
-    picked = least_loaded(pd.DataFrame({"group": _group(need.store_id, pool)}), pool)
-    chosen[picked.index] = picked.to_numpy()
-    new_dedicated = pd.DataFrame(
-        {"customer_id": picked.dropna().index, "advisor_id": picked.dropna().to_numpy()}
-    )
+    new_dedicated = pd.DataFrame({"customer_id": [], "advisor_id": []}, dtype="object")
+    if not need.empty:  # pools are only built for someone to serve (a day's run has few)
+        pool = _pool(adv, "advisor", sticky.value_counts())
+        picked = least_loaded(pd.DataFrame({"group": _group(need.store_id, pool)}), pool)
+        chosen[picked.index] = picked.to_numpy()
+        new_dedicated = pd.DataFrame(
+            {"customer_id": picked.dropna().index, "advisor_id": picked.dropna().to_numpy()}
+        )
 
     rest = cust[~platinum]
     own = rest.customer_advisor_id.where(rest.customer_advisor_id.isin(active_ids))
@@ -186,16 +187,20 @@ def assign_advisors(
     first_choice = own.fillna(last)
     chosen[first_choice.dropna().index] = first_choice.dropna().to_numpy()
     orphans = rest[first_choice.isna()]
-    pool = _pool(adv, "advisor", open_loads)
-    picked = least_loaded(pd.DataFrame({"group": _group(orphans.store_id, pool)}), pool)
-    chosen[picked.index] = picked.to_numpy()
+    if not orphans.empty:
+        pool = _pool(adv, "advisor", open_loads)
+        picked = least_loaded(pd.DataFrame({"group": _group(orphans.store_id, pool)}), pool)
+        chosen[picked.index] = picked.to_numpy()
 
     per_action = plan.customer_id.map(chosen)
     managed = plan[plan.assign_role == "manager"]
-    managers = _pool(adv, "manager", open_loads)
-    managers = managers[managers.group != ANY_STORE]  # a manager of the customer's own store
-    by_manager = least_loaded(pd.DataFrame({"group": managed.store_id.fillna(ANY_STORE)}), managers)
-    per_action.loc[by_manager.dropna().index] = by_manager.dropna().to_numpy()
+    if not managed.empty:
+        managers = _pool(adv, "manager", open_loads)
+        managers = managers[managers.group != ANY_STORE]  # a manager of the customer's store
+        by_manager = least_loaded(
+            pd.DataFrame({"group": managed.store_id.fillna(ANY_STORE)}), managers
+        )
+        per_action.loc[by_manager.dropna().index] = by_manager.dropna().to_numpy()
     return per_action, new_dedicated
 
 
