@@ -29,6 +29,7 @@ from aftercare.services.call_list import current_actions
 from aftercare.services.frames import EPOCH, date_array, member, pull_planned
 from aftercare.store import plans
 from aftercare.store.connect import Store
+from aftercare.store.rows import has_value
 from aftercare.store.transaction import fetch_compiled
 from aftercare.store.updates import update_many
 
@@ -53,8 +54,11 @@ def backlog_summary(store: Store, as_of: dt.date, config: Config) -> list[Backlo
 
     Grain: one row per store with a backlog (``store_id`` None: actions of no store),
     ordered by store. An action is in the backlog while its status on ``as_of`` is
-    ``backlog`` (not closed by an outcome, not stopped, not yet expired).
+    ``backlog`` (not closed by an outcome, not stopped, not yet expired): only an action
+    stored in the backlog can be, so a store with none reads nothing more.
     """
+    if not has_value(store, "actions", column="status", value=BACKLOG_STATUS):
+        return []
 
     def build(d: Mapping[str, dt.date]) -> ir.Table:
         s = current_actions(store, config, as_of=d["as_of"])

@@ -137,6 +137,13 @@ def update_by_key(store: Store, table: str, *, key: str, column: str, values: pa
     )
 
 
+def has_value(store: Store, table: str, *, column: str, value: str) -> bool:
+    """Whether some row of ``table`` holds the text ``value`` in ``column`` (one cheap read
+    that lets a caller skip a query that could find nothing)."""
+    sql = f"SELECT 1 FROM {quote(table)} WHERE {quote(column)} = {placeholder(store)} LIMIT 1"
+    return bool(fetch_rows(store, sql, [value]))
+
+
 def set_where_in(
     store: Store,
     table: str,
