@@ -5,7 +5,9 @@ DuckDB. Here one store per engine runs incrementally day after day — with a ne
 an outcome and an opt-out along the way — and after every run the whole store's plan (every
 customer, nothing narrowed) must find no new action the run left out, and as many
 consent-blocked triggers as the run counted: the incremental run missed nobody (its planned
-customers get exactly the whole plan's rows, ``test_actions_subset.py``).
+customers get exactly the whole plan's rows, ``test_actions_subset.py``). Both ways a run
+reads its plan: with its bookkeeping in one statement (a small queue, the default here) and in
+two (``COMBINED_MAX`` 0, as a run planning many customers does).
 """
 
 from __future__ import annotations
@@ -15,20 +17,35 @@ import datetime as dt
 import pytest
 
 from aftercare.config import DEFAULT_CONFIG
+from aftercare.services import action_plan
 from aftercare.services.action_plan import plan_expression, run_dates
 from aftercare.services.actions import generate_actions
 from aftercare.services.demo import run_demo
 from aftercare.services.outcomes import record_outcome
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
+from store_fixtures import make_store_url
 
 END = dt.date(2025, 6, 30)
 START = dt.date(2024, 9, 25)
 DAYS = 12  # crosses the 1st of October: a new snapshot
 
 
-@pytest.fixture(scope="module")
-def runs(shared_store_url, tmp_path_factory):
+@pytest.fixture(scope="module", params=["one statement", "two statements"])
+def runs(request, shared_store_url, tmp_path_factory):
+    if request.param == "one statement":
+        yield _run_days(shared_store_url, tmp_path_factory)
+        return
+    # A fresh database of the same engine: the first parameter's store holds its runs.
+    kind = "postgres" if shared_store_url.startswith("postgresql") else "duckdb"
+    fresh = make_store_url(kind, tmp_path_factory.mktemp("two-statements"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(action_plan, "COMBINED_MAX", 0)
+        yield _run_days(next(fresh), tmp_path_factory)
+    fresh.close()
+
+
+def _run_days(shared_store_url, tmp_path_factory):
     out = tmp_path_factory.mktemp("incremental-engines")
     demo = run_demo(150, seed=11, as_of=END, out_dir=out, db=shared_store_url)
     store = open_store(demo.db_url)

@@ -285,9 +285,9 @@ def bookkeeping(ctx: RuleContext) -> ir.Table:
 
     Run right after the plan, before the run stores anything: the run's own new actions are
     all due by its ``through``, which no wake date counts, except a custom rule's next
-    repeat, which :func:`repeat_wakes` adds. (One query for the plan and this together
-    would read the customers' history once; on DuckDB 1.5 it stalled, every thread waiting,
-    at 80k and 1M customers.)
+    repeat, which :func:`repeat_wakes` adds. A run planning few customers reads the plan and
+    this in one statement (:data:`aftercare.services.action_plan.COMBINED_MAX`: on DuckDB 1.5
+    the one statement stalled, every thread waiting, at 80k and 1M customers).
 
     Returns
     -------
