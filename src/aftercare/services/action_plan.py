@@ -176,6 +176,8 @@ COMBINED_MAX = 1_000
 #: The plan's rows in :func:`_with_bookkeeping` (the bookkeeping's keep their own parts).
 ACTION_PART = "action"
 _BOOKKEEPING_COLUMNS = ("customer_id", "wake_on", "vin", "rate_source", "due_date")
+#: The bookkeeping's columns the plan has not (the others it shares).
+_BOOKKEEPING_ONLY = ("wake_on", "rate_source")
 
 
 def _with_bookkeeping(plan: ir.Table, book: ir.Table) -> ir.Table:
@@ -196,10 +198,11 @@ def _with_bookkeeping(plan: ir.Table, book: ir.Table) -> ir.Table:
     return actions.union(kept, distinct=False)
 
 
-def _split_combined(rows: pa.Table, plan_names: list[str]) -> tuple[pa.Table, pa.Table]:
+def _split_combined(rows: pa.Table) -> tuple[pa.Table, pa.Table]:
     """:func:`_with_bookkeeping`'s rows as (the plan's rows, the bookkeeping's rows)."""
     is_plan = pc.equal(rows.column(incremental.PART), ACTION_PART)
-    plan = rows.filter(is_plan).select(plan_names)
+    not_plan = {incremental.PART, *_BOOKKEEPING_ONLY}
+    plan = rows.filter(is_plan).select([c for c in rows.column_names if c not in not_plan])
     book = rows.filter(pc.invert(is_plan)).select([incremental.PART, *_BOOKKEEPING_COLUMNS])
     return plan, book
 
@@ -270,9 +273,7 @@ def fetch_plan(
     if queued is not None and queued <= COMBINED_MAX:
         both = compile_plan(store, as_of, config, through, scores_as_of, queued=True, combined=True)
         assert both.query is not None
-        got = fetch_compiled(store, both.query)
-        extra = {"wake_on", "rate_source", incremental.PART}
-        rows, book = _split_combined(got, [c for c in got.column_names if c not in extra])
+        rows, book = _split_combined(fetch_compiled(store, both.query))
         return (rows, *incremental.split_rows(book))
     if queued is not None:
         plan = compile_plan(store, as_of, config, through, scores_as_of, queued=True)

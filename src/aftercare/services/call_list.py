@@ -53,8 +53,7 @@ def current_actions(store: Store, config: Config, *, as_of: dt.date | None = Non
     its ``valid_until`` is ``expired`` even when no run has stored it so); ``None``: the
     statuses the last run stored.
     """
-    if not store.has_table("actions"):
-        raise AftercareError("no actions yet: run `aftercare actions` to generate them")
+    _require_actions(store)
     actions, outcomes = store.table("actions"), store.table("action_outcomes")
     # The win-back attempt count reads the last visit of the customers it counts for only.
     orders = winback_orders(
@@ -68,6 +67,11 @@ def current_actions(store: Store, config: Config, *, as_of: dt.date | None = Non
         orders=orders,
         as_of=as_of,
     )
+
+
+def _require_actions(store: Store) -> None:
+    if not store.has_table("actions"):
+        raise AftercareError("no actions yet: run `aftercare actions` to generate them")
 
 
 def _with_people(store: Store, a: ir.Table) -> ir.Table:
@@ -149,8 +153,7 @@ def action_list(
         The action columns (``status`` current), outcomes, last_result, customer_name,
         phone, plate, model, advisor_name, priority_rank, is_overdue, script.
     """
-    if not store.has_table("actions"):
-        raise AftercareError("no actions yet: run `aftercare actions` to generate them")
+    _require_actions(store)  # each read: the compiled SQL skips current_actions' own check
 
     def build(d: Mapping[str, dt.date]) -> ir.Table:
         a = current_actions(store, config, as_of=d.get("as_of"))

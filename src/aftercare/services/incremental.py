@@ -135,9 +135,6 @@ def refresh_fleet(store: Store, scope: Scope, *, as_of: dt.date, config: Config)
     the vehicles whose orders changed since the last run. In the caller's transaction."""
     queued = not scope.full
     dates = {"as_of": as_of}
-    if queued:
-        assert scope.last is not None
-        dates = {"last_as_of": scope.last.as_of, "as_of": as_of}
     key = config_key(config)
 
     def facts(d: Mapping[str, dt.date]) -> tuple[ir.Table, ir.Table]:
@@ -150,10 +147,11 @@ def refresh_fleet(store: Store, scope: Scope, *, as_of: dt.date, config: Config)
         return fleet_facts(orders, vehicles, as_of=d["as_of"], config=config.reminders)
 
     if queued:  # the changed vehicles, found once (four statements read them)
-        vins = plans.compiled(store, ("engine.fleet.vins",), lambda d: _fleet_vins(store, d), dates)
+        assert scope.last is not None
+        since = {"last_as_of": scope.last.as_of, "as_of": as_of}
+        vins = plans.compiled(store, ("engine.fleet.vins",), lambda d: _fleet_vins(store, d), since)
         if not engine_state.fill_fleet_vins(store, vins):
             return
-        dates = {"as_of": as_of}
     rates = plans.compiled(store, ("engine.fleet.rates", queued, key), lambda d: facts(d)[0], dates)
     errors = plans.compiled(
         store, ("engine.fleet.errors", queued, key), lambda d: facts(d)[1], dates

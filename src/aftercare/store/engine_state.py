@@ -47,14 +47,20 @@ def _day(value: object) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value  # type: ignore[return-value]
 
 
+def _fill(store: Store, table: str, column: str, rows: CompiledQuery) -> int:
+    """Make the one-column scratch ``table`` hold ``rows`` (column ``column``, distinct);
+    return how many."""
+    execute(store, f"DELETE FROM {quote(table)}")
+    col = quote(column)
+    return execute_counted(
+        store, f"INSERT INTO {quote(table)} ({col}) SELECT {col} FROM ({rows.sql}) q"
+    )
+
+
 def fill_queue(store: Store, customers: CompiledQuery) -> int:
     """Make ``engine_queue`` hold the customers of ``customers`` (column customer_id,
     distinct); return how many."""
-    execute(store, f"DELETE FROM {quote(QUEUE)}")
-    return execute_counted(
-        store,
-        f"INSERT INTO {quote(QUEUE)} (customer_id) SELECT customer_id FROM ({customers.sql}) q",
-    )
+    return _fill(store, QUEUE, "customer_id", customers)
 
 
 def replace_planned(store: Store, *, queued: bool, customers: pa.Table, vehicles: pa.Table) -> None:
@@ -84,10 +90,7 @@ def _insert(store: Store, table: str, columns: tuple[str, ...], query: CompiledQ
 def fill_fleet_vins(store: Store, vins: CompiledQuery) -> int:
     """Make ``engine_fleet_vins`` hold the vehicles of ``vins`` (column vin, distinct): the
     ones whose fleet facts the run refreshes; return how many."""
-    execute(store, f"DELETE FROM {quote(FLEET_VINS)}")
-    return execute_counted(
-        store, f"INSERT INTO {quote(FLEET_VINS)} (vin) SELECT vin FROM ({vins.sql}) q"
-    )
+    return _fill(store, FLEET_VINS, "vin", vins)
 
 
 def replace_fleet(
