@@ -47,6 +47,7 @@ import pandas as pd
 
 from aftercare.config import TIER_ORDER
 from aftercare.errors import ConfigError
+from aftercare.playbook.ids import id_codes, member
 from aftercare.playbook.rules import PRIORITY_ORDER
 
 ANY_STORE = "\x00any"
@@ -168,8 +169,8 @@ def assign_advisors(
 
     platinum = cust.tier == TIER_ORDER[0]
     sticky = dedicated.set_index("customer_id").advisor_id
-    sticky = sticky[sticky.isin(advisor_ids)]
-    keep = platinum & cust.index.isin(sticky.index)
+    sticky = sticky[member(sticky, advisor_ids)]
+    keep = platinum & member(cust.index, sticky.index)
     chosen[keep] = sticky.reindex(cust.index[keep]).to_numpy()
     need = cust[platinum & ~keep]
     new_dedicated = pd.DataFrame({"customer_id": [], "advisor_id": []}, dtype="object")
@@ -182,8 +183,8 @@ def assign_advisors(
         )
 
     rest = cust[~platinum]
-    own = rest.customer_advisor_id.where(rest.customer_advisor_id.isin(active_ids))
-    last = rest.last_order_advisor_id.where(rest.last_order_advisor_id.isin(active_ids))
+    own = rest.customer_advisor_id.where(member(rest.customer_advisor_id, active_ids))
+    last = rest.last_order_advisor_id.where(member(rest.last_order_advisor_id, active_ids))
     first_choice = own.fillna(last)
     chosen[first_choice.dropna().index] = first_choice.dropna().to_numpy()
     orphans = rest[first_choice.isna()]
@@ -218,19 +219,22 @@ def _place(items: pd.DataFrame, counts: pd.DataFrame, cap: int) -> np.ndarray:
     due = items.due_day.to_numpy(dtype=np.int64).copy()
     if items.empty:
         return due
-    todo = pd.DataFrame(
+    # Customers as integer codes: the merges and sums below then hash integers.
+    customer, (counted,), _n = id_codes(items.customer_id, counts.customer_id)
+    todo = pd.DataFrame({"customer": customer, "week": monday(due), "pos": np.arange(len(items))})
+    todo["round"] = _rank_within(customer)
+    mine = counted >= 0  # other customers' weeks are never looked up
+    counts = pd.DataFrame(
         {
-            "customer_id": items.customer_id.to_numpy(),
-            "week": monday(due),
-            "pos": np.arange(len(items)),
+            "customer": counted[mine],
+            "week": counts.week.to_numpy(dtype=np.int64)[mine],
+            "contacts": counts.contacts.to_numpy(dtype=np.int64)[mine],
         }
     )
-    todo["round"] = todo.groupby("customer_id").cumcount()
-    counts = counts[["customer_id", "week", "contacts"]]
     for rnd in range(int(todo["round"].max()) + 1):
-        pending = todo[todo["round"] == rnd][["customer_id", "week", "pos"]]
+        pending = todo[todo["round"] == rnd][["customer", "week", "pos"]]
         while not pending.empty:
-            m = pending.merge(counts, on=["customer_id", "week"], how="left")
+            m = pending.merge(counts, on=["customer", "week"], how="left")
             fits = m.contacts.fillna(0).to_numpy() < cap
             placed = m[fits]
             new_week = placed.week.to_numpy()
@@ -238,11 +242,11 @@ def _place(items: pd.DataFrame, counts: pd.DataFrame, cap: int) -> np.ndarray:
             moved = new_week != monday(due[pos])
             due[pos] = np.where(moved, new_week, due[pos])
             counts = (
-                pd.concat([counts, placed[["customer_id", "week"]].assign(contacts=1)])
-                .groupby(["customer_id", "week"], as_index=False)
+                pd.concat([counts, placed[["customer", "week"]].assign(contacts=1)])
+                .groupby(["customer", "week"], as_index=False)
                 .contacts.sum()
             )
-            pending = m[~fits][["customer_id", "week", "pos"]].assign(week=lambda t: t.week + 7)
+            pending = m[~fits][["customer", "week", "pos"]].assign(week=lambda t: t.week + 7)
     return due
 
 
@@ -291,7 +295,7 @@ def apply_weekly_cap(
     new = plan.loc[contact, cols].assign(newcomer=1, pos=np.flatnonzero(contact))
     parts = [new]
     if movable is not None and not movable.empty:
-        mine = movable[movable.customer_id.isin(new.customer_id)]
+        mine = movable[member(movable.customer_id, new.customer_id)]
         parts.append(mine[cols].assign(newcomer=0, pos=-1))
     items = pd.concat(parts, ignore_index=True)
     items["rank"] = items.priority.map({p: i for i, p in enumerate(PRIORITY_ORDER)}).fillna(
@@ -403,16 +407,22 @@ def apply_capacity(
     counted = items.counted_week.to_numpy(dtype=np.int64).copy()
     # Counters as arrays over integer codes (advisor × day, customer × week): a day's
     # lookups and updates are then array indexing, whatever the store's size.
-    advisor, advisors = _codes(items.advisor_id, day_counts.advisor_id)
-    customer, customers = _codes(items.customer_id, week_counts.customer_id)
-    used = np.zeros((len(advisors), end - start + 1), dtype=np.int64)
+    # Only the items' advisors and customers are looked up: other rows are left out.
+    advisor, (fixed_advisor,), n_advisors = id_codes(items.advisor_id, day_counts.advisor_id)
+    customer, (counted_customer,), n_customers = id_codes(
+        items.customer_id, week_counts.customer_id
+    )
+    used = np.zeros((n_advisors, end - start + 1), dtype=np.int64)
     fixed_days = day_counts.day.to_numpy(dtype=np.int64)
-    inside = (fixed_days >= start) & (fixed_days <= end)
+    inside = (fixed_days >= start) & (fixed_days <= end) & (fixed_advisor >= 0)
     np.add.at(
         used,
-        (advisors.get_indexer(day_counts.advisor_id[inside]), fixed_days[inside] - start),
+        (fixed_advisor[inside], fixed_days[inside] - start),
         day_counts.n.to_numpy(dtype=np.int64)[inside],
     )
+    mine = counted_customer >= 0
+    week_counts = week_counts[mine]
+    counted_customer = counted_customer[mine]
     week_numbers = np.unique(
         np.concatenate(
             [
@@ -422,11 +432,11 @@ def apply_capacity(
             ]
         )
     )
-    weeks = np.zeros((len(customers), len(week_numbers)), dtype=np.int64)
+    weeks = np.zeros((n_customers, len(week_numbers)), dtype=np.int64)
     np.add.at(
         weeks,
         (
-            customers.get_indexer(week_counts.customer_id),
+            counted_customer,
             np.searchsorted(week_numbers, week_counts.week.to_numpy(dtype=np.int64)),
         ),
         week_counts.contacts.to_numpy(dtype=np.int64),
@@ -470,12 +480,15 @@ def apply_capacity(
     return placed
 
 
-def _codes(values: pd.Series, more: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes of ``values`` among the distinct values of both, and those values."""
-    known = pd.Index(pd.unique(np.concatenate([values.to_numpy(object), more.to_numpy(object)])))
-    return known.get_indexer(values.to_numpy(object)), known
-
-
 def _rank_within(codes: np.ndarray) -> np.ndarray:
     """Each element's position among the equal codes before it (0 for the first)."""
-    return pd.Series(codes).groupby(codes).cumcount().to_numpy()
+    n = len(codes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, n]))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - first
+    return rank

@@ -37,6 +37,7 @@ import pyarrow as pa
 from aftercare.config import TIER_ORDER, Config
 from aftercare.playbook import schedule
 from aftercare.playbook.engine import enabled_rules
+from aftercare.playbook.ids import member
 from aftercare.playbook.outcomes import EXPIRED_STATUS
 from aftercare.schema.playbook import ACTIONS, DEDICATED_ADVISORS
 from aftercare.services import action_plan, incremental, run_store
@@ -50,7 +51,7 @@ from aftercare.services.capacity import (
     fit_capacity,
     rule_valid_days,
 )
-from aftercare.services.frames import arrow_frame, member
+from aftercare.services.frames import arrow_frame
 from aftercare.services.run_store import DEDICATED_TABLE
 from aftercare.store import engine_state
 from aftercare.store.connect import Store

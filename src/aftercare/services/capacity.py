@@ -24,9 +24,10 @@ import pyarrow as pa
 from aftercare.config import Config, config_key
 from aftercare.config.actions import RuleConfig
 from aftercare.playbook import schedule
+from aftercare.playbook.ids import member
 from aftercare.schema.playbook import ACTIVE_STATUSES
 from aftercare.services.call_list import current_actions
-from aftercare.services.frames import EPOCH, date_array, member, pull_planned
+from aftercare.services.frames import EPOCH, date_array, pull_planned
 from aftercare.store import plans
 from aftercare.store.connect import Store
 from aftercare.store.rows import has_value
@@ -171,8 +172,11 @@ def fit_capacity(
     new_backlog = np.zeros(len(new), dtype=bool)
 
     # The customers' weeks (R-ACT-CAP) as the cap left them.
-    moved_to = cap_moves.set_index("action_id").to_day if not cap_moves.empty else pd.Series()
-    mov_day = movable.action_id.map(moved_to).fillna(movable.due_day).to_numpy(np.int64)
+    mov_day = movable.due_day.to_numpy(np.int64).copy()
+    was_capped = member(movable.action_id, cap_moves.action_id)
+    if was_capped.any():
+        moved_to = cap_moves.set_index("action_id").to_day
+        mov_day[was_capped] = movable.action_id[was_capped].map(moved_to).to_numpy(np.int64)
     weeks = pd.concat(
         [
             week_counts.rename(columns={"week_start": "week"}),
@@ -202,7 +206,7 @@ def fit_capacity(
         )
     ]
     # Stored actions the cap moved, on the capacity channels.
-    moved = movable.merge(cap_moves[["action_id", "to_day"]], on="action_id")
+    moved = movable[was_capped].merge(cap_moves[["action_id", "to_day"]], on="action_id")
     moved = moved[moved.channel.isin(channels) & moved.advisor_id.notna()]
     moved = moved.assign(valid_day=_valid_day(moved, config))
     moved = moved.assign(

@@ -8,13 +8,12 @@ numbers back into Arrow dates for the writes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from aftercare.store import plans
 from aftercare.store.connect import Store
@@ -52,15 +51,3 @@ def arrow_frame(arrow: pa.Table) -> pd.DataFrame:
 def date_array(days: np.ndarray) -> pa.Array:
     """Day numbers as an Arrow ``date32`` array."""
     return pa.array(np.asarray(days, dtype=np.int32), type=pa.int32()).cast(pa.date32())
-
-
-def member(values: pd.Series, of: Collection[str] | pd.Series) -> np.ndarray:
-    """Which of ``values`` (strings; missing ones never) are in ``of``, as a bool array.
-
-    Pandas' ``isin`` on Arrow-backed strings converts ``of`` one Python object at a time;
-    with tens of thousands of ids (a run's new actions, its platinum customers) that costs
-    a run seconds, so Arrow matches them here.
-    """
-    pool = pa.array(of if isinstance(of, pd.Series) else list(of), pa.string(), from_pandas=True)
-    found = pc.is_in(pa.array(values, pa.string(), from_pandas=True), value_set=pool)
-    return found.fill_null(False).to_numpy(zero_copy_only=False)
