@@ -215,38 +215,34 @@ def _place(items: pd.DataFrame, counts: pd.DataFrame, cap: int) -> np.ndarray:
     the first later week with room; items are placed in row order (by rounds per customer).
 
     ``items``: customer_id, due_day; ``counts``: customer_id, week, contacts (fixed ones).
+    Counts live in a customer × week grid (integer codes), so a round is array indexing.
     """
     due = items.due_day.to_numpy(dtype=np.int64).copy()
     if items.empty:
         return due
-    # Customers as integer codes: the merges and sums below then hash integers.
-    customer, (counted,), _n = id_codes(items.customer_id, counts.customer_id)
-    todo = pd.DataFrame({"customer": customer, "week": monday(due), "pos": np.arange(len(items))})
-    todo["round"] = _rank_within(customer)
+    customer, (counted,), n_customers = id_codes(items.customer_id, counts.customer_id)
     mine = counted >= 0  # other customers' weeks are never looked up
-    counts = pd.DataFrame(
-        {
-            "customer": counted[mine],
-            "week": counts.week.to_numpy(dtype=np.int64)[mine],
-            "contacts": counts.contacts.to_numpy(dtype=np.int64)[mine],
-        }
-    )
-    for rnd in range(int(todo["round"].max()) + 1):
-        pending = todo[todo["round"] == rnd][["customer", "week", "pos"]]
-        while not pending.empty:
-            m = pending.merge(counts, on=["customer", "week"], how="left")
-            fits = m.contacts.fillna(0).to_numpy() < cap
-            placed = m[fits]
-            new_week = placed.week.to_numpy()
-            pos = placed.pos.to_numpy()
-            moved = new_week != monday(due[pos])
-            due[pos] = np.where(moved, new_week, due[pos])
-            counts = (
-                pd.concat([counts, placed[["customer", "week"]].assign(contacts=1)])
-                .groupby(["customer", "week"], as_index=False)
-                .contacts.sum()
-            )
-            pending = m[~fits][["customer", "week", "pos"]].assign(week=lambda t: t.week + 7)
+    fixed_weeks = counts.week.to_numpy(dtype=np.int64)[mine]
+    first = int(min(monday(due).min(), fixed_weeks.min() if fixed_weeks.size else due.min()))
+    first = int(monday(np.array([first]))[0])
+    week = (monday(due) - first) // 7  # week index of each item
+    fixed = (fixed_weeks - first) // 7
+    # Each item moves at most one week past every full week of its customer.
+    span = int(max(week.max(), fixed.max() if fixed.size else 0)) + len(items) + 2
+    span += int(counts.contacts.to_numpy(dtype=np.int64)[mine].sum()) // max(cap, 1)
+    grid = np.zeros((n_customers, span), dtype=np.int64)
+    np.add.at(grid, (counted[mine], fixed), counts.contacts.to_numpy(dtype=np.int64)[mine])
+    rounds = _rank_within(customer)
+    for rnd in range(int(rounds.max()) + 1):
+        pending = np.flatnonzero(rounds == rnd)  # one item per customer
+        at = week[pending].copy()
+        while pending.size:
+            fits = grid[customer[pending], at] < cap
+            done, where = pending[fits], at[fits]
+            grid[customer[done], where] += 1
+            moved = where != week[done]
+            due[done[moved]] = first + 7 * where[moved]
+            pending, at = pending[~fits], at[~fits] + 1
     return due
 
 
