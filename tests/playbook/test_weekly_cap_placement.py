@@ -61,3 +61,14 @@ def test_r_act_cap_a_full_week_sends_the_third_contact_to_next_monday() -> None:
     items = pd.DataFrame({"customer_id": ["C1", "C1", "C1"], "due_day": [tuesday] * 3})
     counts = pd.DataFrame({"customer_id": ["C1"], "week": [19_800], "contacts": [1]})
     assert _place(items, counts, 2).tolist() == [tuesday, 19_807, 19_807]
+
+
+def test_r_act_cap_one_customer_with_many_contacts_moves_them_week_after_week() -> None:
+    items = pd.DataFrame({"customer_id": ["C1"] * 50 + ["C2"], "due_day": [19_801] * 51})
+    counts = pd.DataFrame(
+        {"customer_id": ["C1", "C3"], "week": [19_807, 19_800], "contacts": [1, 5]}
+    )
+    placed = _place(items, counts, 1).tolist()
+    assert placed == _reference(items, counts, 1)
+    assert placed[:3] == [19_801, 19_814, 19_821] and placed[49] == 19_800 + 7 * 50
+    assert placed[50] == 19_801  # C2's week is C2's alone

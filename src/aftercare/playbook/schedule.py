@@ -227,11 +227,15 @@ def _place(items: pd.DataFrame, counts: pd.DataFrame, cap: int) -> np.ndarray:
     first = int(monday(np.array([first]))[0])
     week = (monday(due) - first) // 7  # week index of each item
     fixed = (fixed_weeks - first) // 7
-    # Each item moves at most one week past every full week of its customer.
-    span = int(max(week.max(), fixed.max() if fixed.size else 0)) + len(items) + 2
-    span += int(counts.contacts.to_numpy(dtype=np.int64)[mine].sum()) // max(cap, 1)
-    grid = np.zeros((n_customers, span), dtype=np.int64)
-    np.add.at(grid, (counted[mine], fixed), counts.contacts.to_numpy(dtype=np.int64)[mine])
+    contacts = counts.contacts.to_numpy(dtype=np.int64)[mine]
+    # An item moves past full weeks of its customer only: at most (their contacts) / cap.
+    per_customer = np.bincount(customer, minlength=n_customers) + np.bincount(
+        counted[mine], weights=contacts, minlength=n_customers
+    ).astype(np.int64)
+    last = int(max(week.max(), fixed.max() if fixed.size else 0))
+    span = last + int(per_customer.max()) // max(cap, 1) + 2
+    grid = np.zeros((n_customers, span), dtype=np.int32)
+    np.add.at(grid, (counted[mine], fixed), contacts)
     rounds = _rank_within(customer)
     for rnd in range(int(rounds.max()) + 1):
         pending = np.flatnonzero(rounds == rnd)  # one item per customer
