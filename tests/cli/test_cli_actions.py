@@ -86,6 +86,20 @@ def test_actions_prints_list_grouped_by_priority_with_masked_phone(tmp_path):
     assert "李娜" in result.output and "王伟" not in result.output
 
 
+def test_actions_shows_limit_rows_per_priority_and_counts_the_rest(tmp_path):
+    db = _store(tmp_path)
+    runner.invoke(app, ["actions", "--as-of", "2024-06-12", "--week", "--db", db])
+    result = runner.invoke(
+        app, ["actions", "--as-of", "2024-06-12", "--week", "--no-generate", "--limit", "1",
+              "--db", db],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 open actions" in result.output and "high priority (2)" in result.output
+    assert "… 1 more (aftercare export actions --out FILE)" in result.output
+    # The first row in call order is shown, the second is not.
+    assert ("王伟" in result.output) != ("李娜" in result.output)
+
+
 def test_export_actions_has_the_contract_columns(tmp_path):
     db = _store(tmp_path)
     runner.invoke(app, ["actions", "--as-of", "2024-06-12", "--week", "--db", db])

@@ -117,6 +117,8 @@ def actions_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Generate the actions due (3P playbook) and print the call list grouped by priority."""
+    import pyarrow.compute as pc
+
     from aftercare.schema.playbook import PRIORITIES
     from aftercare.services.actions import action_list, generate_actions, iso_week
     from aftercare.services.advisors import resolve_advisor
@@ -130,7 +132,7 @@ def actions_cmd(
         who = resolve_advisor(store, advisor) if advisor else None
         if not no_generate:
             _print_run(generate_actions(store, day, cfg, through=end, full=full))
-        rows = action_list(
+        listed = action_list(
             store,
             until=end,
             since=start,
@@ -139,21 +141,26 @@ def actions_cmd(
             scripts=scripts,
             lang=lang,
             as_of=day,
-        ).to_pylist()
+        )
     whose = f" for advisor {who}" if who else ""
     span = f"week {start} – {end}" if week else f"due by {end}"
-    console.print(f"[bold]Call list{whose}, {span}[/]: {len(rows)} open actions", highlight=False)
+    console.print(
+        f"[bold]Call list{whose}, {span}[/]: {listed.num_rows} open actions", highlight=False
+    )
+    # Only the rows shown become Python objects (a 1M-customer store lists tens of thousands).
+    priorities = listed.column("priority")
     for priority in PRIORITIES:
-        group = [r for r in rows if r["priority"] == priority]
-        if not group:
+        group = listed.filter(pc.equal(priorities, priority))
+        if not group.num_rows:
             continue
+        shown = group.slice(0, limit).to_pylist()
         if scripts or console.width < GRID_MIN_WIDTH:
-            _print_lines(priority, group, limit, scripts=scripts)
+            _print_lines(priority, shown, group.num_rows, scripts=scripts)
         else:
-            console.print(_grid(priority, group, limit))
-        if len(group) > limit:
+            console.print(_grid(priority, shown, group.num_rows))
+        if group.num_rows > limit:
             console.print(
-                f"  … {len(group) - limit} more (aftercare export actions --out FILE)",
+                f"  … {group.num_rows - limit} more (aftercare export actions --out FILE)",
                 highlight=False,
             )
 
@@ -178,9 +185,10 @@ def _cells(r: dict) -> list[str]:
     ]
 
 
-def _grid(priority: str, group: list[dict], limit: int) -> Table:
+def _grid(priority: str, shown: list[dict], total: int) -> Table:
+    """The ``shown`` rows of a priority's ``total`` as a table."""
     grid = Table(
-        title=f"{priority} priority ({len(group)})",
+        title=f"{priority} priority ({total})",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -194,15 +202,15 @@ def _grid(priority: str, group: list[dict], limit: int) -> Table:
         grid.add_column(col, overflow="fold")
     for col in ("vehicle", "why"):
         grid.add_column(col, overflow="fold", ratio=1)
-    for r in group[:limit]:
+    for r in shown:
         grid.add_row(*_cells(r))
     return grid
 
 
-def _print_lines(priority: str, group: list[dict], limit: int, *, scripts: bool) -> None:
-    """Each action on one line (a narrow terminal), with its script indented under it."""
-    console.print(f"[bold]{priority} priority ({len(group)})[/]", highlight=False)
-    for r in group[:limit]:
+def _print_lines(priority: str, shown: list[dict], total: int, *, scripts: bool) -> None:
+    """Each shown action on one line (a narrow terminal), with its script indented under it."""
+    console.print(f"[bold]{priority} priority ({total})[/]", highlight=False)
+    for r in shown:
         cells = [c for c in _cells(r) if c]
         console.print("  " + "  ".join(cells), highlight=False, markup=False)
         if scripts:
