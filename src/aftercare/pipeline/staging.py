@@ -19,21 +19,31 @@ def as_date(value: dt.date | str) -> ir.DateScalar:
     return ibis.literal(value, type="date")
 
 
-def resolved_orders(service_orders: ir.Table, vehicles: ir.Table) -> ir.Table:
+#: Column :func:`resolved_orders` adds when asked: the order's VIN is a known vehicle's.
+VIN_KNOWN = "vin_known"
+
+
+def resolved_orders(
+    service_orders: ir.Table, vehicles: ir.Table, *, vin_known: bool = False
+) -> ir.Table:
     """Orders with their customer resolved.
 
     Grain: one row per service order. An order's customer is its own ``customer_id``, else the
     current owner of its vehicle (SPEC §2); orders whose customer is still unknown keep a NULL
     ``customer_id`` (R-IN-6: kept, listed as unmatched, not scored).
 
-    Adds ``is_refund`` (negative total, R-IN-4).
+    Adds ``is_refund`` (negative total, R-IN-4) and, with ``vin_known``, :data:`VIN_KNOWN`
+    (TRUE when a vehicle row holds the order's VIN: the join that resolves the customer also
+    answers that, so the unmatched count needs no second join).
     """
     owners = vehicles.select(owner_vin=vehicles.vin, owner_customer_id=vehicles.customer_id)
     joined = service_orders.left_join(owners, service_orders.vin == owners.owner_vin)
+    extra = {VIN_KNOWN: joined.owner_vin.notnull()} if vin_known else {}
     return joined.select(
         *[joined[c] for c in service_orders.columns if c != "customer_id"],
         customer_id=joined.customer_id.coalesce(joined.owner_customer_id),
         is_refund=joined.total_amount < 0,
+        **extra,
     )
 
 

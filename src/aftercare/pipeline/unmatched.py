@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.pipeline.staging import resolved_orders
+from aftercare.pipeline.staging import VIN_KNOWN, resolved_orders
 
 
 def _with_not_in(rows: ir.Table, column: str, known: ir.Table, known_column: str) -> ir.Table:
@@ -55,13 +55,16 @@ def unmatched_records(
         The known customers and vehicles.
     """
     if table == "service_orders":
-        rows = resolved_orders(rows, vehicles)
-        flagged = _with_not_in(rows, "customer_id", customers, "customer_id")
-        flagged = _with_not_in(flagged, "vin", vehicles, "vin")
+        resolved = resolved_orders(rows, vehicles, vin_known=True)
+        rows = resolved.drop(VIN_KNOWN)
+        flagged = _with_not_in(resolved, "customer_id", customers, "customer_id")
+        # A non-NULL VIN is NOT IN the vehicles' when the resolving join found no vehicle for
+        # it and no vehicle's VIN is NULL (NOT IN's rule; an empty set holds no NULL).
+        holds_no_null = vehicles.aggregate(v=vehicles.vin.count() == vehicles.count()).as_scalar()
         found = flagged.filter(
             flagged.customer_id.isnull()
             | flagged.not_in_customer_id
-            | (flagged.vin.notnull() & flagged.not_in_vin)
+            | (flagged.vin.notnull() & ~flagged[VIN_KNOWN] & holds_no_null)
         )
     elif table in ("vehicles", "interactions"):
         flagged = _with_not_in(rows, "customer_id", customers, "customer_id")
