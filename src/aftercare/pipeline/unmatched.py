@@ -28,10 +28,17 @@ def _with_not_in(rows: ir.Table, column: str, known: ir.Table, known_column: str
     matched = joined.select(*[joined[c] for c in rows.columns], joined[hit])
     # One scan each, once per query (scalar subqueries): NULL's part in NOT IN's rules.
     is_empty = known.count() == 0
-    holds_no_null = known.aggregate(v=known[known_column].count() == known.count()).as_scalar()
     value = matched[column]
-    not_in = ibis.ifelse(value.isnull(), is_empty, matched[hit].isnull() & holds_no_null)
+    not_in = ibis.ifelse(
+        value.isnull(), is_empty, matched[hit].isnull() & _holds_no_null(known, known_column)
+    )
     return matched.select(*rows.columns, **{flag: not_in})
+
+
+def _holds_no_null(known: ir.Table, column: str) -> ir.BooleanValue:
+    """TRUE when no row of ``known`` has a NULL ``column`` (an empty table holds none): NOT
+    IN finds nothing while the set holds a NULL."""
+    return known.aggregate(v=known[column].count() == known.count()).as_scalar()
 
 
 def unmatched_records(
@@ -59,12 +66,12 @@ def unmatched_records(
         rows = resolved.drop(VIN_KNOWN)
         flagged = _with_not_in(resolved, "customer_id", customers, "customer_id")
         # A non-NULL VIN is NOT IN the vehicles' when the resolving join found no vehicle for
-        # it and no vehicle's VIN is NULL (NOT IN's rule; an empty set holds no NULL).
-        holds_no_null = vehicles.aggregate(v=vehicles.vin.count() == vehicles.count()).as_scalar()
+        # it and no vehicle's VIN is NULL.
+        vin_not_in = ~flagged[VIN_KNOWN] & _holds_no_null(vehicles, "vin")
         found = flagged.filter(
             flagged.customer_id.isnull()
             | flagged.not_in_customer_id
-            | (flagged.vin.notnull() & ~flagged[VIN_KNOWN] & holds_no_null)
+            | (flagged.vin.notnull() & vin_not_in)
         )
     elif table in ("vehicles", "interactions"):
         flagged = _with_not_in(rows, "customer_id", customers, "customer_id")

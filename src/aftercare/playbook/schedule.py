@@ -222,17 +222,17 @@ def _place(items: pd.DataFrame, counts: pd.DataFrame, cap: int) -> np.ndarray:
         return due
     customer, (counted,), n_customers = id_codes(items.customer_id, counts.customer_id)
     mine = counted >= 0  # other customers' weeks are never looked up
-    fixed_weeks = counts.week.to_numpy(dtype=np.int64)[mine]
-    first = int(min(monday(due).min(), fixed_weeks.min() if fixed_weeks.size else due.min()))
-    first = int(monday(np.array([first]))[0])
-    week = (monday(due) - first) // 7  # week index of each item
+    fixed_weeks = counts.week.to_numpy(dtype=np.int64)[mine]  # Mondays, as the items' weeks
+    item_weeks = monday(due)
+    first = int(np.concatenate([item_weeks, fixed_weeks]).min())
+    week = (item_weeks - first) // 7  # week index of each item
     fixed = (fixed_weeks - first) // 7
     contacts = counts.contacts.to_numpy(dtype=np.int64)[mine]
     # An item moves past full weeks of its customer only: at most (their contacts) / cap.
     per_customer = np.bincount(customer, minlength=n_customers) + np.bincount(
         counted[mine], weights=contacts, minlength=n_customers
     ).astype(np.int64)
-    last = int(max(week.max(), fixed.max() if fixed.size else 0))
+    last = int(np.concatenate([week, fixed]).max())
     span = last + int(per_customer.max()) // max(cap, 1) + 2
     grid = np.zeros((n_customers, span), dtype=np.int32)
     np.add.at(grid, (counted[mine], fixed), contacts)
