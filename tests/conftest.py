@@ -165,8 +165,8 @@ def compiled_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     seen: list[tuple] = []
     real = plans.compiled
 
-    def recording(store_, shape, build, dates):  # type: ignore[no-untyped-def]
-        query = real(store_, shape, build, dates)
+    def recording(store_, shape, build, dates, **options):  # type: ignore[no-untyped-def]
+        query = real(store_, shape, build, dates, **options)
         seen.append((shape, build, dict(dates), query.sql))
         return query
 

@@ -5,9 +5,11 @@ DuckDB. Here one store per engine runs incrementally day after day — with a ne
 an outcome and an opt-out along the way — and after every run the whole store's plan (every
 customer, nothing narrowed) must find no new action the run left out, and as many
 consent-blocked triggers as the run counted: the incremental run missed nobody (its planned
-customers get exactly the whole plan's rows, ``test_actions_subset.py``). Both ways a run
-reads its plan: with its bookkeeping in one statement (a small queue, the default here) and in
-two (``COMBINED_MAX`` 0, as a run planning many customers does).
+customers get exactly the whole plan's rows, ``test_actions_subset.py``). Every way a run
+reads its plan: with its bookkeeping in one statement (a small queue, the default here), with
+the inputs of both staged in the engine (``COMBINED_MAX`` 0, as a run planning many customers
+does: :mod:`aftercare.services.staged_plan`), and as two statements (``STAGED_MAX`` 0 too, as
+a run planning the most customers does).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from aftercare.services.demo import run_demo
 from aftercare.services.outcomes import record_outcome
 from aftercare.services.scoring import score_snapshot
 from aftercare.store import open_store
+from aftercare.store.engine_state import STAGED
 from store_fixtures import make_store_url
 
 END = dt.date(2025, 6, 30)
@@ -31,16 +34,18 @@ START = dt.date(2024, 9, 25)
 DAYS = 12  # crosses the 1st of October: a new snapshot
 
 
-@pytest.fixture(scope="module", params=["one statement", "two statements"])
+@pytest.fixture(scope="module", params=["one statement", "staged", "two statements"])
 def runs(request, shared_store_url, tmp_path_factory):
     if request.param == "one statement":
         yield _run_days(shared_store_url, tmp_path_factory)
         return
     # A fresh database of the same engine: the first parameter's store holds its runs.
     kind = "postgres" if shared_store_url.startswith("postgresql") else "duckdb"
-    fresh = make_store_url(kind, tmp_path_factory.mktemp("two-statements"))
+    fresh = make_store_url(kind, tmp_path_factory.mktemp(request.param.replace(" ", "-")))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(action_plan, "COMBINED_MAX", 0)
+        if request.param == "two statements":
+            patch.setattr(action_plan, "STAGED_MAX", 0)
         yield _run_days(next(fresh), tmp_path_factory)
     fresh.close()
 
@@ -56,6 +61,7 @@ def _run_days(shared_store_url, tmp_path_factory):
         if day.day == 1:
             score_snapshot(store, day, DEFAULT_CONFIG)
         run = generate_actions(store, day, DEFAULT_CONFIG)
+        assert not _holds_staged_rows(store), day  # dropped after the run
         dates, scores_as_of = run_dates(store, day, day)
         whole = plan_expression(
             store,
@@ -81,6 +87,16 @@ def _run_days(shared_store_url, tmp_path_factory):
                 )
     store.close()
     return seen
+
+
+def _holds_staged_rows(store) -> bool:
+    """The connection still holds the staged rows' temporary table."""
+    if store.kind == "duckdb":
+        sql = f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{STAGED}'"
+        return store.con.con.execute(sql).fetchone()[0] > 0
+    with store.con.con.cursor() as cur:
+        cur.execute(f"SELECT to_regclass('pg_temp.{STAGED}') IS NOT NULL")
+        return cur.fetchone()[0]
 
 
 def test_after_every_incremental_run_the_whole_plan_finds_nothing_new(runs):

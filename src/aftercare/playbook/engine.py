@@ -37,6 +37,8 @@ Steps, in order:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
 
@@ -149,6 +151,16 @@ def trigger_subject(
     )
 
 
+def in_due_window(cands: ir.Table, ctx: RuleContext) -> ir.Table:
+    """Step 2's first cut: the candidates due by ``through`` and at most their
+    ``catch_up_days`` late on ``as_of`` (NULL: no limit)."""
+    late_by = as_date(ctx.as_of).delta(cands.due_date, unit="day")
+    return cands.filter(
+        cands.due_date <= as_date(ctx.through),
+        (late_by <= cands.catch_up_days).fill_null(True),
+    )
+
+
 def within_window(cands: ir.Table, ctx: RuleContext) -> ir.Table:
     """Step 2 (R-ACT-CATCHUP): the due window, superseded late triggers, one due now.
 
@@ -157,11 +169,7 @@ def within_window(cands: ir.Table, ctx: RuleContext) -> ir.Table:
     trigger is kept, and none when a stored action of that subject has a trigger as recent.
     """
     as_of = as_date(ctx.as_of)
-    late_by = as_of.delta(cands.due_date, unit="day")
-    c = cands.filter(
-        cands.due_date <= as_date(ctx.through),
-        (late_by <= cands.catch_up_days).fill_null(True),
-    )
+    c = in_due_window(cands, ctx)
     c = c.mutate(subject=trigger_subject(c.rule_id, c.customer_id, c.vin, c.trigger_key))
     a = ctx.actions
     stored = a.mutate(s_subject=trigger_subject(a.rule_id, a.customer_id, a.vin, a.trigger_key))
@@ -204,6 +212,48 @@ def _attach(left: ir.Table, right: ir.Table, right_key: str) -> ir.Table:
     return j.select(*left.columns, *right.columns)
 
 
+@dataclass(frozen=True)
+class PlanInputs:
+    """What the plan's last steps (:func:`plan_from_inputs`) read besides the store's own
+    tables: each a lazy table, built from the rules' context by :func:`plan_inputs` or read
+    back from rows computed once (:mod:`aftercare.services.staged_plan`).
+
+    Attributes
+    ----------
+    candidates
+        Step 1: :data:`~aftercare.playbook.rules.CANDIDATE_COLUMNS`, those in the due
+        window (:func:`in_due_window`: all that step 2 may keep).
+    scores
+        sc_customer_id, tier, r_score, risk_level (one row per scored customer).
+    value
+        v_customer_id, ltv (one row per customer).
+    people
+        o_customer_id, last_order_advisor_id, last_order_store_id
+        (:func:`_last_order_people`).
+    """
+
+    candidates: ir.Table
+    scores: ir.Table
+    value: ir.Table
+    people: ir.Table
+
+
+def plan_inputs(ctx: RuleContext, value: ir.Table) -> PlanInputs | None:
+    """:class:`PlanInputs` from the rules' context and ``value.customer_value`` (None when
+    no rule is enabled)."""
+    cands = candidate_actions(ctx)
+    if cands is None:
+        return None
+    return PlanInputs(
+        candidates=in_due_window(cands, ctx),
+        scores=ctx.scores.select(
+            sc_customer_id="customer_id", tier="tier", r_score="r_score", risk_level="risk_level"
+        ),
+        value=value.select(v_customer_id="customer_id", ltv="ltv"),
+        people=_last_order_people(ctx.orders),
+    )
+
+
 def plan_actions(ctx: RuleContext, value: ir.Table, preferences: ir.Table) -> ir.Table | None:
     """New actions of one run, before holdout, advisor and cap (steps 1–6 above).
 
@@ -227,10 +277,14 @@ def plan_actions(ctx: RuleContext, value: ir.Table, preferences: ir.Table) -> ir
         catch_up_days (how long after its original due date it may still be acted on);
         None when no rule is enabled.
     """
-    cands = candidate_actions(ctx)
-    if cands is None:
-        return None
-    c = within_window(cands, ctx)
+    inputs = plan_inputs(ctx, value)
+    return None if inputs is None else plan_from_inputs(inputs, ctx, preferences)
+
+
+def plan_from_inputs(inputs: PlanInputs, ctx: RuleContext, preferences: ir.Table) -> ir.Table:
+    """Steps 2–6 of :func:`plan_actions` (its columns) over ``inputs``; of ``ctx`` only the
+    dates, the stored actions, the customers and the configuration are read."""
+    c = within_window(inputs.candidates, ctx)
     c = c.mutate(action_id=stable_action_id(c.rule_id, c.trigger_key))
     stored = ctx.actions.select(s_action_id="action_id")
     c = c.anti_join(stored, c.action_id == stored.s_action_id).select(*c.columns)
@@ -242,18 +296,15 @@ def plan_actions(ctx: RuleContext, value: ir.Table, preferences: ir.Table) -> ir
         customer_advisor_id="advisor_id",
         customer_store_id="store_id",
     )
-    scores = ctx.scores.select(
-        sc_customer_id="customer_id", tier="tier", r_score="r_score", risk_level="risk_level"
-    )
     latest = latest_contact_preference(preferences)
     prefs = latest.select(p_customer_id=latest.customer_id, pref_dnc=latest.do_not_contact)
     j = c
     for right, right_key in (
         (cust, "k_customer_id"),
         (prefs, "p_customer_id"),
-        (scores, "sc_customer_id"),
-        (value.select(v_customer_id="customer_id", ltv="ltv"), "v_customer_id"),
-        (_last_order_people(ctx.orders), "o_customer_id"),
+        (inputs.scores, "sc_customer_id"),
+        (inputs.value, "v_customer_id"),
+        (inputs.people, "o_customer_id"),
     ):
         j = _attach(j, right.view(), right_key)
     blocked = (

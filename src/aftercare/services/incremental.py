@@ -285,7 +285,9 @@ def bookkeeping(ctx: RuleContext) -> ir.Table:
     all due by its ``through``, which no wake date counts, except a custom rule's next
     repeat, which :func:`repeat_wakes` adds. A run planning few customers reads the plan and
     this in one statement (:data:`aftercare.services.action_plan.COMBINED_MAX`: on DuckDB 1.5
-    the one statement stalled, every thread waiting, at 80k and 1M customers).
+    the one statement stalled, every thread waiting, at 80k and 1M customers); more, with the
+    plan's inputs staged in the engine (:mod:`aftercare.services.staged_plan`, up to
+    :data:`~aftercare.services.action_plan.STAGED_MAX`); the most, in a statement of its own.
 
     Returns
     -------

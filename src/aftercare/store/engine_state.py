@@ -27,6 +27,9 @@ BLOCKED = "engine_blocked"
 FLEET_RATES = "engine_fleet_rates"
 FLEET_ERRORS = "engine_fleet_errors"
 FLEET_VINS = "engine_fleet_vins"
+#: A large run's shared plan inputs (:mod:`aftercare.services.staged_plan`): a temporary
+#: table of the run's connection, not part of the store.
+STAGED = "engine_run_staged"
 _IN_QUEUE = f"SELECT customer_id FROM {quote(QUEUE)}"
 
 
@@ -182,3 +185,15 @@ def log_run(store: Store, row: dict[str, object]) -> None:
     append_rows(
         store, RUNS, pa.table({k: pa.array([row[k]], schema.field(k).type) for k in schema.names})
     )
+
+
+def stage(store: Store, rows: CompiledQuery) -> None:
+    """Keep ``rows`` in the connection's temporary table :data:`STAGED` (replacing any
+    earlier); not in the store: :func:`unstage` drops it, closing the connection too."""
+    unstage(store)
+    execute(store, f"CREATE TEMPORARY TABLE {quote(STAGED)} AS {rows.sql}")
+
+
+def unstage(store: Store) -> None:
+    """Drop :data:`STAGED` if the connection holds it."""
+    execute(store, f"DROP TABLE IF EXISTS {quote(STAGED)}")

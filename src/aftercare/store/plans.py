@@ -65,6 +65,8 @@ def compiled(
     shape: Hashable,
     build: Builder,
     dates: Mapping[str, dt.date],
+    *,
+    per_use: str | None = None,
 ) -> CompiledQuery:
     """The SQL of ``build(dates)`` on ``store``, compiled once per ``shape``.
 
@@ -80,6 +82,9 @@ def compiled(
         a date only as an Ibis literal; never in Python arithmetic.
     dates
         The run's dates, in their real order (earliest first when they are ordered).
+    per_use
+        The CTEs with an output column of this name are computed at each use
+        (:func:`~aftercare.store.transaction.compute_per_use`); part of the shape.
 
     Returns
     -------
@@ -88,7 +93,7 @@ def compiled(
         :func:`~aftercare.store.transaction.fetch_compiled`.
     """
     cache = store.plans
-    key = (shape, tuple(dates))
+    key = (shape, tuple(dates), per_use)
     template = cache.templates.get(key)
     if template is None:
         sentinels = sentinel_dates(tuple(dates))
@@ -97,7 +102,7 @@ def compiled(
             cache.templates[key] = _Template(kept, sentinels)
             cache.loaded += 1
             return _fill(kept, sentinels, dates)
-        query = compile_query(store, build(sentinels))
+        query = compile_query(store, build(sentinels), per_use=per_use)
         trusted = query.expr is None and _only_as_literals(query.sql, sentinels)
         template = _Template(query if trusted else None, sentinels)
         cache.templates[key] = template
@@ -107,7 +112,7 @@ def compiled(
             return _fill(query, sentinels, dates)
     if template.query is None:
         cache.uncached += 1
-        return compile_query(store, build(dates))
+        return compile_query(store, build(dates), per_use=per_use)
     cache.reused += 1
     return _fill(template.query, template.sentinels, dates)
 

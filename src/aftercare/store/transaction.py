@@ -122,19 +122,41 @@ class CompiledQuery:
     expr: ir.Table | None = None
 
 
-def compile_query(store: Store, expr: ir.Table) -> CompiledQuery:
-    """Compile ``expr``, an expression over ``store``'s tables, now."""
+def compile_query(store: Store, expr: ir.Table, *, per_use: str | None = None) -> CompiledQuery:
+    """Compile ``expr``, an expression over ``store``'s tables, now; ``per_use``: the CTEs
+    with an output column of that name are computed at each use (:func:`compute_per_use`)."""
     store.require_transactions(PLAYBOOK_FEATURES)
     schema = expr.schema().to_pyarrow()
     if expr.op().find(ops.InMemoryTable):
         return CompiledQuery("", schema, expr)
-    if store.kind != "postgres":
+    if store.kind != "postgres" and per_use is None:
         return CompiledQuery(str(store.con.compile(expr)), schema)
-    # What Ibis' compile() does, with the fences put into its syntax tree before writing.
-    # CTEs first: the fences are OFFSETs, which would make every CTE look computed.
-    tree = fence_subqueries(inline_row_level_ctes(store.con.compiler.to_sqlglot(expr)))
+    # What Ibis' compile() does, with the changes put into its syntax tree before writing.
+    tree = store.con.compiler.to_sqlglot(expr)
+    if per_use is not None:
+        tree = compute_per_use(tree, per_use)
+    if store.kind == "postgres":
+        # CTEs first: the fences are OFFSETs, which would make every CTE look computed.
+        tree = fence_subqueries(inline_row_level_ctes(tree))
     sql = tree.sql(dialect=store.con.dialect, copy=False, unsupported_level=sg.ErrorLevel.RAISE)
     return CompiledQuery(sql, schema)
+
+
+def compute_per_use(tree: sge.Expression, column: str) -> sge.Expression:
+    """``tree`` (changed in place) with each CTE that outputs ``column`` ``NOT MATERIALIZED``.
+
+    A CTE named more than once is computed once and kept, every column of every row (DuckDB
+    and PostgreSQL both), so no use's filter or column choice reaches inside it. Where the
+    uses keep different, small parts of a costly row set, computing it at each use costs
+    less: the engine's candidates (every rule's triggers, each with its evidence text) are
+    kept by the plan only when due (a few percent) and read by the wake dates without their
+    evidence; kept whole, the evidence of every past order's follow-up was built (1M rows at
+    1M customers) and held (issue 11).
+    """
+    for cte in tree.find_all(sge.CTE):
+        if column in cte.this.named_selects:
+            cte.set("materialized", False)
+    return tree
 
 
 def fence_subqueries(tree: sge.Expression) -> sge.Expression:
