@@ -186,9 +186,9 @@ COMBINED_MAX = 1_000
 #: The most customers a larger incremental run plans with its inputs computed once and kept
 #: in the engine (:mod:`aftercare.services.staged_plan`); beyond, the plan and its
 #: bookkeeping are two statements. The one statement holds every input at once: at 1M
-#: customers on 2 threads, planning 78k customers it took 4.2 s against 6.8 s for the two, at
-#: no more memory (2.5 GB for the whole run either way); planning 243k (the first night after
-#: a full run) 4.3 GB against 4.0 GB, over the 4 GB a night may take (issue 11).
+#: customers on 2 threads, planning 78k customers it took 4.2 s against 6.8 s for the two, the
+#: whole run's peak 2.5-2.6 GB against 2.5 GB; planning 243k (the first night after a
+#: quarter's snapshot) 4.3 GB against 4.0 GB, over the 4 GB a night may take (issue 11).
 STAGED_MAX = 150_000
 
 #: The plan's rows in :func:`_with_bookkeeping` (the bookkeeping's keep their own parts).

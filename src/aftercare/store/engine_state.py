@@ -189,7 +189,7 @@ def log_run(store: Store, row: dict[str, object]) -> None:
 
 def stage(store: Store, rows: CompiledQuery) -> None:
     """Keep ``rows`` in the connection's temporary table :data:`STAGED` (replacing any
-    earlier); not in the store: :func:`unstage` drops it, closing the connection too."""
+    earlier); it is not part of the store and goes with :func:`unstage` or the connection."""
     unstage(store)
     execute(store, f"CREATE TEMPORARY TABLE {quote(STAGED)} AS {rows.sql}")
 
