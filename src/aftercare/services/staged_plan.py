@@ -9,12 +9,12 @@ stalled at 80k planned customers. So a larger run computes the inputs once, in o
 whose rows stay in the engine (a temporary table of the connection, :data:`STAGED`):
 
 - the bookkeeping's rows (wake dates, borrowing vehicles), read back as they are;
-- the plan's inputs (:class:`~aftercare.playbook.engine.PlanInputs`: the candidates due by
-  ``through``, the scores with their risk level, the value, the advisor of the last order),
+- the plan's inputs (:class:`~aftercare.playbook.engine.PlanInputs`: the candidates in the
+  due window, the scores with their risk level, the value, the advisor of the last order),
 
 and a second statement runs the plan's last steps (window, stable ids, consent, value) over
 them with the stored actions, customers and preferences. Same rows as the one plan
-(``tests/services/test_actions_incremental_engines.py`` runs it both ways).
+(``tests/services/test_actions_incremental_engines.py`` runs every way).
 
 The rows of several tables are kept in one (:func:`stacked`): each part's columns named
 ``part__column``, NULL in the other parts' rows, and :data:`STAGED_PART` naming the part.
@@ -23,6 +23,7 @@ The rows of several tables are kept in one (:func:`stacked`): each part's column
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 
 import ibis
 import ibis.expr.types as ir
@@ -46,7 +47,7 @@ __all__ = [
 STAGED_PART = "staged_part"
 #: The part holding :func:`aftercare.services.incremental.bookkeeping`'s rows.
 BOOKKEEPING = "bookkeeping"
-_INPUTS = ("candidates", "scores", "value", "people")  # PlanInputs' fields, in order
+_INPUTS = tuple(f.name for f in fields(PlanInputs))
 
 
 def stacked(parts: Mapping[str, ir.Table]) -> ir.Table:
