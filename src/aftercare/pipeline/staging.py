@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
+from aftercare.pipeline.membership import with_membership
+
 
 def as_date(value: dt.date | str) -> ir.DateScalar:
     """An Ibis date literal from a date or ISO string."""
@@ -61,10 +63,16 @@ def resolved_orders_of(
     a handful.
     """
     owned = vehicles.filter(vehicles.customer_id.isin(customer_ids)).select("vin")
-    theirs = service_orders.filter(
-        service_orders.customer_id.isin(customer_ids)
-        | (service_orders.customer_id.isnull() & service_orders.vin.isin(owned.vin))
-    )
+    if isinstance(customer_ids, ir.Column):  # looked up by joins (pipeline.membership)
+        flagged = with_membership(service_orders, customer_id=customer_ids, vin=owned.vin)
+        theirs = flagged.filter(
+            flagged._in_customer_id | (flagged.customer_id.isnull() & flagged._in_vin)
+        ).select(*service_orders.columns)
+    else:
+        theirs = service_orders.filter(
+            service_orders.customer_id.isin(customer_ids)
+            | (service_orders.customer_id.isnull() & service_orders.vin.isin(owned.vin))
+        )
     resolved = resolved_orders(theirs, vehicles)
     # Kept although the narrowing implies it: a VIN listed twice would resolve an order to
     # both owners, as resolved_orders does, and only theirs belongs here.

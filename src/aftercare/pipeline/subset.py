@@ -18,6 +18,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from aftercare.pipeline.inputs import CanonicalTables
+from aftercare.pipeline.membership import matching_any
 
 
 def tables_of_customers(tables: CanonicalTables, customer_ids: ir.Table) -> CanonicalTables:
@@ -44,8 +45,8 @@ def tables_of_customers(tables: CanonicalTables, customer_ids: ir.Table) -> Cano
     return CanonicalTables(
         customers=c.filter(c.customer_id.isin(ids)),
         vehicles=vehicles,
-        service_orders=o.filter(o.customer_id.isin(ids) | o.vin.isin(vins)),
-        declined_services=d.filter(d.customer_id.isin(ids) | d.vin.isin(vins)),
+        service_orders=matching_any(o, customer_id=ids, vin=vins),
+        declined_services=matching_any(d, customer_id=ids, vin=vins),
         interactions=i.filter(i.customer_id.isin(ids)),
         advisors=tables.advisors,
     )

@@ -40,7 +40,12 @@ def consent_stops(actions: ir.Table, customers: ir.Table, preferences: ir.Table)
     dnc = c.filter(c.do_not_contact.fill_null(False)).select("customer_id").union(opted_out)
     no_consent = c.filter(~c.marketing_consent.fill_null(False)).select("customer_id")
     open_ = actions.filter(actions.status == "open")
-    stop = open_.customer_id.isin(dnc.customer_id) | (
-        open_.is_marketing & open_.customer_id.isin(no_consent.customer_id)
+    # Two semi-joins, not one filter with ``IN … OR IN …``: PostgreSQL cannot hash a
+    # subquery under an OR and scanned its 500k customers once per open action (issue 11:
+    # minutes at 1M customers).
+    opted_out_actions = open_.filter(open_.customer_id.isin(dnc.customer_id))
+    marketing = open_.filter(open_.is_marketing)
+    unconsented = marketing.filter(marketing.customer_id.isin(no_consent.customer_id))
+    return opted_out_actions.select("action_id").union(
+        unconsented.select("action_id"), distinct=True
     )
-    return open_.filter(stop).select("action_id")
