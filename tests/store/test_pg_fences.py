@@ -134,3 +134,39 @@ def test_a_postgres_session_runs_without_jit(store_url):
         cur.execute("SELECT 1")
     assert store.con.raw_sql("SHOW jit").fetchone() == ("off",)
     store.close()
+
+
+def test_the_action_plan_runs_without_nested_loops_on_postgres_only(store_url):
+    """Issue 11: on PostgreSQL the plan's statements run with enable_nestloop off, and the
+    session is as it was after them, a failure inside included; elsewhere nothing is set."""
+    from aftercare.store.transaction import transaction, without_nested_loops
+
+    store = open_store(store_url)
+    if store.kind != "postgres":
+        with without_nested_loops(store):
+            assert store.con.raw_sql("SELECT 1").fetchone() == (1,)
+        store.close()
+        pytest.skip("nested-loop joins are PostgreSQL's setting")
+
+    def nestloop() -> str:
+        with store.con.con.cursor() as cur:
+            return cur.execute("SHOW enable_nestloop").fetchone()[0]
+
+    assert nestloop() == "on"
+    with without_nested_loops(store):
+        assert nestloop() == "off"
+        with transaction(store):  # the engine's own transactions keep it
+            assert nestloop() == "off"
+        assert nestloop() == "off"
+    assert nestloop() == "on"
+    with pytest.raises(ZeroDivisionError):
+        with without_nested_loops(store):
+            raise ZeroDivisionError
+    assert nestloop() == "on"
+    # A statement failing inside a transaction: the transaction's failure comes out, and the
+    # session is back to its own value after the rollback.
+    with pytest.raises(Exception, match="division by zero"):
+        with transaction(store), without_nested_loops(store):
+            store.con.con.execute("SELECT 1 / 0")
+    assert nestloop() == "on"
+    store.close()

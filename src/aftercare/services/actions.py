@@ -58,7 +58,7 @@ from aftercare.store.connect import Store
 from aftercare.store.locks import store_lock
 from aftercare.store.rows import insert_new_rows, set_where_in
 from aftercare.store.snapshots import transaction
-from aftercare.store.transaction import fetch_compiled
+from aftercare.store.transaction import fetch_compiled, without_nested_loops
 from aftercare.store.updates import update_many
 
 __all__ = [
@@ -173,9 +173,10 @@ def _generate(
                 scores_as_of=scores_as_of,
                 config=config,
             )
-    plan_rows, wake, vehicles = action_plan.fetch_plan(
-        store, planned, as_of, config, through, queued
-    )
+    with without_nested_loops(store):  # PostgreSQL: the plan's estimates mislead it
+        plan_rows, wake, vehicles = action_plan.fetch_plan(
+            store, planned, as_of, config, through, queued
+        )
     new = arrow_frame(plan_rows) if plan_rows is not None else pd.DataFrame()
     # The engine returns rows in any order; ties (advisor loads, the cap) go by action id.
     new = new.sort_values("action_id", ignore_index=True) if not new.empty else new

@@ -50,6 +50,38 @@ def transaction(store: Store) -> Iterator[None]:
             yield
 
 
+@contextmanager
+def without_nested_loops(store: Store) -> Iterator[None]:
+    """Run the enclosed statements with PostgreSQL's nested-loop joins off; elsewhere as is.
+
+    For the action engine's plan (issue 11): its estimates through dozens of CTEs and
+    aggregates fall to a few rows (PostgreSQL assumes 200 distinct values for a
+    ``DISTINCT`` or ``GROUP BY`` of a derived table, 1 row for a filtered one), so its
+    planner joined 1M-row inputs by nested loops, and the night's plan at 1M customers had
+    not finished in 15 minutes; with hash and merge joins only it took 6 minutes. Set for
+    the enclosed statements only (``RESET`` after, back to the session's own value, a
+    user's ``PGOPTIONS`` included): a small write keyed by an index keeps its nested loop.
+    """
+    if store.kind != "postgres":
+        yield
+        return
+    from psycopg.pq import TransactionStatus as psycopg_status
+
+    native = store.con.con
+    # Like _tune_postgres_session: in a transaction (or savepoint) of its own, so it holds
+    # whether or not a transaction is open around it.
+    with native.cursor() as cursor, native.transaction():
+        cursor.execute("SET enable_nestloop = off")
+    try:
+        yield
+    finally:
+        # In a transaction a failure aborted, its ROLLBACK undoes a SET made in it; RESET
+        # there would fail and hide the failure.
+        if native.info.transaction_status != psycopg_status.INERROR:
+            with native.cursor() as cursor, native.transaction():
+                cursor.execute("RESET enable_nestloop")
+
+
 def placeholder(store: Store) -> str:
     """The engine's parameter placeholder (``?`` in DuckDB, ``%s`` in psycopg)."""
     return "?" if store.kind == "duckdb" else "%s"
