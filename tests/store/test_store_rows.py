@@ -231,6 +231,28 @@ def test_insert_new_rows_returns_the_keys_it_inserted(store_url):
         ]
 
 
+def test_insert_new_rows_on_postgres_without_the_key_index_still_skips_stored_keys(store_url):
+    """Issue 11: where the key's unique index stands PostgreSQL's insert leans on it alone (an
+    anti-join planned on an empty table re-read the rows inserted so far for every row);
+    where the data broke the key and the index is missing, the anti-join still decides."""
+    from aftercare.store.keys import key_index_name
+
+    if not store_url.startswith("postgresql"):
+        pytest.skip("the unique key indexes are PostgreSQL's")
+    with open_store(store_url) as store:
+        with transaction(store):
+            insert_new_rows(store, "actions", _actions(["X1", "X2"]))
+        store.con.raw_sql(f'DROP INDEX "{key_index_name("actions")}"')
+        with transaction(store):
+            again = insert_new_rows(store, "actions", _actions(["X2", "X3"]))
+        assert again.column("action_id").to_pylist() == ["X3"]
+        assert [r["action_id"] for r in _sorted(store, "actions", "action_id")] == [
+            "X1",
+            "X2",
+            "X3",
+        ]
+
+
 def test_insert_new_rows_defaults_to_the_declared_key(store_url):
     """dedicated_advisors is keyed by customer and day: a new day is a new assignment."""
     later = _advisors([("C1", "A2")]).set_column(
