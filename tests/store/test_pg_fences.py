@@ -159,14 +159,16 @@ def test_the_action_plan_runs_without_nested_loops_on_postgres_only(store_url):
             assert nestloop() == "off"
         assert nestloop() == "off"
     assert nestloop() == "on"
-    with pytest.raises(ZeroDivisionError):
-        with without_nested_loops(store):
-            raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError), without_nested_loops(store):
+        raise ZeroDivisionError
     assert nestloop() == "on"
     # A statement failing inside a transaction: the transaction's failure comes out, and the
     # session is back to its own value after the rollback.
-    with pytest.raises(Exception, match="division by zero"):
-        with transaction(store), without_nested_loops(store):
-            store.con.con.execute("SELECT 1 / 0")
+    with (
+        pytest.raises(Exception, match="division by zero"),
+        transaction(store),
+        without_nested_loops(store),
+    ):
+        store.con.con.execute("SELECT 1 / 0")
     assert nestloop() == "on"
     store.close()

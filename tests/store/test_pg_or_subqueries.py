@@ -42,11 +42,22 @@ def test_the_guard_sees_an_or_of_sub_select_ins():
 
 
 def test_no_engine_query_on_postgres_puts_a_sub_select_in_under_an_or(
-    store_url, tmp_path, compiled_calls
+    store_url, tmp_path, compiled_calls, monkeypatch
 ):
     if not store_url.startswith("postgresql"):
         pytest.skip("the OR-of-IN plan is PostgreSQL's problem")
+    import psycopg
+
     demo = run_demo(120, seed=5, as_of=END, out_dir=tmp_path, db=store_url)
+    # Every statement sent, the hand-written ones of the store included.
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def recording(cursor, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(query if isinstance(query, str) else query.as_string(cursor))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
     store = open_store(demo.db_url)
     try:
         for i, (combined, staged) in enumerate([(0, 0), (1000, 150_000), (0, 150_000), (0, 0)]):
@@ -63,3 +74,7 @@ def test_no_engine_query_on_postgres_puts_a_sub_select_in_under_an_or(
     assert {"actions.plan", "actions.stops", "engine.changed"} <= shapes
     bad = {shape[0]: _ors_with_sub_select_in(sql) for shape, _, _, sql in compiled_calls}
     assert {k: v for k, v in bad.items() if v} == {}
+    assert any("DELETE FROM" in q for q in sent)  # the bookkeeping's own statements
+    assert [
+        q[:200] for q in sent if q.lstrip()[:6].upper() != "COPY" and _ors_with_sub_select_in(q)
+    ] == []

@@ -73,9 +73,12 @@ def replace_planned(store: Store, *, queued: bool, customers: pa.Table, vehicles
     if queued:
         execute(store, f"DELETE FROM {quote(CUSTOMERS)} WHERE customer_id IN ({_IN_QUEUE})")
         # Their rows, and their cars' rows under a previous owner (a car that changed hands).
+        # Two statements, not one WHERE … IN … OR … IN: PostgreSQL scans a sub-SELECT under
+        # an OR once per row past work_mem (pipeline.membership; minutes at 1M customers).
+        execute(store, f"DELETE FROM {quote(VEHICLES)} WHERE customer_id IN ({_IN_QUEUE})")
         execute(
             store,
-            f"DELETE FROM {quote(VEHICLES)} WHERE customer_id IN ({_IN_QUEUE}) OR vin IN "
+            f"DELETE FROM {quote(VEHICLES)} WHERE vin IN "
             f"(SELECT vin FROM vehicles WHERE customer_id IN ({_IN_QUEUE}))",
         )
     else:
