@@ -23,6 +23,10 @@ process's own (``wait4``): the server's backends are not counted, for either con
 actions run on a copy of the store (``CREATE DATABASE … TEMPLATE``, dropped afterwards), so
 the store stays as the set-up left it and the benchmark can run again.
 
+``--actions-only`` skips the set-up and the scoring comparison and times ``--nights``
+consecutive nights of actions on a copy of the store as it is (its snapshots must be there:
+the eve's and the quarters' before it), the go-live run on the eve kept as set-up.
+
 An Aftercare run longer than ``--timeout`` is stopped and reported as a lower bound (at 1M
 on PostgreSQL 15 it did not finish in 600 s before its SQL was fenced: benchmarks/README.md).
 
@@ -212,9 +216,14 @@ def rows_differing(url: str, as_of: str) -> dict:
     return {"differing": int(differing), "aftercare_rows": int(ours), "floor_rows": int(floor)}
 
 
-def actions_night(aftercare: str, url: str, as_of: dt.date, logs: Path, timeout: float) -> dict:
-    """The night after ``as_of`` on a copy of the store: eve's actions and the night's scores
-    untimed, then the night's ``aftercare actions`` timed once. The copy is dropped after."""
+def actions_night(
+    aftercare: str, url: str, as_of: dt.date, logs: Path, timeout: float, nights: int = 1
+) -> dict:
+    """The nights after ``as_of`` on a copy of the store: eve's actions untimed, then each
+    night's scores untimed and its ``aftercare actions`` timed. The copy is dropped after.
+
+    The first night's fields are the top level (as before ``--nights``); every night's are
+    in ``nights``."""
     copy = f"{_database(url)}_actions"
     admin = _with_database(url, "postgres")
     _sql(admin, f'DROP DATABASE IF EXISTS "{copy}"')
@@ -222,7 +231,7 @@ def actions_night(aftercare: str, url: str, as_of: dt.date, logs: Path, timeout:
     _sql(admin, f'CREATE DATABASE "{copy}" TEMPLATE "{_database(url)}" STRATEGY FILE_COPY')
     copied_s = round(time.perf_counter() - start, 1)
     work = _with_database(url, copy)
-    night = as_of + dt.timedelta(days=1)
+    runs = []
     try:
         eve = run_bounded(
             [aftercare, "actions", "--as-of", str(as_of), "--limit", "1", "--db", work],
@@ -230,32 +239,42 @@ def actions_night(aftercare: str, url: str, as_of: dt.date, logs: Path, timeout:
             work,
             timeout,
         )
-        score = run_bounded(
-            [aftercare, "score", "--as-of", str(night), "--db", work],
-            logs / "score-night.log",
-            work,
-            timeout,
-        )
-        quiesce(work)
-        before = _sql(work, "SELECT count(*) FROM actions")[0][0]
-        timed = run_bounded(
-            [aftercare, "actions", "--as-of", str(night), "--limit", "1", "--db", work],
-            logs / "actions-night.log",
-            work,
-            timeout,
-        )
-        after = _sql(work, "SELECT count(*) FROM actions")[0][0]
+        for k in range(1, nights + 1):
+            night = as_of + dt.timedelta(days=k)
+            score = run_bounded(
+                [aftercare, "score", "--as-of", str(night), "--db", work],
+                logs / f"score-{night}.log",
+                work,
+                timeout,
+            )
+            quiesce(work)
+            before = _sql(work, "SELECT count(*) FROM actions")[0][0]
+            timed = run_bounded(
+                [aftercare, "actions", "--as-of", str(night), "--limit", "1", "--db", work],
+                logs / f"actions-{night}.log",
+                work,
+                timeout,
+            )
+            after = _sql(work, "SELECT count(*) FROM actions")[0][0]
+            runs.append(
+                {
+                    "as_of": str(night),
+                    **timed,
+                    "actions_created": int(after - before),
+                    "score_untimed": score,
+                }
+            )
     finally:
         _sql(admin, f'DROP DATABASE IF EXISTS "{copy}"')
+    first = {k: v for k, v in runs[0].items() if k != "score_untimed"}
     return {
-        "as_of": str(night),
-        **timed,
-        "actions_created": int(after - before),
+        **first,
         "target_s": ACTIONS_TARGET_S,
+        "nights": runs,
         "setup_untimed": {
             "copy_store_s": copied_s,
             f"actions_{as_of}": eve,
-            f"score_{night}": score,
+            f"score_{as_of + dt.timedelta(days=1)}": runs[0]["score_untimed"],
         },
     }
 
@@ -285,6 +304,12 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="floor rows == Aftercare's rows")
     parser.add_argument("--skip-actions", action="store_true")
     parser.add_argument(
+        "--actions-only",
+        action="store_true",
+        help="only the nights' actions (no set-up, no score comparison)",
+    )
+    parser.add_argument("--nights", type=int, default=1, help="nights of actions timed")
+    parser.add_argument(
         "--timeout", type=float, default=1800, help="seconds before an Aftercare run is stopped"
     )
     parser.add_argument(
@@ -299,6 +324,14 @@ def main() -> None:
     if args.pgoptions:
         os.environ["PGOPTIONS"] = args.pgoptions  # every contender's sessions, and ours
     info = {**machine(), "postgresql": server(args.db)}
+    if args.actions_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            nights = actions_night(aftercare, args.db, as_of, Path(tmp), args.timeout, args.nights)
+        only = {"store": args.db, "as_of": args.as_of, "machine": info, "actions": nights}
+        print(json.dumps(only, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(only, indent=2) + "\n", encoding="utf-8")
+        return
     runs: dict[str, list[dict]] = {"floor_sql": [], "aftercare_cli": []}
     check = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -318,7 +351,7 @@ def main() -> None:
                 check = rows_differing(args.db, args.as_of)
         actions = None
         if not args.skip_actions:
-            actions = actions_night(aftercare, args.db, as_of, logs, args.timeout)
+            actions = actions_night(aftercare, args.db, as_of, logs, args.timeout, args.nights)
         _sql(args.db, "DROP SCHEMA IF EXISTS bench_score_pg CASCADE")
     results = summarise(runs)
     timed_out = any(r.get("timed_out") for r in runs["aftercare_cli"])
