@@ -239,10 +239,15 @@ def _tune_postgres_session(con: ibis.BaseBackend) -> None:
     gains little. Set for this session only (other clients keep the server's setting); a
     user's ``PGOPTIONS`` still sets everything else.
     """
-    native = con.con  # the psycopg connection under Ibis
-    # In its own transaction, so the setting outlives it whether or not Ibis autocommits.
+    set_postgres_session(con.con, "SET jit = off")
+
+
+def set_postgres_session(native: Any, statement: str) -> None:
+    """Run ``statement`` (a ``SET`` or ``RESET``) on the psycopg connection ``native`` in a
+    transaction (or savepoint) of its own, so the setting holds for the session whether or
+    not Ibis autocommits or a transaction is open around it."""
     with native.cursor() as cursor, native.transaction():
-        cursor.execute("SET jit = off")
+        cursor.execute(statement)
 
 
 def _open_duckdb(url: str, shown: str, *, create: bool) -> Store:

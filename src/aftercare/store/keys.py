@@ -10,6 +10,8 @@ cannot be replayed from its WAL (duckdb/duckdb#15836); it is checked at open ins
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis
 
 from aftercare.schema.registry import STORED_TABLES
@@ -30,6 +32,16 @@ def _indexed(column: str) -> str:
 def key_index_name(table: str) -> str:
     """The name of ``table``'s unique key index."""
     return f"{table}__key"
+
+
+def has_key_index(cursor: Any, table: str) -> bool:
+    """Whether ``table``'s unique key index stands on the PostgreSQL store of ``cursor`` (a
+    psycopg cursor): missing where the data broke the key (:func:`ensure_unique_keys`)."""
+    cursor.execute(
+        "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s",
+        (key_index_name(table),),
+    )
+    return cursor.fetchone() is not None
 
 
 def ensure_unique_keys(con: ibis.BaseBackend) -> list[str]:

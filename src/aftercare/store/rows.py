@@ -8,14 +8,13 @@ a Spark lake refuses them with its one-line message (it cannot update rows in pl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from aftercare.schema.registry import stored_table
 from aftercare.store.connect import Store
-from aftercare.store.keys import key_index_name
+from aftercare.store.keys import has_key_index
 from aftercare.store.load import quote
 from aftercare.store.transaction import (
     PLAYBOOK_FEATURES,
@@ -115,20 +114,11 @@ def insert_new_rows(
             # stored rows out, one index probe a row. The anti-join is kept for a store whose
             # data broke the key: planned on an empty table (go-live), it ran as a nested
             # loop re-reading the rows inserted so far for every row (1M customers: minutes).
-            indexed = _has_key_index(cur, table) and tuple(keys) == stored_table(table).key
+            indexed = has_key_index(cur, table) and tuple(keys) == stored_table(table).key
             cur.execute(insert_sql(" ON CONFLICT DO NOTHING", anti_join=not indexed))
             got = [tuple(r) for r in cur.fetchall()]
             cur.execute(f"DROP TABLE {_NEW}")
     return pa.Table.from_pylist([dict(zip(keys, r, strict=True)) for r in got], schema=inserted)
-
-
-def _has_key_index(cur: Any, table: str) -> bool:
-    """Whether ``table``'s unique key index (:mod:`.keys`) stands on this PostgreSQL store."""
-    cur.execute(
-        "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s",
-        (key_index_name(table),),
-    )
-    return cur.fetchone() is not None
 
 
 def _key_columns(table: str, key: str | Sequence[str] | None) -> tuple[str, ...]:

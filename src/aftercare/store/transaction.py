@@ -20,7 +20,7 @@ import pyarrow as pa
 import sqlglot as sg
 import sqlglot.expressions as sge
 
-from aftercare.store.connect import Store
+from aftercare.store.connect import Store, set_postgres_session
 
 #: The feature named when a Spark lake refuses a transactional write.
 PLAYBOOK_FEATURES = "actions and outcomes"
@@ -68,18 +68,14 @@ def without_nested_loops(store: Store) -> Iterator[None]:
     from psycopg.pq import TransactionStatus as psycopg_status
 
     native = store.con.con
-    # Like _tune_postgres_session: in a transaction (or savepoint) of its own, so it holds
-    # whether or not a transaction is open around it.
-    with native.cursor() as cursor, native.transaction():
-        cursor.execute("SET enable_nestloop = off")
+    set_postgres_session(native, "SET enable_nestloop = off")
     try:
         yield
     finally:
         # In a transaction a failure aborted, its ROLLBACK undoes a SET made in it; RESET
         # there would fail and hide the failure.
         if native.info.transaction_status != psycopg_status.INERROR:
-            with native.cursor() as cursor, native.transaction():
-                cursor.execute("RESET enable_nestloop")
+            set_postgres_session(native, "RESET enable_nestloop")
 
 
 def placeholder(store: Store) -> str:
