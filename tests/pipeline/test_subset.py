@@ -47,8 +47,9 @@ def _ids(table: ibis.Table, column: str) -> set[str]:
     return set(table.select(column).to_pyarrow().column(column).to_pylist())
 
 
-def test_the_tables_some_customers_read(backend):
-    t = load_tables(
+def _loaded(backend) -> dict[str, ibis.Table]:
+    """The tables above on ``backend``, and ``wanted``: customer C1."""
+    return load_tables(
         backend,
         {
             "customers": make_table("customers", CUSTOMERS),
@@ -60,6 +61,10 @@ def test_the_tables_some_customers_read(backend):
             "wanted": make_table("customers", [{"customer_id": "C1", "name": "C1"}]),
         },
     )
+
+
+def test_the_tables_some_customers_read(backend):
+    t = _loaded(backend)
     tables = canonical_of(t)
     c1 = tables_of_customers(tables, t["wanted"].select("customer_id"))
     assert _ids(c1.customers, "customer_id") == {"C1"}
@@ -75,18 +80,7 @@ def test_the_narrowed_tables_leave_out_what_no_figure_reads(backend):
     """Issue 11: the orders, declined quotes and interactions of the planned customers come
     without lineage and raw-text columns (a plan keeping the narrowed rows carried them: a
     fifth of the night's staging statement's CPU at 1M customers); every other column stays."""
-    t = load_tables(
-        backend,
-        {
-            "customers": make_table("customers", CUSTOMERS),
-            "vehicles": make_table("vehicles", VEHICLES),
-            "orders": make_table("service_orders", ORDERS),
-            "declined": make_table("declined_services", DECLINED),
-            "interactions": make_table("interactions", INTERACTIONS),
-            "advisors": make_table("advisors", ADVISORS),
-            "wanted": make_table("customers", [{"customer_id": "C1", "name": "C1"}]),
-        },
-    )
+    t = _loaded(backend)
     tables = canonical_of(t)
     narrowed = tables_of_customers(tables, t["wanted"].select("customer_id"))
     for name in ("service_orders", "declined_services", "interactions"):
