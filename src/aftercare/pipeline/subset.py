@@ -42,9 +42,9 @@ def tables_of_customers(tables: CanonicalTables, customer_ids: ir.Table) -> Cano
     c, v = tables.customers, tables.vehicles
     vehicles = v.filter(v.customer_id.isin(ids))
     vins = vehicles.vin
-    o = _without_lineage(tables.service_orders, "service_orders")
-    d = _without_lineage(tables.declined_services, "declined_services")
-    i = _without_lineage(tables.interactions, "interactions")
+    o = without_lineage(tables.service_orders, "service_orders")
+    d = without_lineage(tables.declined_services, "declined_services")
+    i = without_lineage(tables.interactions, "interactions")
     return CanonicalTables(
         customers=c.filter(c.customer_id.isin(ids)),
         vehicles=vehicles,
@@ -55,8 +55,9 @@ def tables_of_customers(tables: CanonicalTables, customer_ids: ir.Table) -> Cano
     )
 
 
-def _without_lineage(table: ir.Table, name: str) -> ir.Table:
-    """``table`` without its lineage and raw-text columns: no figure reads them, and a
-    plan that keeps the narrowed rows (a CTE named more than once) would carry them."""
+def without_lineage(table: ir.Table, name: str) -> ir.Table:
+    """``table`` (the canonical table ``name``) without its lineage and raw-text columns:
+    no figure reads them, and a plan that keeps the narrowed rows (a CTE named more than
+    once) would carry them."""
     unread = {column for column, _ in SYSTEM_COLUMNS} | set(table_spec(name).raw_text_columns)
     return table.select(*[c for c in table.columns if c not in unread])

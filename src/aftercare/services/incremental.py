@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from aftercare.config import Config, config_key
 from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.reminders import FleetRates, fleet_facts, kept_fleet, vehicle_reminders
+from aftercare.pipeline.subset import without_lineage
 from aftercare.playbook import changes
 from aftercare.playbook.rules import RuleContext
 from aftercare.playbook.rules_state import TRADE_IN_RULE
@@ -166,7 +167,7 @@ def _borrowers_moved(
     whose due date, rate source or owner is not the same today (column customer_id)."""
     kept = store.table(engine_state.VEHICLES)
     vins = kept.vin
-    o, v = tables.service_orders, tables.vehicles
+    o, v = without_lineage(tables.service_orders, "service_orders"), tables.vehicles
     today = vehicle_reminders(
         o.filter(o.vin.isin(vins)),
         v.filter(v.vin.isin(vins)),
