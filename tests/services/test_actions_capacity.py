@@ -348,6 +348,22 @@ def test_r_act_expire_unworked_action_expires_the_day_after_valid_until(store_ur
     store.close()
 
 
+def test_r_act_expire_a_stop_wins_over_an_expiry_of_the_same_run(store_url):
+    """R-ACT-CONSENT before R-ACT-EXPIRE: the complaint call valid until 06-24 whose customer
+    is marked do-not-contact in the master before the run of 06-25 is stopped by that run,
+    not expired."""
+    store = open_store(store_url)
+    _fill(store, [("E1", {})], complaints=[("E1", "2024-06-07")])
+    config = _config()
+    generate_actions(store, MON, config)
+    _sql(store, "UPDATE customers SET do_not_contact = TRUE")
+    on_25 = generate_actions(store, D("2024-06-25"), config)
+    assert (on_25.stopped, on_25.expired) == (1, 0)
+    rows = store.table("actions").to_pyarrow().to_pylist()
+    assert [r["status"] for r in rows] == ["stopped"]
+    store.close()
+
+
 def test_r_act_expire_actions_stored_without_valid_until_get_it_on_the_next_run(store_url):
     """An action stored by an older Aftercare (valid_until NULL) never expires until a run
     fills it in: max(original_due_date, created_on) + the rule's valid_days."""
