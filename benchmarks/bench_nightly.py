@@ -7,9 +7,10 @@ peak RSS ≤ 4 GB, on every one of ``--days`` consecutive days.
 
 Each step is the real CLI as cron would run it, a whole fresh process, on a work copy of the
 input store (the input stays pristine); wall time and that process's own peak RSS (``wait4``)
-are recorded. Untimed set-up first, so the first night is a steady-state night and not the
-go-live: the quarter-end snapshots of the half year before the first night and the day
-before's scores and actions.
+are recorded. Untimed set-up first, so the first night is a steady-state night (see
+:func:`set_up`): the quarter-end snapshots of the half year before the first night, daily
+scores from two days before, the go-live two days before and an incremental run the day
+before (both one-off nights, their times kept in the results).
 
 A day's data: ``share`` × the stored rows of ``service_orders`` and ``interactions``, sampled
 (deterministically from ``--seed`` and the day) from the input store's rows and given fresh
@@ -302,15 +303,27 @@ _IMPORTED = re.compile(r"(\d[\d,]*) rejected")
 
 
 def set_up(aftercare: str, db: Path, eve: dt.date, logs: Path) -> dict:
-    """Untimed: the quarter-end snapshots of the half year to ``eve``, ``eve``'s own, and
-    ``eve``'s actions, so the first night finds the store as a running dealer leaves it."""
+    """Untimed: the store as a dealer running the nightly job leaves it on ``eve``.
+
+    The quarter-end snapshots of the half year to ``eve``; the scores of the day before
+    ``eve`` and of ``eve`` (a store scored nightly has daily snapshots: the downgrades
+    R-TIER-HOLD held over the quarter take effect there, not on the first night); the
+    go-live on the day before (``actions``: a full run) and ``eve``'s incremental run (it
+    compiles this version's nightly plans). Each step's wall time and peak RSS are kept:
+    the go-live and the first incremental night after quarterly scoring are one-off nights,
+    reported apart from the steady state the timed nights measure.
+    """
     db_args = ["--db", str(db)]
     back = str(eve - dt.timedelta(days=183))
+    before = eve - dt.timedelta(days=1)
     steps = {"quarterly": [aftercare, "score", "--quarterly", back, str(eve), *db_args]}
+    steps["score_day_before"] = [aftercare, "score", "--as-of", str(before), *db_args]
     following = eve + dt.timedelta(days=1)
     if not (following.day == 1 and following.month in (1, 4, 7, 10)):
         steps["score_eve"] = [aftercare, "score", "--as-of", str(eve), *db_args]
-    steps["actions_eve"] = [aftercare, "actions", "--as-of", str(eve), "--limit", "1", *db_args]
+    limit = ["--limit", "1"]
+    steps["actions_go_live"] = [aftercare, "actions", "--as-of", str(before), *limit, *db_args]
+    steps["actions_first_daily"] = [aftercare, "actions", "--as-of", str(eve), *limit, *db_args]
     done = {}
     for name, command in steps.items():
         run = run_process(command, logs / f"setup-{name}.log")
