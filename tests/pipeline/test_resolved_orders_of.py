@@ -59,6 +59,23 @@ def test_same_rows_as_filtering_every_resolved_order(backend, wanted):
         assert got == {("O1", "C1"), ("O2", "C1"), ("O4", "C1")}
 
 
+@pytest.mark.parametrize("wanted", [["C1"], ["C2"], ["C1", "C2", "C3"], ["C9"], []])
+def test_a_column_of_ids_finds_the_rows_a_list_finds(backend, wanted):
+    """Issue 11: the ids as a column (semi-joins on disjoint rows, no OR) narrow to the rows
+    the literal list does, none when no customer is asked."""
+    customers = [{"customer_id": c, "name": c} for c in wanted]
+    t = load_tables(
+        backend,
+        {
+            "orders": make_table("service_orders", ORDERS),
+            "vehicles": make_table("vehicles", VEHICLES),
+            "wanted": make_table("customers", customers),
+        },
+    )
+    by_column = resolved_orders_of(t["orders"], t["vehicles"], t["wanted"].customer_id)
+    assert _ids(by_column) == _ids(resolved_orders_of(t["orders"], t["vehicles"], wanted))
+
+
 def test_narrowed_by_a_column_of_another_table(backend):
     # winback_customers' column, as the call list passes it: C2 has an outcome on a
     # win-back, C1 only on another rule's action, C3 a win-back without an outcome.

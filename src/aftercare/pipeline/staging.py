@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from aftercare.pipeline.membership import with_membership
-
 
 def as_date(value: dt.date | str) -> ir.DateScalar:
     """An Ibis date literal from a date or ISO string."""
@@ -20,6 +18,9 @@ def as_date(value: dt.date | str) -> ir.DateScalar:
         value = dt.date.fromisoformat(value)
     return ibis.literal(value, type="date")
 
+
+#: The asked customer ids' column in :func:`resolved_orders_of`'s semi-join.
+_ASKED = "_asked_customer_id"
 
 #: Column :func:`resolved_orders` adds when asked: the order's VIN is a known vehicle's.
 VIN_KNOWN = "vin_known"
@@ -63,11 +64,17 @@ def resolved_orders_of(
     a handful.
     """
     owned = vehicles.filter(vehicles.customer_id.isin(customer_ids)).select("vin")
-    if isinstance(customer_ids, ir.Column):  # looked up by joins (pipeline.membership)
-        flagged = with_membership(service_orders, customer_id=customer_ids, vin=owned.vin)
-        theirs = flagged.filter(
-            flagged._in_customer_id | (flagged.customer_id.isnull() & flagged._in_vin)
-        ).select(*service_orders.columns)
+    if isinstance(customer_ids, ir.Column):
+        # Two semi-joins on disjoint rows (an order names a customer or it does not), not
+        # one filter with IN … OR IN …, which PostgreSQL cannot hash (pipeline.membership).
+        # Not membership flags by left joins either: those read every order even when no
+        # customer is asked for (no win-back outcome yet, issue 11), where a semi-join on
+        # nothing reads nothing.
+        ids = customer_ids.name(_ASKED).as_table()
+        named = service_orders.semi_join(ids, service_orders.customer_id == ids[_ASKED])
+        unnamed = service_orders.filter(service_orders.customer_id.isnull())
+        on_theirs = unnamed.semi_join(owned, unnamed.vin == owned.vin)
+        theirs = named.union(on_theirs, distinct=False)
     else:
         theirs = service_orders.filter(
             service_orders.customer_id.isin(customer_ids)
