@@ -274,7 +274,7 @@ def actions_night(
         "setup_untimed": {
             "copy_store_s": copied_s,
             f"actions_{as_of}": eve,
-            f"score_{as_of + dt.timedelta(days=1)}": runs[0]["score_untimed"],
+            f"score_{runs[0]['as_of']}": runs[0]["score_untimed"],
         },
     }
 

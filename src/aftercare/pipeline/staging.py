@@ -64,22 +64,17 @@ def resolved_orders_of(
     a handful.
     """
     owned = vehicles.filter(vehicles.customer_id.isin(customer_ids)).select("vin")
+    # Two parts on disjoint rows (an order names a customer or it does not), stacked: not
+    # one filter with IN … OR IN …, which PostgreSQL cannot hash (pipeline.membership), nor
+    # membership flags by left joins, which read every order even when no customer is asked
+    # for (no win-back outcome yet, issue 11); a semi-join on nothing reads nothing.
     if isinstance(customer_ids, ir.Column):
-        # Two semi-joins on disjoint rows (an order names a customer or it does not), not
-        # one filter with IN … OR IN …, which PostgreSQL cannot hash (pipeline.membership).
-        # Not membership flags by left joins either: those read every order even when no
-        # customer is asked for (no win-back outcome yet, issue 11), where a semi-join on
-        # nothing reads nothing.
         ids = customer_ids.name(_ASKED).as_table()
         named = service_orders.semi_join(ids, service_orders.customer_id == ids[_ASKED])
-        unnamed = service_orders.filter(service_orders.customer_id.isnull())
-        on_theirs = unnamed.semi_join(owned, unnamed.vin == owned.vin)
-        theirs = named.union(on_theirs, distinct=False)
     else:
-        theirs = service_orders.filter(
-            service_orders.customer_id.isin(customer_ids)
-            | (service_orders.customer_id.isnull() & service_orders.vin.isin(owned.vin))
-        )
+        named = service_orders.filter(service_orders.customer_id.isin(customer_ids))
+    unnamed = service_orders.filter(service_orders.customer_id.isnull())
+    theirs = named.union(unnamed.semi_join(owned, unnamed.vin == owned.vin), distinct=False)
     resolved = resolved_orders(theirs, vehicles)
     # Kept although the narrowing implies it: a VIN listed twice would resolve an order to
     # both owners, as resolved_orders does, and only theirs belongs here.

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 
 from aftercare.pipeline.inputs import CanonicalTables
 from aftercare.pipeline.membership import matching_any
-from aftercare.schema.canonical import SYSTEM_COLUMNS, table_spec
+from aftercare.schema.canonical import table_spec
 
 
 def tables_of_customers(tables: CanonicalTables, customer_ids: ir.Table) -> CanonicalTables:
@@ -56,8 +56,7 @@ def tables_of_customers(tables: CanonicalTables, customer_ids: ir.Table) -> Cano
 
 
 def without_lineage(table: ir.Table, name: str) -> ir.Table:
-    """``table`` (the canonical table ``name``) without its lineage and raw-text columns:
-    no figure reads them, and a plan that keeps the narrowed rows (a CTE named more than
-    once) would carry them."""
-    unread = {column for column, _ in SYSTEM_COLUMNS} | set(table_spec(name).raw_text_columns)
-    return table.select(*[c for c in table.columns if c not in unread])
+    """``table`` (the canonical table ``name``) with its canonical columns only, without the
+    lineage and raw-text ones: no figure reads them, and a plan that keeps the narrowed rows
+    (a CTE named more than once) would carry them."""
+    return table.select(*table_spec(name).column_names)
